@@ -1,0 +1,103 @@
+// Run-time CPU detection and the choice of kernel level.
+#include "CEmberKernels.h"
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__x86_64__)
+#include <cpuid.h>
+
+static unsigned long long read_xcr0(void) {
+    unsigned int eax, edx;
+    __asm__ volatile("xgetbv" : "=a"(eax), "=d"(edx) : "c"(0));
+    return ((unsigned long long)edx << 32) | eax;
+}
+
+static ember_kernel_level detect_level(void) {
+    unsigned int eax, ebx, ecx, edx;
+    if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx)) return EMBER_KERNEL_PORTABLE;
+    int fma = (ecx >> 12) & 1, osxsave = (ecx >> 27) & 1, avx = (ecx >> 28) & 1;
+    if (!(fma && osxsave && avx)) return EMBER_KERNEL_PORTABLE;
+    unsigned long long xcr0 = read_xcr0();
+    if ((xcr0 & 0x6) != 0x6) return EMBER_KERNEL_PORTABLE; // XMM and YMM state saved by the OS
+    if (!__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx)) return EMBER_KERNEL_PORTABLE;
+    int avx2 = (ebx >> 5) & 1, avx512f = (ebx >> 16) & 1, avx512vl = (ebx >> 31) & 1;
+    if (!avx2) return EMBER_KERNEL_PORTABLE;
+    if (avx512f && avx512vl && (xcr0 & 0xE0) == 0xE0) return EMBER_KERNEL_AVX512; // opmask, ZMM state
+    return EMBER_KERNEL_AVX2;
+}
+#else
+static ember_kernel_level detect_level(void) { return EMBER_KERNEL_PORTABLE; }
+#endif
+
+static atomic_int current_level = -1;
+
+ember_kernel_level ember_kernel_best_level(void) {
+    static atomic_int best = -1;
+    int value = atomic_load_explicit(&best, memory_order_relaxed);
+    if (value < 0) {
+        value = (int)detect_level();
+        atomic_store_explicit(&best, value, memory_order_relaxed);
+    }
+    return (ember_kernel_level)value;
+}
+
+ember_kernel_level ember_kernel_set_level(ember_kernel_level level) {
+    ember_kernel_level best = ember_kernel_best_level();
+    if ((int)level > (int)best) level = best;
+    if ((int)level < 0) level = EMBER_KERNEL_PORTABLE;
+    atomic_store_explicit(&current_level, (int)level, memory_order_relaxed);
+    return level;
+}
+
+ember_kernel_level ember_kernel_level_in_use(void) {
+    int value = atomic_load_explicit(&current_level, memory_order_relaxed);
+    if (value >= 0) return (ember_kernel_level)value;
+    ember_kernel_level level = ember_kernel_best_level();
+    const char *requested = getenv("EMBER_KERNEL");
+    if (requested) {
+        if (strcmp(requested, "portable") == 0) level = EMBER_KERNEL_PORTABLE;
+        else if (strcmp(requested, "avx2") == 0) level = EMBER_KERNEL_AVX2;
+        else if (strcmp(requested, "avx512") == 0) level = EMBER_KERNEL_AVX512;
+    }
+    return ember_kernel_set_level(level);
+}
+
+// MARK: - FMA peak probe
+
+// 12 independent accumulator chains hide the FMA latency (4 cycles, 2 ports => 8 in flight needed).
+#define EMBER_PROBE_BODY(VB, ATTR, NAME, FMA)                                                       \
+    ATTR static double NAME(long iterations, float *sink) {                                        \
+        typedef float vec __attribute__((vector_size(VB)));                                        \
+        vec acc[12];                                                                                \
+        for (int i = 0; i < 12; i++) acc[i] = (vec){0} + (float)(i + 1) * 1e-3f;                   \
+        vec m = (vec){0} + 0.999999f, a = (vec){0} + 1e-7f;                                        \
+        for (long it = 0; it < iterations; it++) {                                                  \
+            for (int i = 0; i < 12; i++) FMA;                                                       \
+            __asm__ volatile("" : "+x"(m));                                                         \
+        }                                                                                           \
+        float total = 0;                                                                            \
+        for (int i = 0; i < 12; i++)                                                                \
+            for (int l = 0; l < (int)(VB / sizeof(float)); l++) total += acc[i][l];                \
+        *sink = total;                                                                              \
+        return (double)iterations * 12.0 * (double)(VB / sizeof(float)) * 2.0;                     \
+    }
+
+EMBER_PROBE_BODY(16, , probe_portable, acc[i] = acc[i] * m + a)
+#if defined(__x86_64__)
+EMBER_PROBE_BODY(32, __attribute__((target("avx2,fma"))), probe_avx2,
+                 acc[i] = __builtin_elementwise_fma(acc[i], m, a))
+EMBER_PROBE_BODY(64, __attribute__((target("avx512f,avx512vl,avx2,fma"))), probe_avx512,
+                 acc[i] = __builtin_elementwise_fma(acc[i], m, a))
+#endif
+
+double ember_fma_peak_probe(long iterations, float *sink) {
+#if defined(__x86_64__)
+    switch (ember_kernel_level_in_use()) {
+    case EMBER_KERNEL_AVX512: return probe_avx512(iterations, sink);
+    case EMBER_KERNEL_AVX2: return probe_avx2(iterations, sink);
+    default: break;
+    }
+#endif
+    return probe_portable(iterations, sink);
+}

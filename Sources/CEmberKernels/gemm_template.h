@@ -1,0 +1,146 @@
+// One GEMM (packing, micro-kernel, blocked driver) instantiated per element type and instruction
+// set by gemm.c. Parameters, all defined by the includer:
+//   GT       element type (float or double)
+//   GVB      vector width in bytes (16, 32 or 64)
+//   GMR      rows of C per micro-tile
+//   GNV      vectors per micro-tile row (the tile is GMR x GNV*lanes)
+//   GKC,GMC,GNC  cache blocking of K, M and N (GMC a multiple of GMR)
+//   GATTR    function attributes (target("avx2,fma") ...), may be empty
+//   GFMA(acc, a, b)  acc += a * b on vectors (fused where the instruction set has it)
+//   GNAME    name of the public driver to define
+#define GCAT2(a, b) a##_##b
+#define GCAT(a, b) GCAT2(a, b)
+#define GVEC GCAT(GNAME, vec)
+#define GUVEC GCAT(GNAME, uvec)
+#define GLANES ((long)(GVB / sizeof(GT)))
+#define GNR (GNV * GLANES)
+
+typedef GT GVEC __attribute__((vector_size(GVB)));
+typedef GT GUVEC __attribute__((vector_size(GVB), aligned(sizeof(GT))));
+
+// Packs op(B)[pc ..< pc+kc, jc ..< jc+nc] into panels of GNR columns: panel jr holds kc rows of GNR
+// values, zero padded past nc.
+GATTR static void GCAT(GNAME, packB)(int transB, const GT *B, long ldb, long pc, long jc, long kc,
+                                     long nc, GT *restrict dst) {
+    for (long jr = 0; jr < nc; jr += GNR) {
+        long w = nc - jr < GNR ? nc - jr : GNR;
+        GT *panel = dst + jr * kc;
+        if (!transB) {
+            for (long p = 0; p < kc; p++) {
+                const GT *src = B + (pc + p) * ldb + jc + jr;
+                GT *d = panel + p * GNR;
+                long j = 0;
+                for (; j < w; j++) d[j] = src[j];
+                for (; j < GNR; j++) d[j] = 0;
+            }
+        } else {
+            for (long j = 0; j < GNR; j++) {
+                if (j < w) {
+                    const GT *src = B + (jc + jr + j) * ldb + pc;
+                    for (long p = 0; p < kc; p++) panel[p * GNR + j] = src[p];
+                } else {
+                    for (long p = 0; p < kc; p++) panel[p * GNR + j] = 0;
+                }
+            }
+        }
+    }
+}
+
+// Packs alpha * op(A)[ic ..< ic+mc, pc ..< pc+kc] into panels of GMR rows: panel ir holds kc columns
+// of GMR values, zero padded past mc.
+GATTR static void GCAT(GNAME, packA)(int transA, const GT *A, long lda, long ic, long pc, long mc,
+                                     long kc, GT alpha, GT *restrict dst) {
+    for (long ir = 0; ir < mc; ir += GMR) {
+        long h = mc - ir < GMR ? mc - ir : GMR;
+        GT *panel = dst + ir * kc;
+        if (!transA) {
+            for (long i = 0; i < GMR; i++) {
+                if (i < h) {
+                    const GT *src = A + (ic + ir + i) * lda + pc;
+                    for (long p = 0; p < kc; p++) panel[p * GMR + i] = alpha * src[p];
+                } else {
+                    for (long p = 0; p < kc; p++) panel[p * GMR + i] = 0;
+                }
+            }
+        } else {
+            for (long p = 0; p < kc; p++) {
+                const GT *src = A + (pc + p) * lda + ic + ir;
+                GT *d = panel + p * GMR;
+                long i = 0;
+                for (; i < h; i++) d[i] = alpha * src[i];
+                for (; i < GMR; i++) d[i] = 0;
+            }
+        }
+    }
+}
+
+// C[0..<mr, 0..<nr] (+)= a-panel (kc x GMR) times b-panel (kc x GNR); accumulators stay in registers.
+GATTR static inline void GCAT(GNAME, micro)(long kc, const GT *restrict a, const GT *restrict b,
+                                            GT *restrict c, long ldc, long mr, long nr,
+                                            int accumulate) {
+    GVEC acc[GMR][GNV];
+    for (int i = 0; i < GMR; i++)
+        for (int v = 0; v < GNV; v++) acc[i][v] = (GVEC){0};
+    for (long p = 0; p < kc; p++) {
+        GVEC bv[GNV];
+        for (int v = 0; v < GNV; v++) bv[v] = *(const GVEC *)(b + p * GNR + v * GLANES);
+        for (int i = 0; i < GMR; i++) {
+            GVEC ai = (GVEC){0} + a[p * GMR + i];
+            for (int v = 0; v < GNV; v++) GFMA(acc[i][v], ai, bv[v]);
+        }
+    }
+    if (mr == GMR && nr == GNR) {
+        for (int i = 0; i < GMR; i++)
+            for (int v = 0; v < GNV; v++) {
+                GUVEC *cp = (GUVEC *)(c + i * ldc + v * GLANES);
+                if (accumulate) *cp += acc[i][v];
+                else *cp = acc[i][v];
+            }
+    } else {
+        GVEC tile[GMR][GNV];
+        for (int i = 0; i < GMR; i++)
+            for (int v = 0; v < GNV; v++) tile[i][v] = acc[i][v];
+        const GT *t = (const GT *)tile;
+        for (long i = 0; i < mr; i++)
+            for (long j = 0; j < nr; j++) {
+                GT value = t[i * GNR + j];
+                c[i * ldc + j] = accumulate ? c[i * ldc + j] + value : value;
+            }
+    }
+}
+
+GATTR static void GNAME(int transA, int transB, long M, long N, long K, GT alpha, const GT *A,
+                        long lda, const GT *B, long ldb, GT beta, GT *C, long ldc,
+                        GT *packedA, GT *packedB) {
+    for (long jc = 0; jc < N; jc += GNC) {
+        long nc = N - jc < GNC ? N - jc : GNC;
+        for (long pc = 0; pc < K; pc += GKC) {
+            long kc = K - pc < GKC ? K - pc : GKC;
+            GCAT(GNAME, packB)(transB, B, ldb, pc, jc, kc, nc, packedB);
+            int accumulate = pc > 0 || beta != 0;
+            for (long ic = 0; ic < M; ic += GMC) {
+                long mc = M - ic < GMC ? M - ic : GMC;
+                GCAT(GNAME, packA)(transA, A, lda, ic, pc, mc, kc, alpha, packedA);
+                for (long jr = 0; jr < nc; jr += GNR) {
+                    long nr = nc - jr < GNR ? nc - jr : GNR;
+                    for (long ir = 0; ir < mc; ir += GMR) {
+                        long mr = mc - ir < GMR ? mc - ir : GMR;
+                        GCAT(GNAME, micro)(kc, packedA + ir * kc, packedB + jr * kc,
+                                           C + (ic + ir) * ldc + jc + jr, ldc, mr, nr, accumulate);
+                    }
+                }
+            }
+        }
+    }
+}
+
+// Sizes of the packing buffers this instantiation needs, in elements.
+static const long GCAT(GNAME, packedASize) = GMC * GKC;
+static const long GCAT(GNAME, packedBSize) = GKC * (((GNC + GNR - 1) / GNR) * GNR);
+
+#undef GVEC
+#undef GUVEC
+#undef GLANES
+#undef GNR
+#undef GCAT
+#undef GCAT2

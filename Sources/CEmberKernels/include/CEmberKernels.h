@@ -1,0 +1,47 @@
+// CEmberKernels: the hot loops of Ember that benefit from explicit vector code.
+// Nothing here knows about tensors or autograd; everything works on raw, row-major buffers.
+#ifndef CEMBER_KERNELS_H
+#define CEMBER_KERNELS_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// Instruction-set levels the kernels can run at. Higher levels are used only when the CPU and the
+/// operating system support them.
+typedef enum {
+    EMBER_KERNEL_PORTABLE = 0, ///< plain C, compiled for the baseline target (SSE2 on x86-64)
+    EMBER_KERNEL_AVX2 = 1,     ///< AVX2 + FMA (x86-64 only)
+    EMBER_KERNEL_AVX512 = 2,   ///< AVX-512F (x86-64 only)
+} ember_kernel_level;
+
+/// The best level this CPU supports.
+ember_kernel_level ember_kernel_best_level(void);
+/// The level in use: the best supported one, or the one set by `EMBER_KERNEL=portable|avx2|avx512`
+/// in the environment or by `ember_kernel_set_level` (clamped to what the CPU supports).
+ember_kernel_level ember_kernel_level_in_use(void);
+/// Forces a level (clamped to the supported one); returns the level now in use.
+ember_kernel_level ember_kernel_set_level(ember_kernel_level level);
+
+/// C[M,N] = alpha * op(A)[M,K] * op(B)[K,N] + beta * C, row-major.
+/// op(A) is A [M,K] with row stride lda, or, when transA != 0, the transpose of A [K,M] (row stride lda).
+/// op(B) is B [K,N] with row stride ldb, or, when transB != 0, the transpose of B [N,K] (row stride ldb).
+/// When beta == 0, C is not read (it may hold anything, NaN included).
+void ember_sgemm(int transA, int transB, long M, long N, long K, float alpha,
+                 const float *A, long lda, const float *B, long ldb, float beta, float *C, long ldc);
+/// Double-precision version of `ember_sgemm`.
+void ember_dgemm(int transA, int transB, long M, long N, long K, double alpha,
+                 const double *A, long lda, const double *B, long ldb, double beta, double *C, long ldc);
+
+/// Runs `iterations` rounds of independent single-precision fused multiply-adds at the widest level
+/// in use and returns the number of floating-point operations done (2 per lane per FMA).
+/// `sink` receives a value derived from the result so the work cannot be optimised away.
+double ember_fma_peak_probe(long iterations, float *sink);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,54 @@
+// Memory movement for shape operations. These work on raw bytes (elements of 4 or 8 bytes), so they
+// run at full speed from generic code without being specialised per scalar type.
+
+/// Copies `count` blocks of `blockBytes` from `src` (blocks `srcStride` bytes apart) to `dst`
+/// (blocks `dstStride` bytes apart).
+func copyBlocks(from src: UnsafeRawPointer, srcStride: Int, to dst: UnsafeMutableRawPointer,
+                dstStride: Int, blockBytes: Int, count: Int) {
+    guard blockBytes > 0 else { return }
+    for i in 0..<count {
+        (dst + i * dstStride).copyMemory(from: src + i * srcStride, byteCount: blockBytes)
+    }
+}
+
+/// Writes the permutation of a row-major array: `dst` has shape `shape[perm[0]], shape[perm[1]], ...`
+/// and element `(i0, i1, ...)` of `dst` is element `i_k` along axis `perm[k]` of `src`.
+func permuteCopy(from src: UnsafeRawPointer, to dst: UnsafeMutableRawPointer, elementSize: Int,
+                 shape: [Int], perm: [Int]) {
+    let rank = shape.count
+    let total = shape.reduce(1, *)
+    guard total > 0 else { return }
+    var strides = [Int](repeating: 1, count: rank)
+    for i in stride(from: rank - 2, through: 0, by: -1) { strides[i] = strides[i + 1] * shape[i + 1] }
+    let outShape = perm.map { shape[$0] }
+    let outStrides = perm.map { strides[$0] }          // source stride of each output axis
+    let inner = outShape[rank - 1], innerStride = outStrides[rank - 1]
+    var index = [Int](repeating: 0, count: rank - 1)
+    var srcOffset = 0, dstOffset = 0
+    func gather<T>(_ type: T.Type) {
+        let s = src.assumingMemoryBound(to: T.self), d = dst.assumingMemoryBound(to: T.self)
+        while true {
+            if innerStride == 1 {
+                (d + dstOffset).update(from: s + srcOffset, count: inner)
+            } else {
+                for j in 0..<inner { d[dstOffset + j] = s[srcOffset + j * innerStride] }
+            }
+            dstOffset += inner
+            var axis = rank - 2
+            while axis >= 0 {
+                index[axis] += 1
+                srcOffset += outStrides[axis]
+                if index[axis] < outShape[axis] { break }
+                srcOffset -= outStrides[axis] * outShape[axis]
+                index[axis] = 0
+                axis -= 1
+            }
+            if axis < 0 { return }
+        }
+    }
+    switch elementSize {
+    case 4: gather(UInt32.self)
+    case 8: gather(UInt64.self)
+    default: preconditionFailure("permuteCopy: unsupported element size \(elementSize)")
+    }
+}

@@ -1,0 +1,59 @@
+// MARK: - Creating tensors
+
+extension Tensor {
+    /// A tensor of `shape` filled with `value`.
+    public init(repeating value: Scalar, shape: [Int]) {
+        Tensor.checkShape(shape, "Tensor(repeating:shape:)")
+        self.init(shape: shape, scalars: [Scalar](repeating: value, count: shape.reduce(1, *)))
+    }
+
+    /// A tensor of `shape` filled with zeros.
+    public init(zeros shape: [Int]) { self.init(repeating: 0, shape: shape) }
+
+    /// A tensor of `shape` filled with ones.
+    public init(ones shape: [Int]) { self.init(repeating: 1, shape: shape) }
+
+    /// A zero tensor with the shape of `other`.
+    public init(zerosLike other: Tensor) { self.init(repeating: 0, shape: other.shape) }
+
+    /// `[start, start + step, ...]` below `end` (above it for a negative step), shape `[n]`.
+    public static func arange(_ start: Scalar = 0, _ end: Scalar, step: Scalar = 1) -> Tensor {
+        precondition(step != 0 && step.isFinite, "Tensor.arange: expected a finite non-zero step, got \(step)")
+        let n = Swift.max(0, Int(((end - start) / step).rounded(.up)))
+        return Tensor((0..<n).map { start + Scalar($0) * step })
+    }
+
+    /// Samples from the normal distribution with the given mean and standard deviation.
+    public init(randomNormal shape: [Int], mean: Scalar = 0, standardDeviation: Scalar = 1,
+                generator: inout SeededGenerator) {
+        Tensor.checkShape(shape, "Tensor(randomNormal:)")
+        let count = shape.reduce(1, *)
+        var values = [Scalar]()
+        values.reserveCapacity(count)
+        for _ in 0..<count { values.append(mean + standardDeviation * Scalar(generator.nextNormal())) }
+        self.init(shape: shape, scalars: values)
+    }
+
+    /// Samples uniformly from `[lowerBound, upperBound)`.
+    public init(randomUniform shape: [Int], lowerBound: Scalar = 0, upperBound: Scalar = 1,
+                generator: inout SeededGenerator) {
+        Tensor.checkShape(shape, "Tensor(randomUniform:)")
+        precondition(lowerBound <= upperBound,
+                     "Tensor(randomUniform:): expected lowerBound <= upperBound, got \(lowerBound) > \(upperBound)")
+        let count = shape.reduce(1, *)
+        let width = Double(upperBound) - Double(lowerBound)
+        var values = [Scalar]()
+        values.reserveCapacity(count)
+        for _ in 0..<count {
+            let v = Scalar(Double(lowerBound) + width * generator.nextUnitDouble())
+            // Rounding to Float can reach the upper bound; keep the interval half-open.
+            values.append(v >= upperBound && upperBound > lowerBound ? upperBound.nextDown : v)
+        }
+        self.init(shape: shape, scalars: values)
+    }
+
+    /// Converts the elements of a tensor of another scalar type (Float ↔ Double).
+    public init<Other: TensorScalar>(_ other: Tensor<Other>) {
+        self.init(shape: other.shape, scalars: other.scalars.map { Scalar($0) })
+    }
+}

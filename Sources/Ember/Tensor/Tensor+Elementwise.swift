@@ -1,0 +1,64 @@
+// MARK: - Elementwise arithmetic (broadcasting like NumPy)
+
+extension Tensor {
+    func unary(_ op: UnaryKernel, _ p: Scalar = 0, _ q: Scalar = 0) -> Tensor {
+        Tensor(computing: shape) { y, n in
+            withBase { x in Scalar._unary(op, x, y, count: n, p, q) }
+        }
+    }
+
+    /// Elementwise sum; shapes broadcast.
+    public static func + (lhs: Tensor, rhs: Tensor) -> Tensor { lhs.broadcasting(rhs, .add, "add") }
+    /// Elementwise difference; shapes broadcast.
+    public static func - (lhs: Tensor, rhs: Tensor) -> Tensor { lhs.broadcasting(rhs, .subtract, "subtract") }
+    /// Elementwise product; shapes broadcast.
+    public static func * (lhs: Tensor, rhs: Tensor) -> Tensor { lhs.broadcasting(rhs, .multiply, "multiply") }
+    /// Elementwise quotient; shapes broadcast.
+    public static func / (lhs: Tensor, rhs: Tensor) -> Tensor { lhs.broadcasting(rhs, .divide, "divide") }
+
+    public static func + (lhs: Tensor, rhs: Scalar) -> Tensor { lhs.unary(.addScalar, rhs) }
+    public static func + (lhs: Scalar, rhs: Tensor) -> Tensor { rhs.unary(.addScalar, lhs) }
+    public static func - (lhs: Tensor, rhs: Scalar) -> Tensor { lhs.unary(.addScalar, -rhs) }
+    public static func - (lhs: Scalar, rhs: Tensor) -> Tensor { rhs.unary(.subtractFromScalar, lhs) }
+    public static func * (lhs: Tensor, rhs: Scalar) -> Tensor { lhs.unary(.multiplyScalar, rhs) }
+    public static func * (lhs: Scalar, rhs: Tensor) -> Tensor { rhs.unary(.multiplyScalar, lhs) }
+    public static func / (lhs: Tensor, rhs: Scalar) -> Tensor { lhs.unary(.multiplyScalar, 1 / rhs) }
+    public static func / (lhs: Scalar, rhs: Tensor) -> Tensor { rhs.unary(.divideScalar, lhs) }
+    public static prefix func - (x: Tensor) -> Tensor { x.unary(.negate) }
+
+    /// Adds `other` (same shape) into this tensor in place.
+    public static func += (lhs: inout Tensor, rhs: Tensor) {
+        precondition(lhs.shape == rhs.shape, "+=: expected equal shapes, got \(describe(lhs.shape)) and \(describe(rhs.shape))")
+        let n = lhs.count
+        guard n > 0 else { return }
+        rhs.withBase { x in
+            lhs.storage.withUnsafeMutableBufferPointer { y in Scalar._accumulate(x, into: y.baseAddress!, count: n) }
+        }
+    }
+
+    // MARK: Functions
+
+    /// Elementwise hyperbolic tangent.
+    public func tanh() -> Tensor { unary(.tanh) }
+    /// Elementwise logistic sigmoid `1 / (1 + exp(-x))`.
+    public func sigmoid() -> Tensor { unary(.sigmoid) }
+    /// Elementwise `max(x, 0)`.
+    public func relu() -> Tensor { unary(.relu) }
+    /// Elementwise `e^x`.
+    public func exp() -> Tensor { unary(.exp) }
+    /// Elementwise natural logarithm.
+    public func log() -> Tensor { unary(.log) }
+    /// Elementwise square root.
+    public func sqrt() -> Tensor { unary(.sqrt) }
+    /// Elementwise `x * x`.
+    public func squared() -> Tensor { unary(.square) }
+    /// Elementwise absolute value.
+    public func abs() -> Tensor { unary(.abs) }
+    /// Elementwise `x^exponent`.
+    public func pow(_ exponent: Scalar) -> Tensor { unary(.scaledPow, exponent, 1) }
+    /// Elementwise `min(max(x, min), max)`; either bound may be omitted.
+    public func clamped(min: Scalar = -.infinity, max: Scalar = .infinity) -> Tensor {
+        precondition(!(min > max), "clamped: expected min <= max, got \(min) > \(max)")
+        return unary(.clamp, min, max)
+    }
+}

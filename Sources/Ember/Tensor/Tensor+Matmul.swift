@@ -1,0 +1,53 @@
+// MARK: - Matrix products
+
+extension Tensor {
+    /// Matrix product, 2-D or batched 3-D:
+    /// `[M, K] x [K, N] -> [M, N]`, `[B, M, K] x [B, K, N] -> [B, M, N]`, and a 2-D operand broadcast
+    /// over the other's batch: `[B, M, K] x [K, N]` or `[M, K] x [B, K, N] -> [B, M, N]`.
+    public func matmul(_ other: Tensor) -> Tensor {
+        Tensor.matmul(self, transposed: false, other, transposed: false)
+    }
+
+    /// `op(a) x op(b)` where `op` transposes the last two axes when asked, without materialising the
+    /// transpose. Shapes as in `matmul(_:)`.
+    public static func matmul(_ a: Tensor, transposed transA: Bool, _ b: Tensor, transposed transB: Bool) -> Tensor {
+        func fail() -> Never {
+            let ta = transA ? "ᵀ" : "", tb = transB ? "ᵀ" : ""
+            let k = a.rank >= 2 ? (transA ? a.shape[a.rank - 2] : a.shape[a.rank - 1]) : 0
+            preconditionFailure("matmul: expected [.., \(k)]\(ta) x [\(k), ..]\(tb), got \(describe(a.shape))\(ta) x \(describe(b.shape))\(tb)")
+        }
+        guard (2...3).contains(a.rank), (2...3).contains(b.rank) else {
+            preconditionFailure("matmul: expected 2-D or 3-D operands, got \(describe(a.shape)) x \(describe(b.shape))")
+        }
+        let (ar, ac) = (a.shape[a.rank - 2], a.shape[a.rank - 1])
+        let (br, bc) = (b.shape[b.rank - 2], b.shape[b.rank - 1])
+        let (m, k) = transA ? (ac, ar) : (ar, ac)
+        let (kb, n) = transB ? (bc, br) : (br, bc)
+        if k != kb { fail() }
+        let batchA = a.rank == 3 ? a.shape[0] : nil, batchB = b.rank == 3 ? b.shape[0] : nil
+        if let x = batchA, let y = batchB, x != y {
+            preconditionFailure("matmul: batch sizes differ, got \(describe(a.shape)) x \(describe(b.shape))")
+        }
+        let batch = batchA ?? batchB
+        // [B, M, K] x [K, N] with A not transposed is one GEMM over B*M rows.
+        if let bsz = batchA, batchB == nil, !transA {
+            return Tensor(computing: [bsz, m, n]) { c, _ in
+                a.withBase { pa in b.withBase { pb in
+                    GEMM.run(transA: false, transB: transB, m: bsz * m, n: n, k: k,
+                             a: pa, lda: ac, b: pb, ldb: bc, c: c, ldc: n)
+                } }
+            }
+        }
+        let outShape = batch.map { [$0, m, n] } ?? [m, n]
+        let strideA = batchA == nil ? 0 : ar * ac, strideB = batchB == nil ? 0 : br * bc
+        return Tensor(computing: outShape) { c, _ in
+            a.withBase { pa in b.withBase { pb in
+                for i in 0..<(batch ?? 1) {
+                    GEMM.run(transA: transA, transB: transB, m: m, n: n, k: k,
+                             a: pa + i * strideA, lda: ac, b: pb + i * strideB, ldb: bc,
+                             c: c + i * m * n, ldc: n)
+                }
+            } }
+        }
+    }
+}

@@ -1,0 +1,144 @@
+// MARK: - Shape operations
+
+extension Tensor {
+    /// The same elements with a new shape of equal element count; one dimension may be `-1`
+    /// (inferred). Shares storage: no copy.
+    public func reshaped(to newShape: [Int]) -> Tensor {
+        var resolved = newShape
+        let unknown = newShape.indices.filter { newShape[$0] == -1 }
+        precondition(unknown.count <= 1 && newShape.allSatisfy { $0 >= -1 },
+                     "reshaped: invalid shape \(describe(newShape)) for a tensor of shape \(describe(shape))")
+        if let u = unknown.first {
+            let known = newShape.enumerated().filter { $0.offset != u }.map(\.element).reduce(1, *)
+            precondition(known > 0 && count % known == 0,
+                         "reshaped: cannot reshape \(describe(shape)) (\(count) scalars) to \(describe(newShape))")
+            resolved[u] = count / known
+        }
+        precondition(resolved.reduce(1, *) == count,
+                     "reshaped: cannot reshape \(describe(shape)) (\(count) scalars) to \(describe(newShape))")
+        var result = self
+        result.shape = resolved
+        return result
+    }
+
+    /// Inserts a dimension of size 1 at `axis` (which may equal the rank).
+    public func expandingShape(at axis: Int) -> Tensor {
+        let a = normalizeAxis(axis < 0 ? axis + rank + 1 : axis, rank: rank + 1, "expandingShape", shape: shape)
+        var s = shape
+        s.insert(1, at: a)
+        return reshaped(to: s)
+    }
+
+    /// Removes the dimension of size 1 at `axis`.
+    public func squeezingShape(at axis: Int) -> Tensor {
+        let a = normalizeAxis(axis, rank: rank, "squeezingShape", shape: shape)
+        precondition(shape[a] == 1, "squeezingShape: axis \(axis) of shape \(describe(shape)) has size \(shape[a]), expected 1")
+        var s = shape
+        s.remove(at: a)
+        return reshaped(to: s)
+    }
+
+    /// Broadcasts to `target` (NumPy's rules), copying.
+    public func expanded(to target: [Int]) -> Tensor {
+        precondition(broadcastShape(shape, target, operation: "expanded(to:)") == target,
+                     "expanded(to:): cannot expand \(describe(shape)) to \(describe(target))")
+        if shape == target { return self }
+        return Tensor(zeros: target) + self
+    }
+
+    /// Reorders the axes: axis `i` of the result is axis `permutation[i]` of this tensor.
+    public func permuted(_ permutation: [Int]) -> Tensor {
+        precondition(permutation.count == rank && Set(permutation) == Set(0..<rank),
+                     "permuted: expected a permutation of 0..<\(rank) for shape \(describe(shape)), got \(permutation)")
+        if permutation == Array(0..<rank) { return self }
+        let outShape = permutation.map { shape[$0] }
+        return Tensor(computing: outShape) { y, _ in
+            withBase { x in
+                permuteCopy(from: x, to: y, elementSize: MemoryLayout<Scalar>.stride, shape: shape, perm: permutation)
+            }
+        }
+    }
+
+    /// Swaps two axes (negative values count from the end).
+    public func transposed(_ axis0: Int, _ axis1: Int) -> Tensor {
+        let a = normalizeAxis(axis0, rank: rank, "transposed", shape: shape)
+        let b = normalizeAxis(axis1, rank: rank, "transposed", shape: shape)
+        var perm = Array(0..<rank)
+        perm.swapAt(a, b)
+        return permuted(perm)
+    }
+
+    /// The slice at `index` along `axis` (negative counts from the end), without that axis.
+    public func select(axis: Int, index: Int) -> Tensor {
+        let a = normalizeAxis(axis, rank: rank, "select", shape: shape)
+        let i = index < 0 ? index + shape[a] : index
+        precondition(i >= 0 && i < shape[a],
+                     "select: index \(index) is out of range for axis \(axis) of size \(shape[a]) (shape \(describe(shape)))")
+        var outShape = shape
+        outShape.remove(at: a)
+        return narrow(axis: a, start: i, length: 1).reshaped(to: outShape)
+    }
+
+    /// `length` consecutive slices along `axis` starting at `start`.
+    public func narrow(axis: Int, start: Int, length: Int) -> Tensor {
+        let a = normalizeAxis(axis, rank: rank, "narrow", shape: shape)
+        precondition(start >= 0 && length >= 0 && start + length <= shape[a],
+                     "narrow: start \(start) and length \(length) are out of range for axis \(axis) of size \(shape[a]) (shape \(describe(shape)))")
+        if start == 0 && length == shape[a] { return self }
+        let (outer, size, inner) = split(around: a)
+        var outShape = shape
+        outShape[a] = length
+        let e = MemoryLayout<Scalar>.stride
+        return Tensor(computing: outShape) { y, _ in
+            withBase { x in
+                copyBlocks(from: UnsafeRawPointer(x) + start * inner * e, srcStride: size * inner * e,
+                           to: UnsafeMutableRawPointer(y), dstStride: length * inner * e,
+                           blockBytes: length * inner * e, count: outer)
+            }
+        }
+    }
+
+    /// Splits along `axis` into its slices (each without that axis).
+    public func unstacked(axis: Int = 0) -> [Tensor] {
+        let a = normalizeAxis(axis, rank: rank, "unstacked", shape: shape)
+        return (0..<shape[a]).map { select(axis: a, index: $0) }
+    }
+}
+
+/// Joins tensors along an existing axis; all other dimensions must agree.
+public func concat<Scalar>(_ tensors: [Tensor<Scalar>], axis: Int) -> Tensor<Scalar> {
+    precondition(!tensors.isEmpty, "concat: expected at least one tensor")
+    let first = tensors[0].shape
+    let a = normalizeAxis(axis, rank: first.count, "concat", shape: first)
+    for t in tensors {
+        var s = t.shape, f = first
+        if s.count == f.count { s[a] = 0; f[a] = 0 }
+        precondition(s == f, "concat: shapes must match except along axis \(axis), got \(tensors.map { describe($0.shape) }.joined(separator: ", "))")
+    }
+    let total = tensors.reduce(0) { $0 + $1.shape[a] }
+    var outShape = first
+    outShape[a] = total
+    let outer = first[..<a].reduce(1, *), inner = first[(a + 1)...].reduce(1, *)
+    let e = MemoryLayout<Scalar>.stride
+    return Tensor(computing: outShape) { y, _ in
+        var offset = 0
+        for t in tensors {
+            let block = t.shape[a] * inner * e
+            t.withBase { x in
+                copyBlocks(from: x, srcStride: block, to: UnsafeMutableRawPointer(y) + offset,
+                           dstStride: total * inner * e, blockBytes: block, count: outer)
+            }
+            offset += block
+        }
+    }
+}
+
+/// Joins same-shaped tensors along a new axis.
+public func stack<Scalar>(_ tensors: [Tensor<Scalar>], axis: Int = 0) -> Tensor<Scalar> {
+    precondition(!tensors.isEmpty, "stack: expected at least one tensor")
+    let first = tensors[0].shape
+    precondition(tensors.allSatisfy { $0.shape == first },
+                 "stack: expected tensors of equal shape, got \(tensors.map { describe($0.shape) }.joined(separator: ", "))")
+    let a = normalizeAxis(axis < 0 ? axis + first.count + 1 : axis, rank: first.count + 1, "stack", shape: first)
+    return concat(tensors.map { $0.expandingShape(at: a) }, axis: a)
+}

@@ -1,0 +1,110 @@
+import CEmberKernels
+import Foundation
+
+// MARK: - Kernel operation codes
+
+/// Elementwise operations of one input (`y = f(x)`), with up to two scalar parameters `p`, `q`.
+/// Used by `TensorScalar`'s kernels; not needed to use Ember.
+public enum UnaryKernel: Sendable {
+    case negate, exp, log, tanh, sigmoid, relu, sqrt, square, abs
+    /// `q * x^p`
+    case scaledPow
+    /// `min(max(x, p), q)`
+    case clamp
+    /// `x + p`
+    case addScalar
+    /// `x * p`
+    case multiplyScalar
+    /// `p - x`
+    case subtractFromScalar
+    /// `p / x`
+    case divideScalar
+}
+
+/// Elementwise operations of two inputs (`y = f(a, b)`), with up to two scalar parameters `p`, `q`.
+public enum BinaryKernel: Sendable {
+    case add, subtract, multiply, divide
+    /// `a * (1 - b * b)`: tanh's backward with `a` the output gradient and `b` the output.
+    case tanhBackward
+    /// `a * b * (1 - b)`: sigmoid's backward with `b` the output.
+    case sigmoidBackward
+    /// `b > 0 ? a : 0`: relu's backward with `b` the input.
+    case reluBackward
+    /// `p <= b && b <= q ? a : 0`: clamp's backward with `b` the input.
+    case clampBackward
+    /// `a / (2 * b)`: sqrt's backward with `b` the output.
+    case sqrtBackward
+}
+
+/// Reductions along one axis.
+public enum ReductionKernel: Sendable {
+    case sum, max
+}
+
+// MARK: - TensorScalar
+
+/// The scalar types a `Tensor` can hold: `Float` and `Double`.
+///
+/// The requirements prefixed with `_` are Ember's kernels: hot loops over raw buffers. They are
+/// requirements (rather than generic functions) so that each scalar type gets compiled, vectorised
+/// code even when called from generic code in another module.
+public protocol TensorScalar: BinaryFloatingPoint, Sendable, LosslessStringConvertible
+where RawSignificand: FixedWidthInteger {
+    static func _exp(_ x: Self) -> Self
+    static func _log(_ x: Self) -> Self
+    static func _tanh(_ x: Self) -> Self
+    static func _pow(_ x: Self, _ y: Self) -> Self
+
+    /// `y[i] = op(x[i])` for `i < count`.
+    static func _unary(_ op: UnaryKernel, _ x: UnsafePointer<Self>, _ y: UnsafeMutablePointer<Self>,
+                       count: Int, _ p: Self, _ q: Self)
+    /// `y[r * count + i] = op(a[r * aRow + i * aStep], b[r * bRow + i * bStep])` for `r < rows`, `i < count`.
+    static func _binary(_ op: BinaryKernel, _ a: UnsafePointer<Self>, aRow: Int, aStep: Int,
+                        _ b: UnsafePointer<Self>, bRow: Int, bStep: Int,
+                        _ y: UnsafeMutablePointer<Self>, rows: Int, count: Int, _ p: Self, _ q: Self)
+    /// `y[o, i] = reduce over k of x[o, k, i]` for x viewed as `[outer, length, inner]`.
+    static func _reduce(_ op: ReductionKernel, _ x: UnsafePointer<Self>, _ y: UnsafeMutablePointer<Self>,
+                        outer: Int, length: Int, inner: Int)
+    /// Like `_reduce(.max, ...)`, also writing the index of the first maximum along the axis.
+    static func _argmax(_ x: UnsafePointer<Self>, _ y: UnsafeMutablePointer<Self>,
+                        _ indices: UnsafeMutablePointer<Int>, outer: Int, length: Int, inner: Int)
+    /// Softmax (or log-softmax) along the middle axis of `[outer, length, inner]`.
+    static func _softmax(_ x: UnsafePointer<Self>, _ y: UnsafeMutablePointer<Self>,
+                         outer: Int, length: Int, inner: Int, log: Bool)
+    /// Backward of `_softmax`: `gx` from the output gradient `gy` and the output `y`.
+    static func _softmaxBackward(_ gy: UnsafePointer<Self>, _ y: UnsafePointer<Self>,
+                                 _ gx: UnsafeMutablePointer<Self>, outer: Int, length: Int,
+                                 inner: Int, log: Bool)
+    /// `y[i] += x[i]`.
+    static func _accumulate(_ x: UnsafePointer<Self>, into y: UnsafeMutablePointer<Self>, count: Int)
+    /// Row-major GEMM, see `ember_sgemm`.
+    static func _gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Self,
+                      a: UnsafePointer<Self>, lda: Int, b: UnsafePointer<Self>, ldb: Int,
+                      beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int)
+}
+
+extension Float: TensorScalar {
+    @inline(__always) public static func _exp(_ x: Float) -> Float { Foundation.exp(x) }
+    @inline(__always) public static func _log(_ x: Float) -> Float { Foundation.log(x) }
+    @inline(__always) public static func _tanh(_ x: Float) -> Float { Foundation.tanh(x) }
+    @inline(__always) public static func _pow(_ x: Float, _ y: Float) -> Float { Foundation.pow(x, y) }
+
+    public static func _gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
+                             a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+                             beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        ember_sgemm(transA ? 1 : 0, transB ? 1 : 0, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+    }
+}
+
+extension Double: TensorScalar {
+    @inline(__always) public static func _exp(_ x: Double) -> Double { Foundation.exp(x) }
+    @inline(__always) public static func _log(_ x: Double) -> Double { Foundation.log(x) }
+    @inline(__always) public static func _tanh(_ x: Double) -> Double { Foundation.tanh(x) }
+    @inline(__always) public static func _pow(_ x: Double, _ y: Double) -> Double { Foundation.pow(x, y) }
+
+    public static func _gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Double,
+                             a: UnsafePointer<Double>, lda: Int, b: UnsafePointer<Double>, ldb: Int,
+                             beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int) {
+        ember_dgemm(transA ? 1 : 0, transB ? 1 : 0, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+    }
+}
