@@ -142,3 +142,45 @@ public func stack<Scalar>(_ tensors: [Tensor<Scalar>], axis: Int = 0) -> Tensor<
     let a = normalizeAxis(axis < 0 ? axis + first.count + 1 : axis, rank: first.count + 1, "stack", shape: first)
     return concat(tensors.map { $0.expandingShape(at: a) }, axis: a)
 }
+
+extension Tensor {
+    /// A zero tensor of `fullShape` with this tensor written at `start` along `axis`: the inverse of
+    /// `narrow(axis:start:length:)`, used by its backward rule.
+    func placed(into fullShape: [Int], axis: Int, start: Int) -> Tensor {
+        var result = Tensor(zeros: fullShape)
+        let outer = fullShape[..<axis].reduce(1, *), inner = fullShape[(axis + 1)...].reduce(1, *)
+        let length = shape[axis], size = fullShape[axis]
+        let e = MemoryLayout<Scalar>.stride
+        guard count > 0 else { return result }
+        withBase { x in
+            result.storage.withUnsafeMutableBytes { y in
+                copyBlocks(from: x, srcStride: length * inner * e, to: y.baseAddress! + start * inner * e,
+                           dstStride: size * inner * e, blockBytes: length * inner * e, count: outer)
+            }
+        }
+        return result
+    }
+
+    /// A zero tensor of `fullShape` with `self[o, i]` written at `fullShape`'s axis position
+    /// `indices[o * inner + i]`: the backward of a max along `axis` (self has the reduced shape).
+    func scattered(into fullShape: [Int], axis: Int, indices: [Int]) -> Tensor {
+        var result = Tensor(zeros: fullShape)
+        let outer = fullShape[..<axis].reduce(1, *), inner = fullShape[(axis + 1)...].reduce(1, *)
+        let length = fullShape[axis]
+        let e = MemoryLayout<Scalar>.stride
+        guard count > 0 else { return result }
+        withBase { x in
+            let src = UnsafeRawPointer(x)
+            result.storage.withUnsafeMutableBytes { y in
+                for o in 0..<outer {
+                    for i in 0..<inner {
+                        let k = indices[o * inner + i]
+                        (y.baseAddress! + ((o * length + k) * inner + i) * e)
+                            .copyMemory(from: src + (o * inner + i) * e, byteCount: e)
+                    }
+                }
+            }
+        }
+        return result
+    }
+}

@@ -1,0 +1,83 @@
+import Synchronization
+
+// MARK: - The backward engine
+
+let visitEpoch = Atomic<Int>(0)
+
+extension Variable {
+    /// Computes the gradient of this variable with respect to every leaf that requires gradients
+    /// and adds it into the leaves' `grad`.
+    ///
+    /// - Parameters:
+    ///   - gradient: the gradient of some scalar with respect to this variable, same shape as it.
+    ///     May be omitted for a variable with one element (it is then 1).
+    ///   - retainGraph: keep the saved values so that `backward` can run through this graph again.
+    ///     By default they are released, and a second backward through the graph stops with a message.
+    ///
+    /// Nodes are visited in decreasing sequence number (a topological order), with an explicit
+    /// stack, so arbitrarily long graphs do not overflow the call stack.
+    public func backward(gradient: Tensor<Scalar>? = nil, retainGraph: Bool = false) {
+        precondition(requiresGrad,
+                     "backward: this variable does not require gradients and has no graph (did any input have requiresGrad: true, and was grad mode on?)")
+        let seed: Tensor<Scalar>
+        if let gradient {
+            precondition(gradient.shape == data.shape,
+                         "backward: expected a gradient of shape \(describe(data.shape)), got \(describe(gradient.shape))")
+            seed = gradient
+        } else {
+            precondition(data.count == 1,
+                         "backward: a gradient must be given for a variable of shape \(describe(data.shape)); only one-element variables get the implicit gradient 1")
+            seed = Tensor(repeating: 1, shape: data.shape)
+        }
+        guard let root = node else {
+            accumulateIntoLeaf(seed)
+            return
+        }
+
+        // Collect the nodes reachable from the root (iteratively), then order them.
+        let mark = visitEpoch.wrappingAdd(1, ordering: .relaxed).newValue
+        var nodes: [Node<Scalar>] = []
+        var stack: [Node<Scalar>] = [root]
+        root.visitMark = mark
+        while let current = stack.popLast() {
+            nodes.append(current)
+            for input in current.inputs {
+                if let n = input.node, n.visitMark != mark {
+                    n.visitMark = mark
+                    stack.append(n)
+                }
+            }
+        }
+        nodes.sort { $0.sequence > $1.sequence }
+
+        root.pending = seed
+        for current in nodes {
+            guard let g = current.pending else { continue }
+            current.pending = nil
+            guard let rule = current.rule else {
+                preconditionFailure("backward: trying to backward through the graph a second time (the values saved by '\(current.name)' were released after the first backward); pass retainGraph: true to the first backward() to keep them")
+            }
+            let grads = rule(g)
+            if !retainGraph { current.rule = nil }
+            for (input, inputGrad) in zip(current.inputs, grads) {
+                guard let inputGrad, input.requiresGrad else { continue }
+                precondition(inputGrad.shape == input.data.shape,
+                             "backward: '\(current.name)' produced a gradient of shape \(describe(inputGrad.shape)) for an input of shape \(describe(input.data.shape))")
+                if let n = input.node {
+                    if n.pending == nil { n.pending = inputGrad } else { n.pending! += inputGrad }
+                } else {
+                    input.accumulateIntoLeaf(inputGrad)
+                }
+            }
+        }
+        if !retainGraph {
+            for current in nodes { current.rule = nil; current.pending = nil }
+        }
+    }
+
+
+    func accumulateIntoLeaf(_ g: Tensor<Scalar>) {
+        guard requiresGrad else { return }
+        if grad == nil { grad = g } else { grad! += g }
+    }
+}

@@ -1,0 +1,109 @@
+// MARK: - Variable
+
+/// A tensor that takes part in automatic differentiation.
+///
+/// A leaf variable is one you create; set `requiresGrad` on it to have `backward()` accumulate
+/// gradients into its `grad`. Every operation on variables that need gradients (while grad mode is
+/// on, see `withNoGrad`) records one node on the tape; the result holds that node.
+///
+/// ```swift
+/// let w = Variable(Tensor<Float>(shape: [2, 2], scalars: [1, 2, 3, 4]), requiresGrad: true)
+/// let loss = (w * w).sum()
+/// loss.backward()
+/// w.grad   // 2 * w
+/// ```
+public final class Variable<Scalar: TensorScalar> {
+    /// The value. Optimizers update it in place; changing it does not affect recorded graphs,
+    /// which saved what they needed when they were built.
+    public var data: Tensor<Scalar>
+    /// The accumulated gradient of a leaf (same shape as `data`), or `nil` before any `backward()`.
+    /// Gradients add up across `backward()` calls until set to `nil` (see `zeroGrad()`).
+    public var grad: Tensor<Scalar>? {
+        didSet {
+            if let g = grad {
+                precondition(g.shape == data.shape,
+                             "Variable.grad: expected a gradient of shape \(describe(data.shape)), got \(describe(g.shape))")
+            }
+        }
+    }
+    /// The node that produced this variable, `nil` for leaves.
+    var node: Node<Scalar>?
+    private var _requiresGrad: Bool
+
+    /// Whether gradients flow to this variable. Settable on leaves only (results of operations
+    /// require gradients exactly when one of their inputs did).
+    public var requiresGrad: Bool {
+        get { _requiresGrad }
+        set {
+            precondition(node == nil, "Variable.requiresGrad: can only be changed on leaf variables; use detach() to make a leaf")
+            _requiresGrad = newValue
+        }
+    }
+
+    /// Wraps `data` as a leaf variable.
+    public init(_ data: Tensor<Scalar>, requiresGrad: Bool = false) {
+        self.data = data
+        self._requiresGrad = requiresGrad
+    }
+
+    /// A leaf variable holding a single value, shape `[]`.
+    public convenience init(_ scalar: Scalar, requiresGrad: Bool = false) {
+        self.init(Tensor(scalar), requiresGrad: requiresGrad)
+    }
+
+    init(data: Tensor<Scalar>, node: Node<Scalar>) {
+        self.data = data
+        self.node = node
+        self._requiresGrad = true
+    }
+
+    /// `data.shape`.
+    public var shape: [Int] { data.shape }
+    /// `data.rank`.
+    public var rank: Int { data.rank }
+    /// `data.scalars`.
+    public var scalars: [Scalar] { data.scalars }
+    /// The single value of a one-element variable.
+    public var scalar: Scalar { data.scalar }
+    /// Whether this variable was created directly rather than by an operation.
+    public var isLeaf: Bool { node == nil }
+    /// The name of the operation that produced this variable (`nil` for leaves).
+    public var operationName: String? { node.map { "\($0.name)" } }
+
+    /// A new leaf sharing this variable's value, cut from the graph (`requiresGrad == false`).
+    public func detach() -> Variable {
+        Variable(data, requiresGrad: false)
+    }
+
+    /// Clears the accumulated gradient (`grad = nil`, as PyTorch's `zero_grad(set_to_none=True)`).
+    public func zeroGrad() { grad = nil }
+
+    // MARK: Recording
+
+    /// Records the result of an operation: a node with `inputs` and `rule` when grad mode is on and
+    /// some input requires gradients, otherwise a plain constant.
+    @inline(__always)
+    static func record(_ name: StaticString, _ data: Tensor<Scalar>, _ inputs: [Variable],
+                       _ rule: @escaping Node<Scalar>.BackwardRule) -> Variable {
+        guard GradMode.isEnabled, inputs.contains(where: { $0._requiresGrad }) else {
+            return Variable(data)
+        }
+        return Variable(data: data, node: Node(name: name, inputs: inputs, shape: data.shape, rule: rule))
+    }
+
+    /// Like `record` for a single input.
+    @inline(__always)
+    static func record(_ name: StaticString, _ data: Tensor<Scalar>, _ input: Variable,
+                       _ rule: @escaping (Tensor<Scalar>) -> Tensor<Scalar>) -> Variable {
+        guard GradMode.isEnabled, input._requiresGrad else { return Variable(data) }
+        return Variable(data: data, node: Node(name: name, inputs: [input], shape: data.shape) { [rule($0)] })
+    }
+}
+
+extension Variable: CustomStringConvertible {
+    public var description: String {
+        var text = "Variable(\(data)"
+        if let node { text += ", operation: \(node.name)" } else if _requiresGrad { text += ", requiresGrad: true" }
+        return text + ")"
+    }
+}

@@ -1,0 +1,70 @@
+// MARK: - Arithmetic with broadcasting (forward and backward together)
+
+extension Variable {
+    /// Elementwise sum; shapes broadcast like NumPy. Backward: the gradient, summed over broadcast axes.
+    public static func + (lhs: Variable, rhs: Variable) -> Variable {
+        let sa = lhs.shape, sb = rhs.shape, needA = lhs.requiresGrad, needB = rhs.requiresGrad
+        return record("add", lhs.data + rhs.data, [lhs, rhs]) { g in
+            [needA ? g.summed(toShape: sa) : nil, needB ? g.summed(toShape: sb) : nil]
+        }
+    }
+
+    /// Elementwise difference; shapes broadcast.
+    public static func - (lhs: Variable, rhs: Variable) -> Variable {
+        let sa = lhs.shape, sb = rhs.shape, needA = lhs.requiresGrad, needB = rhs.requiresGrad
+        return record("subtract", lhs.data - rhs.data, [lhs, rhs]) { g in
+            [needA ? g.summed(toShape: sa) : nil, needB ? (-g).summed(toShape: sb) : nil]
+        }
+    }
+
+    /// Elementwise product; shapes broadcast. Backward: `g * b` and `g * a`, summed over broadcast axes.
+    public static func * (lhs: Variable, rhs: Variable) -> Variable {
+        let a = lhs.data, b = rhs.data, needA = lhs.requiresGrad, needB = rhs.requiresGrad
+        return record("multiply", a * b, [lhs, rhs]) { g in
+            [needA ? (g * b).summed(toShape: a.shape) : nil, needB ? (g * a).summed(toShape: b.shape) : nil]
+        }
+    }
+
+    /// Elementwise quotient; shapes broadcast. Backward: `g / b` and `-g * a / b²`.
+    public static func / (lhs: Variable, rhs: Variable) -> Variable {
+        let a = lhs.data, b = rhs.data, needA = lhs.requiresGrad, needB = rhs.requiresGrad
+        return record("divide", a / b, [lhs, rhs]) { g in
+            [needA ? (g / b).summed(toShape: a.shape) : nil,
+             needB ? (-(g * a) / b.squared()).summed(toShape: b.shape) : nil]
+        }
+    }
+
+    /// Elementwise negation.
+    public static prefix func - (x: Variable) -> Variable {
+        record("negate", -x.data, x) { g in -g }
+    }
+
+    // MARK: With a scalar on either side
+
+    public static func + (lhs: Variable, rhs: Scalar) -> Variable { record("addScalar", lhs.data + rhs, lhs) { $0 } }
+    public static func + (lhs: Scalar, rhs: Variable) -> Variable { rhs + lhs }
+    public static func - (lhs: Variable, rhs: Scalar) -> Variable { record("subtractScalar", lhs.data - rhs, lhs) { $0 } }
+    public static func - (lhs: Scalar, rhs: Variable) -> Variable { record("scalarSubtract", lhs - rhs.data, rhs) { -$0 } }
+    public static func * (lhs: Variable, rhs: Scalar) -> Variable { record("multiplyScalar", lhs.data * rhs, lhs) { $0 * rhs } }
+    public static func * (lhs: Scalar, rhs: Variable) -> Variable { rhs * lhs }
+    public static func / (lhs: Variable, rhs: Scalar) -> Variable {
+        let inverse = 1 / rhs
+        return record("divideScalar", lhs.data * inverse, lhs) { $0 * inverse }
+    }
+    /// `lhs / x` elementwise. Backward: `-g * lhs / x²`.
+    public static func / (lhs: Scalar, rhs: Variable) -> Variable {
+        let x = rhs.data
+        return record("scalarDivide", lhs / x, rhs) { g in g * (-lhs) / x.squared() }
+    }
+
+    // MARK: With a tensor constant on either side
+
+    public static func + (lhs: Variable, rhs: Tensor<Scalar>) -> Variable { lhs + Variable(rhs) }
+    public static func + (lhs: Tensor<Scalar>, rhs: Variable) -> Variable { Variable(lhs) + rhs }
+    public static func - (lhs: Variable, rhs: Tensor<Scalar>) -> Variable { lhs - Variable(rhs) }
+    public static func - (lhs: Tensor<Scalar>, rhs: Variable) -> Variable { Variable(lhs) - rhs }
+    public static func * (lhs: Variable, rhs: Tensor<Scalar>) -> Variable { lhs * Variable(rhs) }
+    public static func * (lhs: Tensor<Scalar>, rhs: Variable) -> Variable { Variable(lhs) * rhs }
+    public static func / (lhs: Variable, rhs: Tensor<Scalar>) -> Variable { lhs / Variable(rhs) }
+    public static func / (lhs: Tensor<Scalar>, rhs: Variable) -> Variable { Variable(lhs) / rhs }
+}

@@ -1,0 +1,31 @@
+// MARK: - Matrix product (forward and backward together)
+
+extension Variable {
+    /// Matrix product, 2-D or batched 3-D (shapes as in `Tensor.matmul(_:)`).
+    /// Backward: `gA = g · Bᵀ`, `gB = Aᵀ · g`, computed without materialising transposes and summed
+    /// over the batch for a 2-D operand that was broadcast.
+    public func matmul(_ other: Variable) -> Variable {
+        let a = data, b = other.data, needA = requiresGrad, needB = other.requiresGrad
+        return Variable.record("matmul", a.matmul(b), [self, other]) { g in
+            var ga: Tensor<Scalar>? = nil, gb: Tensor<Scalar>? = nil
+            if needA {
+                let full = Tensor.matmul(g, transposed: false, b, transposed: true)   // [.., M, K]
+                ga = a.rank == 2 && full.rank == 3 ? full.sum(axis: 0) : full
+            }
+            if needB {
+                if b.rank == 2 && a.rank == 3 {
+                    // Σ_batch Aᵢᵀ gᵢ as one product over all batch rows.
+                    let rows = a.shape[0] * a.shape[1]
+                    gb = Tensor.matmul(a.reshaped(to: [rows, a.shape[2]]), transposed: true,
+                                       g.reshaped(to: [rows, g.shape[2]]), transposed: false)
+                } else {
+                    gb = Tensor.matmul(a, transposed: true, g, transposed: false)
+                }
+            }
+            return [ga, gb]
+        }
+    }
+
+    /// Matrix product with a constant tensor.
+    public func matmul(_ other: Tensor<Scalar>) -> Variable { matmul(Variable(other)) }
+}

@@ -1,0 +1,62 @@
+// MARK: - Reductions and softmax (forward and backward together)
+
+extension Variable {
+    /// The sum of all elements, shape `[]`. Backward: the gradient spread over every element.
+    public func sum() -> Variable {
+        let s = shape
+        return Variable.record("sum", data.sum(), self) { g in Tensor(repeating: g.scalar, shape: s) }
+    }
+
+    /// Sums along `axis` (negative counts from the end), keeping it with size 1 if `keepDims`.
+    public func sum(axis: Int, keepDims: Bool = false) -> Variable {
+        let s = shape
+        let a = normalizeAxis(axis, rank: rank, "sum", shape: s)
+        var kept = s
+        kept[a] = 1
+        return Variable.record("sumAxis", data.sum(axis: a, keepDims: keepDims), self) { g in
+            g.reshaped(to: kept).expanded(to: s)
+        }
+    }
+
+    /// The mean of all elements, shape `[]`.
+    public func mean() -> Variable {
+        let s = shape, scale = 1 / Scalar(Swift.max(data.count, 1))
+        return Variable.record("mean", data.mean(), self) { g in Tensor(repeating: g.scalar * scale, shape: s) }
+    }
+
+    /// The mean along `axis`.
+    public func mean(axis: Int, keepDims: Bool = false) -> Variable {
+        let a = normalizeAxis(axis, rank: rank, "mean", shape: shape)
+        return sum(axis: a, keepDims: keepDims) * (1 / Scalar(Swift.max(shape[a], 1)))
+    }
+
+    /// The maximum along `axis`. Backward: the gradient goes to the (first) maximal element.
+    public func max(axis: Int, keepDims: Bool = false) -> Variable {
+        let s = shape
+        let a = normalizeAxis(axis, rank: rank, "max", shape: s)
+        let (values, indices) = data.maxWithIndices(axis: a, keepDims: keepDims)
+        return Variable.record("max", values, self) { g in g.scattered(into: s, axis: a, indices: indices) }
+    }
+
+    /// Indices of the maxima along `axis` (no gradient).
+    public func argmax(axis: Int) -> [Int] { data.argmax(axis: axis) }
+
+    /// Softmax along `axis`. Backward: `y * (g - sum(g * y))`.
+    public func softmax(axis: Int) -> Variable { softmaxLike(axis: axis, log: false) }
+
+    /// Log-softmax along `axis`. Backward: `g - softmax(x) * sum(g)`.
+    public func logSoftmax(axis: Int) -> Variable { softmaxLike(axis: axis, log: true) }
+
+    private func softmaxLike(axis: Int, log: Bool) -> Variable {
+        let a = normalizeAxis(axis, rank: rank, log ? "logSoftmax" : "softmax", shape: shape)
+        let y = data.softmaxLike(axis: a, log: log)
+        let (outer, length, inner) = y.split(around: a)
+        return Variable.record(log ? "logSoftmax" : "softmax", y, self) { g in
+            Tensor(computing: y.shape) { gx, _ in
+                g.withBase { pg in y.withBase { py in
+                    Scalar._softmaxBackward(pg, py, gx, outer: outer, length: length, inner: inner, log: log)
+                } }
+            }
+        }
+    }
+}
