@@ -177,6 +177,12 @@ static void *scratch_reserve(ember_scratch *s, size_t bytes) {
 #define EMBER_GEMM_ENTRY(NAME, T, PORTABLE, AVX2, AVX512)                                          \
     void NAME(int transA, int transB, long M, long N, long K, T alpha, const T *A, long lda,        \
               const T *B, long ldb, T beta, T *C, long ldc) {                                       \
+        NAME##_at_level(ember_kernel_level_in_use(), transA, transB, M, N, K, alpha, A, lda, B,     \
+                        ldb, beta, C, ldc);                                                         \
+    }                                                                                               \
+    void NAME##_at_level(ember_kernel_level requested, int transA, int transB, long M, long N,      \
+                         long K, T alpha, const T *A, long lda, const T *B, long ldb, T beta, T *C, \
+                         long ldc) {                                                                \
         if (M <= 0 || N <= 0) return;                                                               \
         if (beta == 0) {                                                                            \
             for (long i = 0; i < M; i++) memset(C + i * ldc, 0, (size_t)N * sizeof(T));             \
@@ -185,7 +191,8 @@ static void *scratch_reserve(ember_scratch *s, size_t bytes) {
                 for (long j = 0; j < N; j++) C[i * ldc + j] *= beta;                                \
         }                                                                                           \
         if (K <= 0 || alpha == 0) return;                                                           \
-        ember_kernel_level level = ember_kernel_level_in_use();                                     \
+        ember_kernel_level level = requested > ember_kernel_best_level() ? ember_kernel_best_level() \
+                                                                         : requested;               \
         long sizeA = PORTABLE##_packedASize, sizeB = PORTABLE##_packedBSize;                        \
         EMBER_GEMM_SIZES(AVX2, AVX512)                                                              \
         T *pa = scratch_reserve(&scratchA, (size_t)sizeA * sizeof(T));                              \

@@ -35,6 +35,15 @@ void ember_sgemm(int transA, int transB, long M, long N, long K, float alpha,
 void ember_dgemm(int transA, int transB, long M, long N, long K, double alpha,
                  const double *A, long lda, const double *B, long ldb, double beta, double *C, long ldc);
 
+/// `ember_sgemm` at a given level (clamped to what the CPU supports), for testing every path.
+void ember_sgemm_at_level(ember_kernel_level level, int transA, int transB, long M, long N, long K,
+                          float alpha, const float *A, long lda, const float *B, long ldb, float beta,
+                          float *C, long ldc);
+/// `ember_dgemm` at a given level (clamped to what the CPU supports), for testing every path.
+void ember_dgemm_at_level(ember_kernel_level level, int transA, int transB, long M, long N, long K,
+                          double alpha, const double *A, long lda, const double *B, long ldb,
+                          double beta, double *C, long ldc);
+
 /// Runs `iterations` rounds of independent single-precision fused multiply-adds at the widest level
 /// in use and returns the number of floating-point operations done (2 per lane per FMA).
 /// `sink` receives a value derived from the result so the work cannot be optimised away.

@@ -11,7 +11,7 @@ import Darwin
 /// Per-thread switch for recording operations. A null thread-specific value means "enabled", so
 /// threads start with recording on, as in PyTorch.
 enum GradMode {
-    nonisolated(unsafe) static let key: pthread_key_t = {
+    static let key: pthread_key_t = {
         var key = pthread_key_t()
         let status = pthread_key_create(&key, nil)
         precondition(status == 0, "Ember: could not create the thread-local key for grad mode (\(status))")

@@ -1,10 +1,15 @@
 // Reductions and row-wise softmax over a tensor viewed as [outer, length, inner]: the axis being
 // reduced is the middle one. Default implementations of `TensorScalar`'s requirements.
 
-/// Sum of `count` values `x[0], x[stride], ...` with eight independent partial sums: faster than one
-/// chain, and the error grows more slowly than with sequential summation.
+/// Pairwise (cascade) sum of `count` contiguous values, as NumPy and PyTorch do: blocks of up to 128
+/// values are summed with eight independent partial sums, and blocks are combined pairwise, so the
+/// rounding error grows with log(count) rather than with count.
 @inline(__always)
 func sumContiguous<T: TensorScalar>(_ x: UnsafePointer<T>, _ count: Int) -> T {
+    if count > 128 {
+        let half = (count / 2 + 7) & ~7
+        return sumContiguous(x, half) + sumContiguous(x + half, count - half)
+    }
     var s0: T = 0, s1: T = 0, s2: T = 0, s3: T = 0, s4: T = 0, s5: T = 0, s6: T = 0, s7: T = 0
     var i = 0
     while i + 8 <= count {
@@ -81,8 +86,10 @@ extension TensorScalar {
                     if !log { dst[k * inner] = e }
                 }
                 if log {
-                    let shift = m + _log(total)
-                    for k in 0..<length { dst[k * inner] = src[k * inner] - shift }
+                    // (x - max) - log(total): subtracting the shift in two steps keeps the small
+                    // result exact when x is large (x - (max + log total) would round at max's scale).
+                    let logTotal = _log(total)
+                    for k in 0..<length { dst[k * inner] = (src[k * inner] - m) - logTotal }
                 } else {
                     let scale = 1 / total
                     for k in 0..<length { dst[k * inner] *= scale }

@@ -1,0 +1,19 @@
+import Ember
+
+/// A reproducible tensor of values in [-1, 1).
+func randomTensor(_ shape: [Int], seed: UInt64 = 1, low: Double = -1, high: Double = 1) -> Tensor<Double> {
+    var rng = SeededGenerator(seed: seed)
+    return Tensor<Double>(randomUniform: shape, lowerBound: low, upperBound: high, generator: &rng)
+}
+
+/// Naive triple-loop matrix product of row-major [m, k] x [k, n], in Double.
+func naiveMatmul(_ a: [Double], _ b: [Double], m: Int, k: Int, n: Int) -> [Double] {
+    var c = [Double](repeating: 0, count: m * n)
+    for i in 0..<m { for j in 0..<n { var s = 0.0; for p in 0..<k { s += a[i * k + p] * b[p * n + j] }; c[i * n + j] = s } }
+    return c
+}
+
+func maxDifference(_ a: [Double], _ b: [Double]) -> Double {
+    precondition(a.count == b.count)
+    return zip(a, b).map { abs($0 - $1) }.max() ?? 0
+}
