@@ -138,11 +138,11 @@ final class Flag: @unchecked Sendable { var value = false }
             let nodes = liveGraphNodeCount, rss = residentBytes()
             for _ in 0..<10_000 { _ = step() }
             let grownNodes = liveGraphNodeCount - nodes, grownBytes = residentBytes() - rss
-            FileHandle.standardError.write(Data("nodes +\(grownNodes), resident +\(grownBytes) bytes\n".utf8))
-            exit(grownNodes == 0 && grownBytes < 4 << 20 ? 0 : 1)
+            report(["nodes": grownNodes, "bytes": grownBytes])
         }
-        let text = String(decoding: result?.standardErrorContent ?? [], as: UTF8.self)
-        #expect(text.contains("nodes +0"), "\(text)")
+        let values = parseReport(result?.standardErrorContent)
+        #expect(values["nodes"] == 0, "live graph nodes grew over 10,000 forward passes: \(values)")
+        #expect((values["bytes"] ?? .max) < 4 << 20, "resident memory grew: \(values)")
     }
 
     @Test func forwardBackwardPassesDoNotLeak() async {
@@ -160,12 +160,30 @@ final class Flag: @unchecked Sendable { var value = false }
             let whileKept = liveGraphNodeCount - nodes
             kept = nil
             let afterDrop = liveGraphNodeCount - nodes
-            FileHandle.standardError.write(Data("nodes +\(grownNodes), resident +\(grownBytes) bytes, kept \(whileKept), dropped \(afterDrop) \(kept == nil)\n".utf8))
-            exit(grownNodes == 0 && grownBytes < 4 << 20 && whileKept == 3 && afterDrop == 0 ? 0 : 1)
+            report(["nodes": grownNodes, "bytes": grownBytes, "kept": whileKept, "dropped": afterDrop + (kept == nil ? 0 : 1)])
         }
-        let text = String(decoding: result?.standardErrorContent ?? [], as: UTF8.self)
-        #expect(text.contains("nodes +0"), "\(text)")
+        let values = parseReport(result?.standardErrorContent)
+        #expect(values["nodes"] == 0, "live graph nodes grew over 1,000 forward+backward passes: \(values)")
+        #expect((values["bytes"] ?? .max) < 4 << 20, "resident memory grew: \(values)")
+        #expect(values["kept"] == 3 && values["dropped"] == 0, "\(values)")
     }
+}
+
+/// Writes `key=value` pairs on one stderr line for the parent process to read.
+func report(_ values: [String: Int]) {
+    let line = "REPORT " + values.map { "\($0.key)=\($0.value)" }.joined(separator: " ") + "\n"
+    FileHandle.standardError.write(Data(line.utf8))
+}
+
+func parseReport(_ bytes: [UInt8]?) -> [String: Int] {
+    let text = String(decoding: bytes ?? [], as: UTF8.self)
+    guard let line = text.split(separator: "\n").last(where: { $0.hasPrefix("REPORT ") }) else { return [:] }
+    var values: [String: Int] = [:]
+    for pair in line.dropFirst(7).split(separator: " ") {
+        let parts = pair.split(separator: "=")
+        if parts.count == 2, let v = Int(parts[1]) { values[String(parts[0])] = v }
+    }
+    return values
 }
 
 /// Resident set size of this process, from /proc (0 where it is not available).
