@@ -4,8 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+// `acc += scalar * vector`: clang contracts this into an FMA where the target has one
+// (-ffp-contract=on is its default for C), and the scalar is splatted without extra instructions.
 #define EMBER_PORTABLE_FMA(acc, a, b) ((acc) += (a) * (b))
-#define EMBER_FUSED_FMA(acc, a, b) ((acc) = __builtin_elementwise_fma((a), (b), (acc)))
+#define EMBER_FUSED_FMA(acc, a, b) ((acc) += (a) * (b))
 
 // MARK: - Portable (baseline target: SSE2 on x86-64, NEON on arm64)
 

@@ -78,20 +78,22 @@ GATTR static void GCAT(GNAME, packA)(int transA, const GT *A, long lda, long ic,
 GATTR static inline void GCAT(GNAME, micro)(long kc, const GT *restrict a, const GT *restrict b,
                                             GT *restrict c, long ldc, long mr, long nr,
                                             int accumulate) {
+    // Fully unrolled so that the accumulators live in registers.
     GVEC acc[GMR][GNV];
-    for (int i = 0; i < GMR; i++)
-        for (int v = 0; v < GNV; v++) acc[i][v] = (GVEC){0};
+    _Pragma("clang loop unroll(full)") for (int i = 0; i < GMR; i++)
+        _Pragma("clang loop unroll(full)") for (int v = 0; v < GNV; v++) acc[i][v] = (GVEC){0};
     for (long p = 0; p < kc; p++) {
         GVEC bv[GNV];
-        for (int v = 0; v < GNV; v++) bv[v] = *(const GVEC *)(b + p * GNR + v * GLANES);
-        for (int i = 0; i < GMR; i++) {
-            GVEC ai = (GVEC){0} + a[p * GMR + i];
-            for (int v = 0; v < GNV; v++) GFMA(acc[i][v], ai, bv[v]);
+        _Pragma("clang loop unroll(full)") for (int v = 0; v < GNV; v++)
+            bv[v] = *(const GVEC *)(b + p * GNR + v * GLANES);
+        _Pragma("clang loop unroll(full)") for (int i = 0; i < GMR; i++) {
+            GT ai = a[p * GMR + i];   // splatted by the vector arithmetic below
+            _Pragma("clang loop unroll(full)") for (int v = 0; v < GNV; v++) GFMA(acc[i][v], ai, bv[v]);
         }
     }
     if (mr == GMR && nr == GNR) {
-        for (int i = 0; i < GMR; i++)
-            for (int v = 0; v < GNV; v++) {
+        _Pragma("clang loop unroll(full)") for (int i = 0; i < GMR; i++)
+            _Pragma("clang loop unroll(full)") for (int v = 0; v < GNV; v++) {
                 GUVEC *cp = (GUVEC *)(c + i * ldc + v * GLANES);
                 if (accumulate) *cp += acc[i][v];
                 else *cp = acc[i][v];

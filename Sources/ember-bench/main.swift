@@ -1,1 +1,138 @@
-print("x")
+// ember-bench: release-mode measurements of Ember's small-op path and GEMM.
+//
+//   swift run -c release ember-bench            # everything
+//   swift run -c release ember-bench ops        # forward + tape + backward per op
+//   swift run -c release ember-bench gemm       # GEMM GFLOP/s next to the FMA peak
+//
+// Every number is a median over several timed samples.
+import CEmberKernels
+import Ember
+import Foundation
+
+// MARK: - Timing
+
+@inline(__always) func now() -> UInt64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+}
+
+func median(_ values: [Double]) -> Double {
+    let s = values.sorted()
+    return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+}
+
+/// Median nanoseconds per call of `body`, over `samples` samples of about `sampleSeconds` each.
+func nanosecondsPerCall(samples: Int = 9, sampleSeconds: Double = 0.05, _ body: () -> Void) -> Double {
+    // Calibrate the batch size.
+    var batch = 1
+    while true {
+        let start = now()
+        for _ in 0..<batch { body() }
+        let elapsed = Double(now() - start) / 1e9
+        if elapsed > sampleSeconds / 4 || batch > 1 << 24 {
+            batch = max(1, Int(Double(batch) * sampleSeconds / max(elapsed, 1e-9)))
+            break
+        }
+        batch *= 4
+    }
+    var results: [Double] = []
+    for _ in 0..<samples {
+        let start = now()
+        for _ in 0..<batch { body() }
+        results.append(Double(now() - start) / Double(batch))
+    }
+    return median(results)
+}
+
+// MARK: - Small ops through the tape
+
+func benchOps() {
+    print("## Small ops: forward + recorded on the tape + backward (Float, median ns per op)")
+    print("")
+    print("| op | shape | total ns | ns at [1, 1] (overhead) |")
+    print("|---|---|---:|---:|")
+    var rng = SeededGenerator(seed: 0)
+    func measure(_ name: String, _ shapeText: String, _ make: ([Int]) -> (Variable<Float>, Variable<Float>, (Variable<Float>, Variable<Float>) -> Variable<Float>, [Int])) {
+        func time(_ shape: [Int]) -> Double {
+            let (x, y, op, outShape) = make(shape)
+            let seed = Tensor<Float>(ones: outShape)
+            return nanosecondsPerCall {
+                x.grad = nil; y.grad = nil
+                op(x, y).backward(gradient: seed)
+            }
+        }
+        let big = time([64, 32]), tiny = time([1, 1])
+        print("| \(name) | \(shapeText) | \(String(format: "%.0f", big)) | \(String(format: "%.0f", tiny)) |")
+    }
+    func pair(_ shape: [Int], _ other: [Int]? = nil) -> (Variable<Float>, Variable<Float>) {
+        (Variable(Tensor<Float>(randomNormal: shape, generator: &rng), requiresGrad: true),
+         Variable(Tensor<Float>(randomNormal: other ?? shape, generator: &rng), requiresGrad: true))
+    }
+    measure("add", "[64, 32] + [64, 32]") { s in let (x, y) = pair(s); return (x, y, { $0 + $1 }, s) }
+    measure("mul", "[64, 32] * [64, 32]") { s in let (x, y) = pair(s); return (x, y, { $0 * $1 }, s) }
+    measure("tanh", "[64, 32]") { s in let (x, y) = pair(s); return (x, y, { a, _ in a.tanh() }, s) }
+    measure("matmul", "[64, 32] x [32, 32]") { s in
+        let k = s[1] == 32 ? 32 : 1
+        let (x, y) = pair(s, [k, k])
+        return (x, y, { $0.matmul($1) }, [s[0], k])
+    }
+    print("")
+}
+
+// MARK: - GEMM
+
+func benchGEMM() {
+    let level = KernelLevel.current
+    var sink: Float = 0
+    // FMA peak: the probe's flops over its time, median of 7.
+    let iterations = 20_000_000
+    var peaks: [Double] = []
+    for _ in 0..<7 {
+        let start = now()
+        let flops = ember_fma_peak_probe(iterations, &sink)
+        peaks.append(flops / Double(now() - start))
+    }
+    let peak = median(peaks)
+    print("## GEMM, single thread, Float (kernel level: \(level))")
+    print("")
+    print("Single-core FMA peak measured here: \(String(format: "%.1f", peak)) GFLOP/s")
+    print("")
+    print("| M x K · K x N | GFLOP/s | % of peak |")
+    print("|---|---:|---:|")
+    for (m, k, n) in [(64, 28, 32), (64, 32, 32), (64, 128, 512), (256, 256, 256), (1024, 1024, 1024)] {
+        var rng = SeededGenerator(seed: 1)
+        let a = Tensor<Float>(randomNormal: [m, k], generator: &rng).scalars
+        let b = Tensor<Float>(randomNormal: [k, n], generator: &rng).scalars
+        var c = [Float](repeating: 0, count: m * n)
+        let ns = nanosecondsPerCall(samples: 7, sampleSeconds: m >= 1024 ? 0.5 : 0.1) {
+            ember_sgemm(0, 0, m, n, k, 1, a, k, b, n, 0, &c, n)
+        }
+        let gflops = 2 * Double(m) * Double(n) * Double(k) / ns
+        print("| \(m)x\(k) · \(k)x\(n) | \(String(format: "%.1f", gflops)) | \(String(format: "%.0f", 100 * gflops / peak)) % |")
+    }
+    print("")
+    if sink.isNaN { print("") }
+}
+
+// MARK: - Main
+
+let arguments = Array(CommandLine.arguments.dropFirst())
+let usage = """
+    usage: ember-bench [all | ops | gemm]
+      all    everything below (default)
+      ops    small ops through the tape: forward + backward, median ns per op
+      gemm   single-thread GEMM GFLOP/s next to the measured FMA peak
+    Set EMBER_KERNEL=portable|avx2|avx512 to measure a particular kernel path.
+    """
+switch arguments.first ?? "all" {
+case "all":
+    benchOps()
+    benchGEMM()
+case "ops": benchOps()
+case "gemm": benchGEMM()
+case "-h", "--help", "help": print(usage)
+default:
+    FileHandle.standardError.write(Data("ember-bench: unknown command '\(arguments[0])'\n\(usage)\n".utf8))
+    exit(64)
+}
