@@ -16,6 +16,8 @@ extension Variable {
     ///
     /// Nodes are visited in decreasing sequence number (a topological order), with an explicit
     /// stack, so arbitrarily long graphs do not overflow the call stack.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func backward(gradient: Tensor<Scalar>? = nil, retainGraph: Bool = false) {
         precondition(requiresGrad,
                      "backward: this variable does not require gradients and has no graph (did any input have requiresGrad: true, and was grad mode on?)")

@@ -46,14 +46,22 @@ final class Node<Scalar: TensorScalar> {
 
     deinit {
         liveNodeCounter.wrappingSubtract(1, ordering: .relaxed)
-        // Tear long chains down iteratively: freeing node by node through nested deinits would
-        // recurse once per operation and overflow the stack on long unrolled graphs.
-        var stack = inputs
-        inputs = []
+        Node.tearDown(self)
+    }
+
+    /// Tears long chains down iteratively: freeing node by node through nested deinits would recurse
+    /// once per operation and overflow the stack on long unrolled graphs. (A specialised static
+    /// function, because a generic class's deinit runs unspecialised.)
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    static func tearDown(_ node: Node) {
+        guard !node.inputs.isEmpty else { return }
+        var stack = node.inputs
+        node.inputs = []
         while var variable = stack.popLast() {
-            guard isKnownUniquelyReferenced(&variable), var node = variable.node else { continue }
+            guard isKnownUniquelyReferenced(&variable), var inner = variable.node else { continue }
             variable.node = nil
-            if isKnownUniquelyReferenced(&node) { stack.append(contentsOf: node.releaseInputs()) }
+            if isKnownUniquelyReferenced(&inner) { stack.append(contentsOf: inner.releaseInputs()) }
         }
     }
 }

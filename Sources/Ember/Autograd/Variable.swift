@@ -41,12 +41,16 @@ public final class Variable<Scalar: TensorScalar> {
     }
 
     /// Wraps `data` as a leaf variable.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public init(_ data: Tensor<Scalar>, requiresGrad: Bool = false) {
         self.data = data
         self._requiresGrad = requiresGrad
     }
 
     /// A leaf variable holding a single value, shape `[]`.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public convenience init(_ scalar: Scalar, requiresGrad: Bool = false) {
         self.init(Tensor(scalar), requiresGrad: requiresGrad)
     }
@@ -71,11 +75,15 @@ public final class Variable<Scalar: TensorScalar> {
     public var operationName: String? { node.map { "\($0.name)" } }
 
     /// A new leaf sharing this variable's value, cut from the graph (`requiresGrad == false`).
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func detach() -> Variable {
         Variable(data, requiresGrad: false)
     }
 
     /// Clears the accumulated gradient (`grad = nil`, as PyTorch's `zero_grad(set_to_none=True)`).
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func zeroGrad() { grad = nil }
 
     // MARK: Recording

@@ -2,6 +2,8 @@
 
 extension Variable {
     /// Elementwise sum; shapes broadcast like NumPy. Backward: the gradient, summed over broadcast axes.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func + (lhs: Variable, rhs: Variable) -> Variable {
         let sa = lhs.shape, sb = rhs.shape, needA = lhs.requiresGrad, needB = rhs.requiresGrad
         return record("add", lhs.data + rhs.data, [lhs, rhs]) { g in
@@ -10,6 +12,8 @@ extension Variable {
     }
 
     /// Elementwise difference; shapes broadcast.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func - (lhs: Variable, rhs: Variable) -> Variable {
         let sa = lhs.shape, sb = rhs.shape, needA = lhs.requiresGrad, needB = rhs.requiresGrad
         return record("subtract", lhs.data - rhs.data, [lhs, rhs]) { g in
@@ -18,6 +22,8 @@ extension Variable {
     }
 
     /// Elementwise product; shapes broadcast. Backward: `g * b` and `g * a`, summed over broadcast axes.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func * (lhs: Variable, rhs: Variable) -> Variable {
         let a = lhs.data, b = rhs.data, needA = lhs.requiresGrad, needB = rhs.requiresGrad
         return record("multiply", a * b, [lhs, rhs]) { g in
@@ -26,6 +32,8 @@ extension Variable {
     }
 
     /// Elementwise quotient; shapes broadcast. Backward: `g / b` and `-g * a / b²`.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func / (lhs: Variable, rhs: Variable) -> Variable {
         let a = lhs.data, b = rhs.data, needA = lhs.requiresGrad, needB = rhs.requiresGrad
         return record("divide", a / b, [lhs, rhs]) { g in
@@ -35,23 +43,41 @@ extension Variable {
     }
 
     /// Elementwise negation.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static prefix func - (x: Variable) -> Variable {
         record("negate", -x.data, x) { g in -g }
     }
 
     // MARK: With a scalar on either side
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func + (lhs: Variable, rhs: Scalar) -> Variable { record("addScalar", lhs.data + rhs, lhs) { $0 } }
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func + (lhs: Scalar, rhs: Variable) -> Variable { rhs + lhs }
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func - (lhs: Variable, rhs: Scalar) -> Variable { record("subtractScalar", lhs.data - rhs, lhs) { $0 } }
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func - (lhs: Scalar, rhs: Variable) -> Variable { record("scalarSubtract", lhs - rhs.data, rhs) { -$0 } }
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func * (lhs: Variable, rhs: Scalar) -> Variable { record("multiplyScalar", lhs.data * rhs, lhs) { $0 * rhs } }
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func * (lhs: Scalar, rhs: Variable) -> Variable { rhs * lhs }
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func / (lhs: Variable, rhs: Scalar) -> Variable {
         let inverse = 1 / rhs
         return record("divideScalar", lhs.data * inverse, lhs) { $0 * inverse }
     }
     /// `lhs / x` elementwise. Backward: `-g * lhs / x²`.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func / (lhs: Scalar, rhs: Variable) -> Variable {
         let x = rhs.data
         return record("scalarDivide", lhs / x, rhs) { g in g * (-lhs) / x.squared() }
@@ -59,12 +85,28 @@ extension Variable {
 
     // MARK: With a tensor constant on either side
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func + (lhs: Variable, rhs: Tensor<Scalar>) -> Variable { lhs + Variable(rhs) }
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func + (lhs: Tensor<Scalar>, rhs: Variable) -> Variable { Variable(lhs) + rhs }
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func - (lhs: Variable, rhs: Tensor<Scalar>) -> Variable { lhs - Variable(rhs) }
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func - (lhs: Tensor<Scalar>, rhs: Variable) -> Variable { Variable(lhs) - rhs }
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func * (lhs: Variable, rhs: Tensor<Scalar>) -> Variable { lhs * Variable(rhs) }
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func * (lhs: Tensor<Scalar>, rhs: Variable) -> Variable { Variable(lhs) * rhs }
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func / (lhs: Variable, rhs: Tensor<Scalar>) -> Variable { lhs / Variable(rhs) }
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func / (lhs: Tensor<Scalar>, rhs: Variable) -> Variable { Variable(lhs) / rhs }
 }

@@ -2,48 +2,64 @@
 
 extension Variable {
     /// Hyperbolic tangent. Backward: `g * (1 - y²)` from the saved output.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func tanh() -> Variable {
         let y = data.tanh()
         return Variable.record("tanh", y, self) { g in g.broadcasting(y, .tanhBackward, "tanh backward") }
     }
 
     /// Logistic sigmoid. Backward: `g * y * (1 - y)`.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func sigmoid() -> Variable {
         let y = data.sigmoid()
         return Variable.record("sigmoid", y, self) { g in g.broadcasting(y, .sigmoidBackward, "sigmoid backward") }
     }
 
     /// `max(x, 0)`. Backward: `g` where `x > 0`, else 0.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func relu() -> Variable {
         let x = data
         return Variable.record("relu", x.relu(), self) { g in g.broadcasting(x, .reluBackward, "relu backward") }
     }
 
     /// `e^x`. Backward: `g * y`.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func exp() -> Variable {
         let y = data.exp()
         return Variable.record("exp", y, self) { g in g * y }
     }
 
     /// Natural logarithm. Backward: `g / x`.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func log() -> Variable {
         let x = data
         return Variable.record("log", x.log(), self) { g in g / x }
     }
 
     /// Square root. Backward: `g / (2 y)`.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func sqrt() -> Variable {
         let y = data.sqrt()
         return Variable.record("sqrt", y, self) { g in g.broadcasting(y, .sqrtBackward, "sqrt backward") }
     }
 
     /// `x * x`. Backward: `2 x g`.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func squared() -> Variable {
         let x = data
         return Variable.record("squared", x.squared(), self) { g in g * (x * 2) }
     }
 
     /// `x^exponent` for a constant exponent. Backward: `exponent * x^(exponent - 1) * g`.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func pow(_ exponent: Scalar) -> Variable {
         let x = data
         return Variable.record("pow", x.pow(exponent), self) { g in
@@ -53,6 +69,8 @@ extension Variable {
 
     /// `min(max(x, min), max)`. Backward: `g` where `min <= x <= max` (bounds included, as in
     /// PyTorch), else 0.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func clamped(min: Scalar = -.infinity, max: Scalar = .infinity) -> Variable {
         let x = data
         return Variable.record("clamped", x.clamped(min: min, max: max), self) { g in

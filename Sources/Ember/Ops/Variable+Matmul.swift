@@ -4,6 +4,8 @@ extension Variable {
     /// Matrix product, 2-D or batched 3-D (shapes as in `Tensor.matmul(_:)`).
     /// Backward: `gA = g · Bᵀ`, `gB = Aᵀ · g`, computed without materialising transposes and summed
     /// over the batch for a 2-D operand that was broadcast.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func matmul(_ other: Variable) -> Variable {
         let a = data, b = other.data, needA = requiresGrad, needB = other.requiresGrad
         return Variable.record("matmul", a.matmul(b), [self, other]) { g in
@@ -27,5 +29,7 @@ extension Variable {
     }
 
     /// Matrix product with a constant tensor.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func matmul(_ other: Tensor<Scalar>) -> Variable { matmul(Variable(other)) }
 }

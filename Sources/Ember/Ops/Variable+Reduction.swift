@@ -2,12 +2,16 @@
 
 extension Variable {
     /// The sum of all elements, shape `[]`. Backward: the gradient spread over every element.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func sum() -> Variable {
         let s = shape
         return Variable.record("sum", data.sum(), self) { g in Tensor(repeating: g.scalar, shape: s) }
     }
 
     /// Sums along `axis` (negative counts from the end), keeping it with size 1 if `keepDims`.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func sum(axis: Int, keepDims: Bool = false) -> Variable {
         let s = shape
         let a = normalizeAxis(axis, rank: rank, "sum", shape: s)
@@ -19,18 +23,24 @@ extension Variable {
     }
 
     /// The mean of all elements, shape `[]`.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func mean() -> Variable {
         let s = shape, scale = 1 / Scalar(Swift.max(data.count, 1))
         return Variable.record("mean", data.mean(), self) { g in Tensor(repeating: g.scalar * scale, shape: s) }
     }
 
     /// The mean along `axis`.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func mean(axis: Int, keepDims: Bool = false) -> Variable {
         let a = normalizeAxis(axis, rank: rank, "mean", shape: shape)
         return sum(axis: a, keepDims: keepDims) * (1 / Scalar(Swift.max(shape[a], 1)))
     }
 
     /// The maximum along `axis`. Backward: the gradient goes to the (first) maximal element.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func max(axis: Int, keepDims: Bool = false) -> Variable {
         let s = shape
         let a = normalizeAxis(axis, rank: rank, "max", shape: s)
@@ -39,12 +49,18 @@ extension Variable {
     }
 
     /// Indices of the maxima along `axis` (no gradient).
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func argmax(axis: Int) -> [Int] { data.argmax(axis: axis) }
 
     /// Softmax along `axis`. Backward: `y * (g - sum(g * y))`.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func softmax(axis: Int) -> Variable { softmaxLike(axis: axis, log: false) }
 
     /// Log-softmax along `axis`. Backward: `g - softmax(x) * sum(g)`.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func logSoftmax(axis: Int) -> Variable { softmaxLike(axis: axis, log: true) }
 
     private func softmaxLike(axis: Int, log: Bool) -> Variable {

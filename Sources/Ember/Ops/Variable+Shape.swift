@@ -2,30 +2,40 @@
 
 extension Variable {
     /// Same elements, new shape (one dimension may be -1). Backward: reshape back.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func reshaped(to newShape: [Int]) -> Variable {
         let s = shape
         return Variable.record("reshaped", data.reshaped(to: newShape), self) { g in g.reshaped(to: s) }
     }
 
     /// Inserts an axis of size 1.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func expandingShape(at axis: Int) -> Variable {
         let s = shape
         return Variable.record("expandingShape", data.expandingShape(at: axis), self) { g in g.reshaped(to: s) }
     }
 
     /// Removes an axis of size 1.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func squeezingShape(at axis: Int) -> Variable {
         let s = shape
         return Variable.record("squeezingShape", data.squeezingShape(at: axis), self) { g in g.reshaped(to: s) }
     }
 
     /// Broadcasts to `target`. Backward: summed back over the broadcast axes.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func expanded(to target: [Int]) -> Variable {
         let s = shape
         return Variable.record("expanded", data.expanded(to: target), self) { g in g.summed(toShape: s) }
     }
 
     /// Reorders axes: axis `i` of the result is axis `permutation[i]`. Backward: the inverse permutation.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func permuted(_ permutation: [Int]) -> Variable {
         let y = data.permuted(permutation)
         var inverse = permutation
@@ -34,6 +44,8 @@ extension Variable {
     }
 
     /// Swaps two axes.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func transposed(_ axis0: Int, _ axis1: Int) -> Variable {
         let a = normalizeAxis(axis0, rank: rank, "transposed", shape: shape)
         let b = normalizeAxis(axis1, rank: rank, "transposed", shape: shape)
@@ -44,6 +56,8 @@ extension Variable {
 
     /// The slice at `index` along `axis` (negative index counts from the end), without that axis.
     /// Backward: the gradient placed at that slice of zeros.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func select(axis: Int, index: Int) -> Variable {
         let s = shape
         let a = normalizeAxis(axis, rank: rank, "select", shape: s)
@@ -55,6 +69,8 @@ extension Variable {
     }
 
     /// `length` slices along `axis` from `start`. Backward: the gradient placed into zeros.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func narrow(axis: Int, start: Int, length: Int) -> Variable {
         let s = shape
         let a = normalizeAxis(axis, rank: rank, "narrow", shape: s)
@@ -63,6 +79,8 @@ extension Variable {
     }
 
     /// The slices along `axis`, each without that axis.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func unstacked(axis: Int = 0) -> [Variable] {
         let a = normalizeAxis(axis, rank: rank, "unstacked", shape: shape)
         return (0..<shape[a]).map { select(axis: a, index: $0) }
@@ -70,6 +88,8 @@ extension Variable {
 }
 
 /// Joins variables along an existing axis. Backward: each input gets its slice of the gradient.
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
 public func concat<Scalar>(_ variables: [Variable<Scalar>], axis: Int) -> Variable<Scalar> {
     let y = concat(variables.map(\.data), axis: axis)
     let a = normalizeAxis(axis, rank: y.rank, "concat", shape: y.shape)
@@ -84,6 +104,8 @@ public func concat<Scalar>(_ variables: [Variable<Scalar>], axis: Int) -> Variab
 }
 
 /// Joins same-shaped variables along a new axis.
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
 public func stack<Scalar>(_ variables: [Variable<Scalar>], axis: Int = 0) -> Variable<Scalar> {
     precondition(!variables.isEmpty, "stack: expected at least one variable")
     let first = variables[0].shape

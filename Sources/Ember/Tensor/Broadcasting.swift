@@ -88,6 +88,8 @@ extension Tensor {
 
     /// Sums a (broadcast) gradient back down to `shape`: over leading dimensions that `shape` lacks
     /// and over dimensions where `shape` has 1. The inverse of broadcasting, used by backward rules.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func summed(toShape target: [Int]) -> Tensor {
         if shape == target { return self }
         precondition(broadcastShape(target, shape, operation: "summed(toShape:)") == shape,

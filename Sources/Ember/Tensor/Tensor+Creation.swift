@@ -2,21 +2,31 @@
 
 extension Tensor {
     /// A tensor of `shape` filled with `value`.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public init(repeating value: Scalar, shape: [Int]) {
         Tensor.checkShape(shape, "Tensor(repeating:shape:)")
         self.init(shape: shape, scalars: [Scalar](repeating: value, count: shape.reduce(1, *)))
     }
 
     /// A tensor of `shape` filled with zeros.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public init(zeros shape: [Int]) { self.init(repeating: 0, shape: shape) }
 
     /// A tensor of `shape` filled with ones.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public init(ones shape: [Int]) { self.init(repeating: 1, shape: shape) }
 
     /// A zero tensor with the shape of `other`.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public init(zerosLike other: Tensor) { self.init(repeating: 0, shape: other.shape) }
 
     /// `[start, start + step, ...]` below `end` (above it for a negative step), shape `[n]`.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func arange(_ start: Scalar = 0, _ end: Scalar, step: Scalar = 1) -> Tensor {
         precondition(step != 0 && step.isFinite, "Tensor.arange: expected a finite non-zero step, got \(step)")
         let n = Swift.max(0, Int(((end - start) / step).rounded(.up)))
@@ -24,6 +34,8 @@ extension Tensor {
     }
 
     /// Samples from the normal distribution with the given mean and standard deviation.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public init(randomNormal shape: [Int], mean: Scalar = 0, standardDeviation: Scalar = 1,
                 generator: inout SeededGenerator) {
         Tensor.checkShape(shape, "Tensor(randomNormal:)")
@@ -35,6 +47,8 @@ extension Tensor {
     }
 
     /// Samples uniformly from `[lowerBound, upperBound)`.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public init(randomUniform shape: [Int], lowerBound: Scalar = 0, upperBound: Scalar = 1,
                 generator: inout SeededGenerator) {
         Tensor.checkShape(shape, "Tensor(randomUniform:)")

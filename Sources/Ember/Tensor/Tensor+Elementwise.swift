@@ -8,25 +8,53 @@ extension Tensor {
     }
 
     /// Elementwise sum; shapes broadcast.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func + (lhs: Tensor, rhs: Tensor) -> Tensor { lhs.broadcasting(rhs, .add, "add") }
     /// Elementwise difference; shapes broadcast.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func - (lhs: Tensor, rhs: Tensor) -> Tensor { lhs.broadcasting(rhs, .subtract, "subtract") }
     /// Elementwise product; shapes broadcast.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func * (lhs: Tensor, rhs: Tensor) -> Tensor { lhs.broadcasting(rhs, .multiply, "multiply") }
     /// Elementwise quotient; shapes broadcast.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func / (lhs: Tensor, rhs: Tensor) -> Tensor { lhs.broadcasting(rhs, .divide, "divide") }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func + (lhs: Tensor, rhs: Scalar) -> Tensor { lhs.unary(.addScalar, rhs) }
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func + (lhs: Scalar, rhs: Tensor) -> Tensor { rhs.unary(.addScalar, lhs) }
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func - (lhs: Tensor, rhs: Scalar) -> Tensor { lhs.unary(.addScalar, -rhs) }
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func - (lhs: Scalar, rhs: Tensor) -> Tensor { rhs.unary(.subtractFromScalar, lhs) }
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func * (lhs: Tensor, rhs: Scalar) -> Tensor { lhs.unary(.multiplyScalar, rhs) }
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func * (lhs: Scalar, rhs: Tensor) -> Tensor { rhs.unary(.multiplyScalar, lhs) }
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func / (lhs: Tensor, rhs: Scalar) -> Tensor { lhs.unary(.multiplyScalar, 1 / rhs) }
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func / (lhs: Scalar, rhs: Tensor) -> Tensor { rhs.unary(.divideScalar, lhs) }
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static prefix func - (x: Tensor) -> Tensor { x.unary(.negate) }
 
     /// Adds `other` (same shape) into this tensor in place.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func += (lhs: inout Tensor, rhs: Tensor) {
         precondition(lhs.shape == rhs.shape, "+=: expected equal shapes, got \(describe(lhs.shape)) and \(describe(rhs.shape))")
         let n = lhs.count
@@ -39,24 +67,44 @@ extension Tensor {
     // MARK: Functions
 
     /// Elementwise hyperbolic tangent.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func tanh() -> Tensor { unary(.tanh) }
     /// Elementwise logistic sigmoid `1 / (1 + exp(-x))`.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func sigmoid() -> Tensor { unary(.sigmoid) }
     /// Elementwise `max(x, 0)`.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func relu() -> Tensor { unary(.relu) }
     /// Elementwise `e^x`.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func exp() -> Tensor { unary(.exp) }
     /// Elementwise natural logarithm.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func log() -> Tensor { unary(.log) }
     /// Elementwise square root.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func sqrt() -> Tensor { unary(.sqrt) }
     /// Elementwise `x * x`.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func squared() -> Tensor { unary(.square) }
     /// Elementwise absolute value.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func abs() -> Tensor { unary(.abs) }
     /// Elementwise `x^exponent`.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func pow(_ exponent: Scalar) -> Tensor { unary(.scaledPow, exponent, 1) }
     /// Elementwise `min(max(x, min), max)`; either bound may be omitted.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func clamped(min: Scalar = -.infinity, max: Scalar = .infinity) -> Tensor {
         precondition(!(min > max), "clamped: expected min <= max, got \(min) > \(max)")
         return unary(.clamp, min, max)

@@ -4,12 +4,16 @@ extension Tensor {
     /// Matrix product, 2-D or batched 3-D:
     /// `[M, K] x [K, N] -> [M, N]`, `[B, M, K] x [B, K, N] -> [B, M, N]`, and a 2-D operand broadcast
     /// over the other's batch: `[B, M, K] x [K, N]` or `[M, K] x [B, K, N] -> [B, M, N]`.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func matmul(_ other: Tensor) -> Tensor {
         Tensor.matmul(self, transposed: false, other, transposed: false)
     }
 
     /// `op(a) x op(b)` where `op` transposes the last two axes when asked, without materialising the
     /// transpose. Shapes as in `matmul(_:)`.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func matmul(_ a: Tensor, transposed transA: Bool, _ b: Tensor, transposed transB: Bool) -> Tensor {
         func fail() -> Never {
             let ta = transA ? "ᵀ" : "", tb = transB ? "ᵀ" : ""

@@ -29,6 +29,8 @@ extension Tensor {
     }
 
     /// The sum of all elements, shape `[]`.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func sum() -> Tensor {
         let n = count
         return Tensor(computing: []) { y, _ in
@@ -37,20 +39,28 @@ extension Tensor {
     }
 
     /// Sums along `axis` (negative counts from the end); the axis is kept with size 1 if `keepDims`.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func sum(axis: Int, keepDims: Bool = false) -> Tensor {
         reduce(.sum, axis: axis, keepDims: keepDims, "sum")
     }
 
     /// The mean of all elements, shape `[]`.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func mean() -> Tensor { sum() * (1 / Scalar(Swift.max(count, 1))) }
 
     /// The mean along `axis`.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func mean(axis: Int, keepDims: Bool = false) -> Tensor {
         let a = normalizeAxis(axis, rank: rank, "mean", shape: shape)
         return sum(axis: a, keepDims: keepDims) * (1 / Scalar(Swift.max(shape[a], 1)))
     }
 
     /// The maximum along `axis` (NaN if the slice holds one, as in PyTorch).
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func max(axis: Int, keepDims: Bool = false) -> Tensor {
         reduce(.max, axis: axis, keepDims: keepDims, "max")
     }
@@ -74,12 +84,18 @@ extension Tensor {
     }
 
     /// Indices of the maxima along `axis`, row-major over the remaining axes (the first on ties).
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func argmax(axis: Int) -> [Int] { maxWithIndices(axis: axis, keepDims: false).indices }
 
     /// Softmax along `axis`: `exp(x - max) / sum(exp(x - max))`, stable for large inputs.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func softmax(axis: Int) -> Tensor { softmaxLike(axis: axis, log: false) }
 
     /// Log-softmax along `axis`: `x - logsumexp(x)`, stable for large inputs.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func logSoftmax(axis: Int) -> Tensor { softmaxLike(axis: axis, log: true) }
 
     func softmaxLike(axis: Int, log: Bool) -> Tensor {

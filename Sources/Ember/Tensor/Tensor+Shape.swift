@@ -3,6 +3,8 @@
 extension Tensor {
     /// The same elements with a new shape of equal element count; one dimension may be `-1`
     /// (inferred). Shares storage: no copy.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func reshaped(to newShape: [Int]) -> Tensor {
         var resolved = newShape
         let unknown = newShape.indices.filter { newShape[$0] == -1 }
@@ -22,6 +24,8 @@ extension Tensor {
     }
 
     /// Inserts a dimension of size 1 at `axis` (which may equal the rank).
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func expandingShape(at axis: Int) -> Tensor {
         let a = normalizeAxis(axis < 0 ? axis + rank + 1 : axis, rank: rank + 1, "expandingShape", shape: shape)
         var s = shape
@@ -30,6 +34,8 @@ extension Tensor {
     }
 
     /// Removes the dimension of size 1 at `axis`.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func squeezingShape(at axis: Int) -> Tensor {
         let a = normalizeAxis(axis, rank: rank, "squeezingShape", shape: shape)
         precondition(shape[a] == 1, "squeezingShape: axis \(axis) of shape \(describe(shape)) has size \(shape[a]), expected 1")
@@ -39,6 +45,8 @@ extension Tensor {
     }
 
     /// Broadcasts to `target` (NumPy's rules), copying.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func expanded(to target: [Int]) -> Tensor {
         precondition(broadcastShape(shape, target, operation: "expanded(to:)") == target,
                      "expanded(to:): cannot expand \(describe(shape)) to \(describe(target))")
@@ -47,6 +55,8 @@ extension Tensor {
     }
 
     /// Reorders the axes: axis `i` of the result is axis `permutation[i]` of this tensor.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func permuted(_ permutation: [Int]) -> Tensor {
         precondition(permutation.count == rank && Set(permutation) == Set(0..<rank),
                      "permuted: expected a permutation of 0..<\(rank) for shape \(describe(shape)), got \(permutation)")
@@ -60,6 +70,8 @@ extension Tensor {
     }
 
     /// Swaps two axes (negative values count from the end).
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func transposed(_ axis0: Int, _ axis1: Int) -> Tensor {
         let a = normalizeAxis(axis0, rank: rank, "transposed", shape: shape)
         let b = normalizeAxis(axis1, rank: rank, "transposed", shape: shape)
@@ -69,6 +81,8 @@ extension Tensor {
     }
 
     /// The slice at `index` along `axis` (negative counts from the end), without that axis.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func select(axis: Int, index: Int) -> Tensor {
         let a = normalizeAxis(axis, rank: rank, "select", shape: shape)
         let i = index < 0 ? index + shape[a] : index
@@ -80,6 +94,8 @@ extension Tensor {
     }
 
     /// `length` consecutive slices along `axis` starting at `start`.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func narrow(axis: Int, start: Int, length: Int) -> Tensor {
         let a = normalizeAxis(axis, rank: rank, "narrow", shape: shape)
         precondition(start >= 0 && length >= 0 && start + length <= shape[a],
@@ -99,6 +115,8 @@ extension Tensor {
     }
 
     /// Splits along `axis` into its slices (each without that axis).
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func unstacked(axis: Int = 0) -> [Tensor] {
         let a = normalizeAxis(axis, rank: rank, "unstacked", shape: shape)
         return (0..<shape[a]).map { select(axis: a, index: $0) }
@@ -106,6 +124,8 @@ extension Tensor {
 }
 
 /// Joins tensors along an existing axis; all other dimensions must agree.
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
 public func concat<Scalar>(_ tensors: [Tensor<Scalar>], axis: Int) -> Tensor<Scalar> {
     precondition(!tensors.isEmpty, "concat: expected at least one tensor")
     let first = tensors[0].shape
@@ -134,6 +154,8 @@ public func concat<Scalar>(_ tensors: [Tensor<Scalar>], axis: Int) -> Tensor<Sca
 }
 
 /// Joins same-shaped tensors along a new axis.
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
 public func stack<Scalar>(_ tensors: [Tensor<Scalar>], axis: Int = 0) -> Tensor<Scalar> {
     precondition(!tensors.isEmpty, "stack: expected at least one tensor")
     let first = tensors[0].shape

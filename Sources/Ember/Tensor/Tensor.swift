@@ -27,6 +27,8 @@ public struct Tensor<Scalar: TensorScalar>: Sendable {
 
     /// Creates a tensor of the given shape from its elements in row-major order.
     /// - Precondition: `scalars.count` equals the product of `shape`; no dimension is negative.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public init(shape: [Int], scalars: [Scalar]) {
         Tensor.checkShape(shape, "Tensor(shape:scalars:)")
         let count = shape.reduce(1, *)
@@ -37,12 +39,16 @@ public struct Tensor<Scalar: TensorScalar>: Sendable {
     }
 
     /// Creates a rank-1 tensor of shape `[scalars.count]`.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public init(_ scalars: [Scalar]) {
         self.shape = [scalars.count]
         self.storage = scalars
     }
 
     /// Creates a rank-0 tensor (shape `[]`) holding one value.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public init(_ scalar: Scalar) {
         self.shape = []
         self.storage = [scalar]
@@ -50,6 +56,8 @@ public struct Tensor<Scalar: TensorScalar>: Sendable {
 
     /// Creates a tensor whose elements are written by `initializer` into uninitialised storage of
     /// `shape`'s element count. The closure must initialise every element.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public init(shape: [Int], unsafeUninitializedScalars initializer: (UnsafeMutableBufferPointer<Scalar>) throws -> Void) rethrows {
         Tensor.checkShape(shape, "Tensor(shape:unsafeUninitializedScalars:)")
         let count = shape.reduce(1, *)
@@ -130,6 +138,8 @@ public struct Tensor<Scalar: TensorScalar>: Sendable {
 // MARK: - Equality and description
 
 extension Tensor: Equatable {
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func == (lhs: Tensor, rhs: Tensor) -> Bool {
         lhs.shape == rhs.shape && lhs.storage == rhs.storage
     }
@@ -161,6 +171,8 @@ extension Tensor: CustomStringConvertible {
 extension Tensor {
     /// Whether both tensors have the same shape and every pair of elements satisfies
     /// `|a - b| <= absoluteTolerance + relativeTolerance * |b|` (NaNs are never close).
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func isApproximatelyEqual(to other: Tensor, absoluteTolerance: Scalar = 0,
                                      relativeTolerance: Scalar = Scalar.ulpOfOne.squareRoot()) -> Bool {
         guard shape == other.shape else { return false }
@@ -172,6 +184,8 @@ extension Tensor {
     }
 
     /// The largest `|a - b|` over corresponding elements (`.infinity` on a shape mismatch or a NaN).
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func maxAbsoluteDifference(_ other: Tensor) -> Scalar {
         guard shape == other.shape else { return .infinity }
         var worst: Scalar = 0
