@@ -44,6 +44,18 @@ void ember_dgemm_at_level(ember_kernel_level level, int transA, int transB, long
                           double alpha, const double *A, long lda, const double *B, long ldb,
                           double beta, double *C, long ldc);
 
+/// y[i] = e^x[i] for i < n, vectorised (within 2 ulp of the C library where the result is a
+/// normal float; +inf above 88.72, 0 where the result would be subnormal). x and y may alias.
+void ember_vexpf(const float *x, float *y, long n);
+/// y[i] = tanh(x[i]) for i < n, vectorised (relative error below 1e-6). x and y may alias.
+void ember_vtanhf(const float *x, float *y, long n);
+/// y[i] = 1 / (1 + e^-x[i]) for i < n, vectorised (relative error below 1e-6). x and y may alias.
+void ember_vsigmoidf(const float *x, float *y, long n);
+/// The same at a given level (clamped to what the CPU supports), for testing every path.
+void ember_vexpf_at_level(ember_kernel_level level, const float *x, float *y, long n);
+void ember_vtanhf_at_level(ember_kernel_level level, const float *x, float *y, long n);
+void ember_vsigmoidf_at_level(ember_kernel_level level, const float *x, float *y, long n);
+
 /// Runs `iterations` rounds of independent single-precision fused multiply-adds at the widest level
 /// in use and returns the number of floating-point operations done (2 per lane per FMA).
 /// `sink` receives a value derived from the result so the work cannot be optimised away.

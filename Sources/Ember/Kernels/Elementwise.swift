@@ -33,16 +33,25 @@ func zipLoop<T>(_ a: UnsafePointer<T>, aRow: Int, aStep: Int, _ b: UnsafePointer
 extension TensorScalar {
     public static func _unary(_ op: UnaryKernel, _ x: UnsafePointer<Self>, _ y: UnsafeMutablePointer<Self>,
                               count: Int, _ p: Self, _ q: Self) {
+        unaryLoops(op, x, y, count: count, p, q)
+    }
+}
+
+/// The plain loops for every unary kernel (Float replaces exp, tanh and sigmoid by vector code).
+@inline(__always)
+func unaryLoops<Self: TensorScalar>(_ op: UnaryKernel, _ x: UnsafePointer<Self>, _ y: UnsafeMutablePointer<Self>,
+                                    count: Int, _ p: Self, _ q: Self) {
+        typealias S = Self
         switch op {
         case .negate: mapLoop(x, y, count) { -$0 }
-        case .exp: mapLoop(x, y, count) { _exp($0) }
-        case .log: mapLoop(x, y, count) { _log($0) }
-        case .tanh: mapLoop(x, y, count) { _tanh($0) }
+        case .exp: mapLoop(x, y, count) { S._exp($0) }
+        case .log: mapLoop(x, y, count) { S._log($0) }
+        case .tanh: mapLoop(x, y, count) { S._tanh($0) }
         case .sigmoid:
             // Stable on both sides: never exponentiates a large positive number.
             mapLoop(x, y, count) { v in
-                if v >= 0 { return 1 / (1 + _exp(-v)) }
-                let e = _exp(v)
+                if v >= 0 { return 1 / (1 + S._exp(-v)) }
+                let e = S._exp(v)
                 return e / (1 + e)
             }
         case .relu: mapLoop(x, y, count) { $0 > 0 ? $0 : 0 }
@@ -53,7 +62,7 @@ extension TensorScalar {
             if p == 2 { mapLoop(x, y, count) { q * $0 * $0 } }
             else if p == 1 { mapLoop(x, y, count) { q * $0 } }
             else if p == 0 { mapLoop(x, y, count) { _ in q } }
-            else { mapLoop(x, y, count) { q * _pow($0, p) } }
+            else { mapLoop(x, y, count) { q * S._pow($0, p) } }
         case .clamp:
             // NaN passes through, as in PyTorch.
             mapLoop(x, y, count) { v in v < p ? p : (v > q ? q : v) }
@@ -62,7 +71,9 @@ extension TensorScalar {
         case .subtractFromScalar: mapLoop(x, y, count) { p - $0 }
         case .divideScalar: mapLoop(x, y, count) { p / $0 }
         }
-    }
+}
+
+extension TensorScalar {
 
     public static func _binary(_ op: BinaryKernel, _ a: UnsafePointer<Self>, aRow: Int, aStep: Int,
                                _ b: UnsafePointer<Self>, bRow: Int, bStep: Int,

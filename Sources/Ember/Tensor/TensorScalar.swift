@@ -89,6 +89,17 @@ extension Float: TensorScalar {
     @inline(__always) public static func _tanh(_ x: Float) -> Float { Foundation.tanh(x) }
     @inline(__always) public static func _pow(_ x: Float, _ y: Float) -> Float { Foundation.pow(x, y) }
 
+    /// Float's exp, tanh and sigmoid run vectorised C code (relative error below 1e-6).
+    public static func _unary(_ op: UnaryKernel, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
+                              count: Int, _ p: Float, _ q: Float) {
+        switch op {
+        case .exp: ember_vexpf(x, y, count)
+        case .tanh: ember_vtanhf(x, y, count)
+        case .sigmoid: ember_vsigmoidf(x, y, count)
+        default: unaryLoops(op, x, y, count: count, p, q)
+        }
+    }
+
     public static func _gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
                              a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
                              beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {

@@ -1,0 +1,54 @@
+// Vectorised float exp, tanh and sigmoid with run-time choice of instruction set.
+#include "CEmberKernels.h"
+
+#define VB 16
+#define VATTR
+#define VNAME(x) x##_portable
+#include "vmath_template.h"
+#undef VB
+#undef VATTR
+#undef VNAME
+
+#if defined(__x86_64__)
+#define VB 32
+#define VATTR __attribute__((target("avx2,fma")))
+#define VNAME(x) x##_avx2
+#include "vmath_template.h"
+#undef VB
+#undef VATTR
+#undef VNAME
+
+#define VB 64
+#define VATTR __attribute__((target("avx512f,avx512vl,avx512dq,avx2,fma")))
+#define VNAME(x) x##_avx512
+#include "vmath_template.h"
+#undef VB
+#undef VATTR
+#undef VNAME
+#endif
+
+#if defined(__x86_64__)
+#define EMBER_VMATH_ENTRY(FN)                                                                      \
+    void ember_v##FN##f_at_level(ember_kernel_level level, const float *x, float *y, long n) {     \
+        if (level > ember_kernel_best_level()) level = ember_kernel_best_level();                 \
+        switch (level) {                                                                           \
+        case EMBER_KERNEL_AVX512: map_##FN##_avx512(x, y, n); return;                              \
+        case EMBER_KERNEL_AVX2: map_##FN##_avx2(x, y, n); return;                                  \
+        default: map_##FN##_portable(x, y, n); return;                                             \
+        }                                                                                          \
+    }                                                                                              \
+    void ember_v##FN##f(const float *x, float *y, long n) {                                        \
+        ember_v##FN##f_at_level(ember_kernel_level_in_use(), x, y, n);                             \
+    }
+#else
+#define EMBER_VMATH_ENTRY(FN)                                                                      \
+    void ember_v##FN##f_at_level(ember_kernel_level level, const float *x, float *y, long n) {     \
+        (void)level;                                                                               \
+        map_##FN##_portable(x, y, n);                                                              \
+    }                                                                                              \
+    void ember_v##FN##f(const float *x, float *y, long n) { map_##FN##_portable(x, y, n); }
+#endif
+
+EMBER_VMATH_ENTRY(exp)
+EMBER_VMATH_ENTRY(tanh)
+EMBER_VMATH_ENTRY(sigmoid)
