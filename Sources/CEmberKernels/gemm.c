@@ -193,6 +193,14 @@ static void *scratch_reserve(ember_scratch *s, size_t bytes) {
                 for (long j = 0; j < N; j++) C[i * ldc + j] *= beta;                                \
         }                                                                                           \
         if (K <= 0 || alpha == 0) return;                                                           \
+        if (M * N * K <= 512) { /* tiny: packing would cost more than the product */              \
+            for (long i = 0; i < M; i++)                                                            \
+                for (long p = 0; p < K; p++) {                                                      \
+                    T a = alpha * (transA ? A[p * lda + i] : A[i * lda + p]);                       \
+                    for (long j = 0; j < N; j++) C[i * ldc + j] += a * (transB ? B[j * ldb + p] : B[p * ldb + j]); \
+                }                                                                                   \
+            return;                                                                                 \
+        }                                                                                           \
         ember_kernel_level level = requested > ember_kernel_best_level() ? ember_kernel_best_level() \
                                                                          : requested;               \
         long sizeA = PORTABLE##_packedASize, sizeB = PORTABLE##_packedBSize;                        \
