@@ -1,0 +1,199 @@
+// MARK: - Recurrent layers
+
+/// The nonlinearity of `RNN`.
+public enum RNNNonlinearity: String, Sendable {
+    case tanh, relu
+}
+
+/// What RNN, LSTM and GRU share: configuration, PyTorch's parameters and names, and the fused
+/// forward/backward node. Not used directly.
+public class RecurrentLayer<Scalar: TensorScalar>: Module, TrainingModeSettable {
+    let config: RecurrentConfig
+    /// Whether inputs and outputs are `[B, T, F]` (the hidden state is `[L·D, B, H]` regardless).
+    public let batchFirst: Bool
+    /// Dropout probability on the outputs of every layer but the last, in training mode.
+    public let dropout: Double
+    public var isTraining = true
+    /// Parameters in PyTorch's order: per layer, per direction, `weight_ih`, `weight_hh`, `bias_ih`, `bias_hh`.
+    public let weights: [Variable<Scalar>]
+    var generator: SeededGenerator
+
+    public var inputSize: Int { config.inputSize }
+    public var hiddenSize: Int { config.hiddenSize }
+    public var numLayers: Int { config.numLayers }
+    public var bidirectional: Bool { config.bidirectional }
+    public var bias: Bool { config.bias }
+
+    init(mode: RecurrentMode, inputSize: Int, hiddenSize: Int, numLayers: Int, bias: Bool, batchFirst: Bool,
+         dropout: Double, bidirectional: Bool, name: String) {
+        precondition(inputSize > 0 && hiddenSize > 0 && numLayers > 0,
+                     "\(name): expected positive inputSize, hiddenSize and numLayers, got \(inputSize), \(hiddenSize), \(numLayers)")
+        precondition(dropout >= 0 && dropout <= 1, "\(name): dropout should be a number in range [0, 1], got \(dropout)")
+        let config = RecurrentConfig(mode: mode, inputSize: inputSize, hiddenSize: hiddenSize, numLayers: numLayers,
+                                     bias: bias, bidirectional: bidirectional)
+        self.config = config
+        self.batchFirst = batchFirst
+        self.dropout = dropout
+        let bound = 1 / Double(hiddenSize).squareRoot()
+        let gh = mode.gates * hiddenSize
+        var tensors: [Tensor<Scalar>] = []
+        var seed: UInt64 = 0
+        withDefaultGenerator { g in
+            for layer in 0..<numLayers {
+                for _ in 0..<config.directions {
+                    tensors.append(.uniformInit([gh, config.layerInputSize(layer)], bound: bound, generator: &g))
+                    tensors.append(.uniformInit([gh, hiddenSize], bound: bound, generator: &g))
+                    if bias {
+                        tensors.append(.uniformInit([gh], bound: bound, generator: &g))
+                        tensors.append(.uniformInit([gh], bound: bound, generator: &g))
+                    }
+                }
+            }
+            seed = g.next()
+        }
+        weights = tensors.map { Variable($0, requiresGrad: true) }
+        generator = SeededGenerator(seed: seed)
+    }
+
+    /// PyTorch's names: `weight_ih_l0`, `weight_hh_l0`, `bias_ih_l0`, `bias_hh_l0`, `..._reverse`.
+    public func namedParameters() -> [(name: String, parameter: Variable<Scalar>)] {
+        var result: [(name: String, parameter: Variable<Scalar>)] = []
+        var i = 0
+        for layer in 0..<config.numLayers {
+            for direction in 0..<config.directions {
+                let suffix = "_l\(layer)" + (direction == 1 ? "_reverse" : "")
+                let kinds = config.bias ? ["weight_ih", "weight_hh", "bias_ih", "bias_hh"] : ["weight_ih", "weight_hh"]
+                for kind in kinds {
+                    result.append((kind + suffix, weights[i]))
+                    i += 1
+                }
+            }
+        }
+        return result
+    }
+
+    public func namedChildren() -> [(name: String, module: any Module)] { [] }
+
+    /// Runs the fused node. Returns output (in the caller's layout), h_n and c_n.
+    func run(_ input: Variable<Scalar>, h0: Variable<Scalar>?, c0: Variable<Scalar>?, lengths: [Int]?, name: String)
+        -> (Variable<Scalar>, Variable<Scalar>, Variable<Scalar>?) {
+        precondition(input.rank == 3,
+                     "\(name): expected a 3-D input \(batchFirst ? "[batch, time, features]" : "[time, batch, features]"), got \(describe(input.shape))")
+        let (T, B) = batchFirst ? (input.shape[1], input.shape[0]) : (input.shape[0], input.shape[1])
+        precondition(input.shape[2] == config.inputSize,
+                     "\(name): expected input with \(config.inputSize) features, got \(describe(input.shape))")
+        precondition(T > 0, "\(name): expected at least one time step, got \(describe(input.shape))")
+        let stateShape = [config.numLayers * config.directions, B, config.hiddenSize]
+        if let h0 { precondition(h0.shape == stateShape, "\(name): expected hidden state \(describe(stateShape)), got \(describe(h0.shape))") }
+        if let c0 { precondition(c0.shape == stateShape, "\(name): expected cell state \(describe(stateShape)), got \(describe(c0.shape))") }
+        let lengths = lengths ?? Array(repeating: T, count: B)
+        precondition(lengths.count == B, "\(name): expected \(B) lengths, got \(lengths.count)")
+        for l in lengths { precondition(l >= 1 && l <= T, "\(name): lengths must be in 1...\(T), got \(l)") }
+
+        let x = batchFirst ? input.data.transposed(0, 1) : input.data
+        var masks: [Tensor<Scalar>] = []
+        if isTraining && dropout > 0 && config.numLayers > 1 {
+            let scale = Scalar(1 / (1 - dropout))
+            for _ in 0..<(config.numLayers - 1) {
+                var m = [Scalar](repeating: 0, count: T * B * config.hiddenSize * config.directions)
+                for i in m.indices where generator.nextUnitDouble() >= dropout { m[i] = dropout < 1 ? scale : 0 }
+                masks.append(Tensor(shape: [T, B, config.hiddenSize * config.directions], scalars: m))
+            }
+        }
+        let config = self.config, batchFirst = self.batchFirst
+        let weightData = weights.map(\.data)
+        let h0Data = h0?.data, c0Data = c0?.data
+        let result = RecurrentEngine.forward(config, x: x, h0: h0Data, c0: c0Data, weights: weightData,
+                                             lengths: lengths, masks: masks)
+        let out = batchFirst ? result.output.transposed(0, 1) : result.output
+        let outCount = out.count, stateCount = result.hN.count
+        var pieces = [out.reshaped(to: [-1]), result.hN.reshaped(to: [-1])]
+        if let cN = result.cN { pieces.append(cN.reshaped(to: [-1])) }
+        let packed = concat(pieces, axis: 0)
+        var inputs = [input]
+        if let h0 { inputs.append(h0) }
+        if let c0 { inputs.append(c0) }
+        inputs += weights
+        let hasH0 = h0 != nil, hasC0 = c0 != nil, outShape = out.shape, isLSTM = config.mode == .lstm
+        let node = Variable.record(isLSTM ? "LSTM" : (config.mode == .gru ? "GRU" : "RNN"), packed, inputs) { g in
+            var gOut = g.narrow(axis: 0, start: 0, length: outCount).reshaped(to: outShape)
+            if batchFirst { gOut = gOut.transposed(0, 1) }
+            let ghN = g.narrow(axis: 0, start: outCount, length: stateCount).reshaped(to: stateShape)
+            let gcN = isLSTM ? g.narrow(axis: 0, start: outCount + stateCount, length: stateCount).reshaped(to: stateShape) : nil
+            let grads = RecurrentEngine.backward(config, gOut: gOut, ghN: ghN, gcN: gcN, h0: h0Data, c0: c0Data,
+                                                 weights: weightData, lengths: lengths, masks: masks,
+                                                 inputs: result.inputs, caches: result.caches)
+            var list: [Tensor<Scalar>?] = [batchFirst ? grads.gx.transposed(0, 1) : grads.gx]
+            if hasH0 { list.append(grads.gh0) }
+            if hasC0 { list.append(grads.gc0) }
+            return list + grads.gWeights.map { Optional($0) }
+        }
+        let output = node.narrow(axis: 0, start: 0, length: outCount).reshaped(to: outShape)
+        let hN = node.narrow(axis: 0, start: outCount, length: stateCount).reshaped(to: stateShape)
+        let cN = isLSTM ? node.narrow(axis: 0, start: outCount + stateCount, length: stateCount).reshaped(to: stateShape) : nil
+        return (output, hN, cN)
+    }
+}
+
+/// An Elman RNN, as PyTorch's `nn.RNN`: `h_t = tanh(x_t W_ihᵀ + b_ih + h_{t-1} W_hhᵀ + b_hh)` (or relu),
+/// stacked `numLayers` deep, optionally bidirectional, with dropout between layers in training mode.
+///
+/// Input `[T, B, inputSize]` (`[B, T, inputSize]` when `batchFirst`); optional initial state
+/// `h0` `[numLayers·D, B, hiddenSize]` (D = 2 when bidirectional). Returns the output
+/// `[T, B, D·hiddenSize]` (`[B, T, D·hiddenSize]` when `batchFirst`) and the final state
+/// `[numLayers·D, B, hiddenSize]`. `lengths` gives each sequence's length: its final state is taken
+/// at its own last step and its outputs past the end are zero (PyTorch's packed sequences).
+/// The whole stack over the whole sequence is one tape node with a hand-written backward.
+public final class RNN<Scalar: TensorScalar>: RecurrentLayer<Scalar> {
+    public let nonlinearity: RNNNonlinearity
+
+    public init(inputSize: Int, hiddenSize: Int, numLayers: Int = 1, nonlinearity: RNNNonlinearity = .tanh,
+                bias: Bool = true, batchFirst: Bool = false, dropout: Double = 0, bidirectional: Bool = false) {
+        self.nonlinearity = nonlinearity
+        super.init(mode: nonlinearity == .tanh ? .rnnTanh : .rnnRelu, inputSize: inputSize, hiddenSize: hiddenSize,
+                   numLayers: numLayers, bias: bias, batchFirst: batchFirst, dropout: dropout,
+                   bidirectional: bidirectional, name: "RNN")
+    }
+
+    /// `(output, h_n)`; shapes in the type's documentation.
+    public func callAsFunction(_ input: Variable<Scalar>, _ h0: Variable<Scalar>? = nil, lengths: [Int]? = nil)
+        -> (output: Variable<Scalar>, hidden: Variable<Scalar>) {
+        let (out, h, _) = run(input, h0: h0, c0: nil, lengths: lengths, name: "RNN")
+        return (out, h)
+    }
+}
+
+/// A long short-term memory layer, as PyTorch's `nn.LSTM` (gate order i, f, g, o):
+/// `c_t = f ⊙ c_{t-1} + i ⊙ g`, `h_t = o ⊙ tanh(c_t)`. Shapes as `RNN`, with a cell state beside
+/// the hidden state: returns `(output, (h_n, c_n))`.
+public final class LSTM<Scalar: TensorScalar>: RecurrentLayer<Scalar> {
+    public init(inputSize: Int, hiddenSize: Int, numLayers: Int = 1, bias: Bool = true, batchFirst: Bool = false,
+                dropout: Double = 0, bidirectional: Bool = false) {
+        super.init(mode: .lstm, inputSize: inputSize, hiddenSize: hiddenSize, numLayers: numLayers, bias: bias,
+                   batchFirst: batchFirst, dropout: dropout, bidirectional: bidirectional, name: "LSTM")
+    }
+
+    /// `(output, (h_n, c_n))`; `state` is `(h0, c0)`, each `[numLayers·D, B, hiddenSize]`.
+    public func callAsFunction(_ input: Variable<Scalar>, _ state: (Variable<Scalar>, Variable<Scalar>)? = nil,
+                               lengths: [Int]? = nil) -> (output: Variable<Scalar>, state: (h: Variable<Scalar>, c: Variable<Scalar>)) {
+        let (out, h, c) = run(input, h0: state?.0, c0: state?.1, lengths: lengths, name: "LSTM")
+        return (out, (h, c!))
+    }
+}
+
+/// A gated recurrent unit layer, as PyTorch's `nn.GRU` (gate order r, z, n):
+/// `n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn))`, `h_t = (1 - z) ⊙ n + z ⊙ h_{t-1}`. Shapes as `RNN`.
+public final class GRU<Scalar: TensorScalar>: RecurrentLayer<Scalar> {
+    public init(inputSize: Int, hiddenSize: Int, numLayers: Int = 1, bias: Bool = true, batchFirst: Bool = false,
+                dropout: Double = 0, bidirectional: Bool = false) {
+        super.init(mode: .gru, inputSize: inputSize, hiddenSize: hiddenSize, numLayers: numLayers, bias: bias,
+                   batchFirst: batchFirst, dropout: dropout, bidirectional: bidirectional, name: "GRU")
+    }
+
+    /// `(output, h_n)`; shapes as `RNN`.
+    public func callAsFunction(_ input: Variable<Scalar>, _ h0: Variable<Scalar>? = nil, lengths: [Int]? = nil)
+        -> (output: Variable<Scalar>, hidden: Variable<Scalar>) {
+        let (out, h, _) = run(input, h0: h0, c0: nil, lengths: lengths, name: "GRU")
+        return (out, h)
+    }
+}

@@ -1,0 +1,372 @@
+// The fused recurrent layers: a whole multi-layer, possibly bidirectional RNN/LSTM/GRU over a whole
+// sequence as one tape node, with a hand-written backpropagation through time.
+//
+// Per layer and direction the input projection of all time steps is one matrix product; each step
+// then does one [B, H] x [H, G·H] product and elementwise gate math into preallocated buffers
+// (nothing is allocated per step). Time-major internally: X is [T, B, I].
+
+/// The cell type of a recurrent layer.
+enum RecurrentMode: Sendable {
+    case rnnTanh, rnnRelu, lstm, gru
+
+    /// Gates per hidden unit: 1, 4 (i, f, g, o) or 3 (r, z, n).
+    var gates: Int {
+        switch self {
+        case .rnnTanh, .rnnRelu: 1
+        case .lstm: 4
+        case .gru: 3
+        }
+    }
+}
+
+/// Everything the backward pass needs from one layer and direction.
+struct DirectionCache<Scalar: TensorScalar> {
+    /// h after each step, [T, B, H] (rows past a sequence's end hold the carried state).
+    var hs: [Scalar]
+    /// LSTM: c after each step, [T, B, H].
+    var cs: [Scalar]
+    /// LSTM: i, f, g, o after activation; GRU: r, z, n after activation. [T, B, G·H]
+    var gates: [Scalar]
+    /// LSTM: tanh(c); GRU: W_hn·h + b_hn. [T, B, H]
+    var extra: [Scalar]
+}
+
+struct RecurrentConfig: Sendable {
+    var mode: RecurrentMode
+    var inputSize: Int
+    var hiddenSize: Int
+    var numLayers: Int
+    var bias: Bool
+    var bidirectional: Bool
+    var directions: Int { bidirectional ? 2 : 1 }
+    var parametersPerDirection: Int { bias ? 4 : 2 }
+    func layerInputSize(_ layer: Int) -> Int { layer == 0 ? inputSize : hiddenSize * directions }
+}
+
+enum RecurrentEngine {
+    /// Runs the layer stack. `x` is time-major [T, B, I]; `h0`/`c0` are [L·D, B, H] or nil for zeros;
+    /// `weights` are in PyTorch's order (per layer, per direction: w_ih, w_hh[, b_ih, b_hh]);
+    /// `masks` are the dropout masks applied to the outputs of layers 0..<L-1 (empty for none).
+    /// Returns the output [T, B, D·H], h_n and c_n [L·D, B, H], and the caches.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    static func forward<Scalar: TensorScalar>(
+        _ config: RecurrentConfig, x: Tensor<Scalar>, h0: Tensor<Scalar>?, c0: Tensor<Scalar>?,
+        weights: [Tensor<Scalar>], lengths: [Int], masks: [Tensor<Scalar>]
+    ) -> (output: Tensor<Scalar>, hN: Tensor<Scalar>, cN: Tensor<Scalar>?, inputs: [Tensor<Scalar>], caches: [DirectionCache<Scalar>]) {
+        let (T, B) = (x.shape[0], x.shape[1])
+        let H = config.hiddenSize, D = config.directions, GH = config.mode.gates * H
+        var layerInput = x
+        var layerInputs: [Tensor<Scalar>] = []
+        var caches: [DirectionCache<Scalar>] = []
+        var hN = [Scalar](repeating: 0, count: config.numLayers * D * B * H)
+        var cN = config.mode == .lstm ? [Scalar](repeating: 0, count: config.numLayers * D * B * H) : []
+        var output = Tensor<Scalar>(zeros: [T, B, D * H])
+        let zerosBH = [Scalar](repeating: 0, count: B * H)
+        for layer in 0..<config.numLayers {
+            layerInputs.append(layerInput)
+            let I = config.layerInputSize(layer)
+            var out = [Scalar](repeating: 0, count: T * B * D * H)
+            for direction in 0..<D {
+                let index = layer * D + direction
+                let w = Array(weights[(index * config.parametersPerDirection)...].prefix(config.parametersPerDirection))
+                var cache = DirectionCache<Scalar>(
+                    hs: [Scalar](repeating: 0, count: T * B * H),
+                    cs: config.mode == .lstm ? [Scalar](repeating: 0, count: T * B * H) : [],
+                    gates: config.mode == .rnnTanh || config.mode == .rnnRelu ? [] : [Scalar](repeating: 0, count: T * B * GH),
+                    extra: config.mode == .lstm || config.mode == .gru ? [Scalar](repeating: 0, count: T * B * H) : [])
+                // Input projection of every step at once: [T·B, I] x W_ihᵀ (+ b_ih).
+                var xw = [Scalar](repeating: 0, count: T * B * GH)
+                let initialH = h0.map { Array($0.scalars[(index * B * H)..<((index + 1) * B * H)]) } ?? zerosBH
+                let initialC = c0.map { Array($0.scalars[(index * B * H)..<((index + 1) * B * H)]) } ?? zerosBH
+                var gh = [Scalar](repeating: 0, count: B * GH)
+                layerInput.withBase { px in w[0].withBase { pw in
+                    xw.withUnsafeMutableBufferPointer { pxw in
+                        GEMM.run(transA: false, transB: true, m: T * B, n: GH, k: I, a: px, lda: I, b: pw, ldb: I,
+                                 c: pxw.baseAddress!, ldc: GH)
+                        if config.bias {
+                            w[2].withBase { pb in
+                                Scalar._binary(.add, pxw.baseAddress!, aRow: GH, aStep: 1, pb, bRow: 0, bStep: 1,
+                                               pxw.baseAddress!, rows: T * B, count: GH, 0, 0)
+                            }
+                        }
+                    }
+                } }
+                let reverse = direction == 1
+                w[1].withBase { pwhh in
+                    xw.withUnsafeBufferPointer { pxw in
+                    gh.withUnsafeMutableBufferPointer { pgh in
+                    cache.hs.withUnsafeMutableBufferPointer { phs in
+                    cache.cs.withUnsafeMutableBufferPointer { pcs in
+                    cache.gates.withUnsafeMutableBufferPointer { pg in
+                    cache.extra.withUnsafeMutableBufferPointer { pe in
+                    initialH.withUnsafeBufferPointer { ph0 in
+                    initialC.withUnsafeBufferPointer { pc0 in
+                        for s in 0..<T {
+                            let t = reverse ? T - 1 - s : s
+                            let prevT = reverse ? t + 1 : t - 1
+                            let hPrev = s == 0 ? ph0.baseAddress! : UnsafePointer(phs.baseAddress! + prevT * B * H)
+                            let cPrev = config.mode == .lstm ? (s == 0 ? pc0.baseAddress! : UnsafePointer(pcs.baseAddress! + prevT * B * H)) : hPrev
+                            // Hidden projection: h_{t-1} x W_hhᵀ (+ b_hh).
+                            GEMM.run(transA: false, transB: true, m: B, n: GH, k: H, a: hPrev, lda: H, b: pwhh, ldb: H,
+                                     c: pgh.baseAddress!, ldc: GH)
+                            if config.bias {
+                                w[3].withBase { pb in
+                                    Scalar._binary(.add, pgh.baseAddress!, aRow: GH, aStep: 1, pb, bRow: 0, bStep: 1,
+                                                   pgh.baseAddress!, rows: B, count: GH, 0, 0)
+                                }
+                            }
+                            let xt = pxw.baseAddress! + t * B * GH
+                            let ht = phs.baseAddress! + t * B * H
+                            stepForward(config.mode, B: B, H: H, xw: xt, gh: UnsafePointer(pgh.baseAddress!), hPrev: hPrev, cPrev: cPrev,
+                                        h: ht, c: config.mode == .lstm ? pcs.baseAddress! + t * B * H : nil,
+                                        gates: pg.baseAddress.map { $0 + t * B * GH }, extra: pe.baseAddress.map { $0 + t * B * H })
+                            // Sequences that have ended carry their state and output zeros.
+                            for b in 0..<B where t >= lengths[b] {
+                                (ht + b * H).update(from: hPrev + b * H, count: H)
+                                if config.mode == .lstm { (pcs.baseAddress! + t * B * H + b * H).update(from: cPrev + b * H, count: H) }
+                            }
+                        }
+                    } } } } } } } }
+                }
+                // Output rows and final states.
+                cache.hs.withUnsafeBufferPointer { phs in
+                    out.withUnsafeMutableBufferPointer { po in
+                        for t in 0..<T {
+                            for b in 0..<B where t < lengths[b] {
+                                (po.baseAddress! + (t * B + b) * D * H + direction * H).update(from: phs.baseAddress! + (t * B + b) * H, count: H)
+                            }
+                        }
+                    }
+                    let lastT = reverse ? 0 : T - 1
+                    hN.withUnsafeMutableBufferPointer { p in
+                        (p.baseAddress! + index * B * H).update(from: phs.baseAddress! + lastT * B * H, count: B * H)
+                    }
+                    if config.mode == .lstm {
+                        cache.cs.withUnsafeBufferPointer { pcs in
+                            cN.withUnsafeMutableBufferPointer { p in
+                                (p.baseAddress! + index * B * H).update(from: pcs.baseAddress! + lastT * B * H, count: B * H)
+                            }
+                        }
+                    }
+                }
+                caches.append(cache)
+            }
+            let outTensor = Tensor(shape: [T, B, D * H], scalars: out)
+            if layer < config.numLayers - 1 {
+                layerInput = masks.isEmpty ? outTensor : outTensor * masks[layer]
+            } else {
+                output = outTensor
+            }
+        }
+        let stateShape = [config.numLayers * D, B, H]
+        return (output, Tensor(shape: stateShape, scalars: hN),
+                config.mode == .lstm ? Tensor(shape: stateShape, scalars: cN) : nil, layerInputs, caches)
+    }
+
+    /// One time step for all B rows: writes h (and c, gates, extra).
+    @inline(__always)
+    static func stepForward<Scalar: TensorScalar>(
+        _ mode: RecurrentMode, B: Int, H: Int, xw: UnsafePointer<Scalar>, gh: UnsafePointer<Scalar>,
+        hPrev: UnsafePointer<Scalar>, cPrev: UnsafePointer<Scalar>, h: UnsafeMutablePointer<Scalar>,
+        c: UnsafeMutablePointer<Scalar>?, gates: UnsafeMutablePointer<Scalar>?, extra: UnsafeMutablePointer<Scalar>?
+    ) {
+        switch mode {
+        case .rnnTanh, .rnnRelu:
+            Scalar._binary(.add, xw, aRow: 0, aStep: 1, gh, bRow: 0, bStep: 1, h, rows: 1, count: B * H, 0, 0)
+            Scalar._unary(mode == .rnnTanh ? .tanh : .relu, h, h, count: B * H, 0, 0)
+        case .lstm:
+            let g = gates!, c = c!, tc = extra!
+            Scalar._binary(.add, xw, aRow: 0, aStep: 1, gh, bRow: 0, bStep: 1, g, rows: 1, count: B * 4 * H, 0, 0)
+            for b in 0..<B {
+                let row = g + b * 4 * H
+                Scalar._unary(.sigmoid, row, row, count: 2 * H, 0, 0)          // i, f
+                Scalar._unary(.tanh, row + 2 * H, row + 2 * H, count: H, 0, 0) // g
+                Scalar._unary(.sigmoid, row + 3 * H, row + 3 * H, count: H, 0, 0) // o
+                let cb = c + b * H, cp = cPrev + b * H
+                for j in 0..<H { cb[j] = row[H + j] * cp[j] + row[j] * row[2 * H + j] }
+            }
+            Scalar._unary(.tanh, c, tc, count: B * H, 0, 0)
+            for b in 0..<B {
+                let row = g + b * 4 * H, hb = h + b * H, tb = tc + b * H
+                for j in 0..<H { hb[j] = row[3 * H + j] * tb[j] }
+            }
+        case .gru:
+            let g = gates!, hn = extra!
+            for b in 0..<B {
+                let row = g + b * 3 * H, x = xw + b * 3 * H, hh = gh + b * 3 * H
+                for j in 0..<(2 * H) { row[j] = x[j] + hh[j] }
+                Scalar._unary(.sigmoid, row, row, count: 2 * H, 0, 0)          // r, z
+                let hnb = hn + b * H
+                for j in 0..<H {
+                    hnb[j] = hh[2 * H + j]
+                    row[2 * H + j] = x[2 * H + j] + row[j] * hh[2 * H + j]
+                }
+                Scalar._unary(.tanh, row + 2 * H, row + 2 * H, count: H, 0, 0) // n
+                let hb = h + b * H, hp = hPrev + b * H
+                for j in 0..<H {
+                    let z = row[H + j], n = row[2 * H + j]
+                    hb[j] = (1 - z) * n + z * hp[j]
+                }
+            }
+        }
+    }
+
+    /// Backpropagation through time. `gOut` is the gradient of the output [T, B, D·H], `ghN`/`gcN`
+    /// of the final states. Returns gradients of x [T, B, I], h0, c0 and every weight (same order).
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    static func backward<Scalar: TensorScalar>(
+        _ config: RecurrentConfig, gOut: Tensor<Scalar>, ghN: Tensor<Scalar>, gcN: Tensor<Scalar>?,
+        h0: Tensor<Scalar>?, c0: Tensor<Scalar>?, weights: [Tensor<Scalar>], lengths: [Int], masks: [Tensor<Scalar>],
+        inputs: [Tensor<Scalar>], caches: [DirectionCache<Scalar>]
+    ) -> (gx: Tensor<Scalar>, gh0: Tensor<Scalar>, gc0: Tensor<Scalar>?, gWeights: [Tensor<Scalar>]) {
+        let (T, B) = (gOut.shape[0], gOut.shape[1])
+        let H = config.hiddenSize, D = config.directions, G = config.mode.gates, GH = G * H
+        let P = config.parametersPerDirection
+        var gWeights = weights.map { Tensor<Scalar>(zerosLike: $0) }
+        var gh0 = [Scalar](repeating: 0, count: config.numLayers * D * B * H)
+        var gc0 = config.mode == .lstm ? [Scalar](repeating: 0, count: config.numLayers * D * B * H) : []
+        let zerosBH = [Scalar](repeating: 0, count: B * H)
+        var dOut = gOut    // gradient of the current layer's output [T, B, D·H]
+        var gx = Tensor<Scalar>(zeros: [0])
+        for layer in stride(from: config.numLayers - 1, through: 0, by: -1) {
+            let I = config.layerInputSize(layer)
+            let X = inputs[layer]
+            var dX = [Scalar](repeating: 0, count: T * B * I)
+            for direction in 0..<D {
+                let index = layer * D + direction
+                let reverse = direction == 1
+                let cache = caches[index]
+                let wBase = index * P
+                let initialH = h0.map { Array($0.scalars[(index * B * H)..<((index + 1) * B * H)]) } ?? zerosBH
+                let initialC = c0.map { Array($0.scalars[(index * B * H)..<((index + 1) * B * H)]) } ?? zerosBH
+                var dh = Array(ghN.scalars[(index * B * H)..<((index + 1) * B * H)])
+                var dc = gcN.map { Array($0.scalars[(index * B * H)..<((index + 1) * B * H)]) } ?? zerosBH
+                var dGx = [Scalar](repeating: 0, count: T * B * GH)
+                var dGh = config.mode == .gru ? [Scalar](repeating: 0, count: T * B * GH) : []
+                var hPrevAll = [Scalar](repeating: 0, count: T * B * H)
+                var dhNew = [Scalar](repeating: 0, count: B * H)
+                var direct = [Scalar](repeating: 0, count: B * H)
+                weights[wBase + 1].withBase { pwhh in
+                dOut.withBase { pdo in
+                cache.hs.withUnsafeBufferPointer { phs in
+                cache.cs.withUnsafeBufferPointer { pcs in
+                cache.gates.withUnsafeBufferPointer { pg in
+                cache.extra.withUnsafeBufferPointer { pe in
+                initialH.withUnsafeBufferPointer { ph0 in
+                initialC.withUnsafeBufferPointer { pc0 in
+                dGx.withUnsafeMutableBufferPointer { pdgx in
+                dGh.withUnsafeMutableBufferPointer { pdgh in
+                hPrevAll.withUnsafeMutableBufferPointer { php in
+                dh.withUnsafeMutableBufferPointer { pdh in
+                dc.withUnsafeMutableBufferPointer { pdc in
+                dhNew.withUnsafeMutableBufferPointer { pdn in
+                direct.withUnsafeMutableBufferPointer { pdir in
+                    for s in stride(from: T - 1, through: 0, by: -1) {
+                        let t = reverse ? T - 1 - s : s
+                        let prevT = reverse ? t + 1 : t - 1
+                        let hPrev = s == 0 ? ph0.baseAddress! : phs.baseAddress! + prevT * B * H
+                        let cPrev = config.mode == .lstm ? (s == 0 ? pc0.baseAddress! : pcs.baseAddress! + prevT * B * H) : hPrev
+                        (php.baseAddress! + t * B * H).update(from: hPrev, count: B * H)
+                        let dgx = pdgx.baseAddress! + t * B * GH
+                        let dgh = config.mode == .gru ? pdgh.baseAddress! + t * B * GH : dgx
+                        for b in 0..<B where t < lengths[b] {
+                            let dhb = pdh.baseAddress! + b * H, out = pdo + (t * B + b) * D * H + direction * H
+                            let hb = phs.baseAddress! + (t * B + b) * H
+                            let zx = dgx + b * GH
+                            switch config.mode {
+                            case .rnnTanh:
+                                for j in 0..<H { zx[j] = (dhb[j] + out[j]) * (1 - hb[j] * hb[j]) }
+                            case .rnnRelu:
+                                for j in 0..<H { zx[j] = hb[j] > 0 ? dhb[j] + out[j] : 0 }
+                            case .lstm:
+                                let g = pg.baseAddress! + (t * B + b) * GH, tc = pe.baseAddress! + (t * B + b) * H
+                                let dcb = pdc.baseAddress! + b * H, cp = cPrev + b * H
+                                for j in 0..<H {
+                                    let dht = dhb[j] + out[j]
+                                    let (i, f, gg, o) = (g[j], g[H + j], g[2 * H + j], g[3 * H + j])
+                                    let dct = dcb[j] + dht * o * (1 - tc[j] * tc[j])
+                                    zx[j] = dct * gg * i * (1 - i)
+                                    zx[H + j] = dct * cp[j] * f * (1 - f)
+                                    zx[2 * H + j] = dct * i * (1 - gg * gg)
+                                    zx[3 * H + j] = dht * tc[j] * o * (1 - o)
+                                    dcb[j] = dct * f
+                                }
+                            case .gru:
+                                let g = pg.baseAddress! + (t * B + b) * GH, hn = pe.baseAddress! + (t * B + b) * H
+                                let zh = dgh + b * GH, hp = hPrev + b * H, dir = pdir.baseAddress! + b * H
+                                for j in 0..<H {
+                                    let dht = dhb[j] + out[j]
+                                    let (r, z, n) = (g[j], g[H + j], g[2 * H + j])
+                                    let dnPre = dht * (1 - z) * (1 - n * n)
+                                    let dr = dnPre * hn[j] * r * (1 - r)
+                                    let dz = dht * (hp[j] - n) * z * (1 - z)
+                                    zx[j] = dr; zx[H + j] = dz; zx[2 * H + j] = dnPre
+                                    zh[j] = dr; zh[H + j] = dz; zh[2 * H + j] = dnPre * r
+                                    dir[j] = dht * z
+                                }
+                            }
+                        }
+                        // dh_{t-1} = dG_h · W_hh (+ z·dh for GRU); ended rows pass dh through.
+                        GEMM.run(transA: false, transB: false, m: B, n: H, k: GH, a: UnsafePointer(dgh), lda: GH, b: pwhh, ldb: H,
+                                 c: pdn.baseAddress!, ldc: H)
+                        for b in 0..<B {
+                            let dst = pdh.baseAddress! + b * H, src = pdn.baseAddress! + b * H
+                            if t >= lengths[b] { continue }
+                            if config.mode == .gru {
+                                let dir = pdir.baseAddress! + b * H
+                                for j in 0..<H { dst[j] = src[j] + dir[j] }
+                            } else {
+                                dst.update(from: src, count: H)
+                            }
+                        }
+                    }
+                } } } } } } } } } } } } } } }
+                // Weight gradients: one product each over all steps.
+                let dGhFinal = config.mode == .gru ? dGh : dGx
+                dGhFinal.withUnsafeBufferPointer { pdgh in
+                    dGx.withUnsafeBufferPointer { pdgx in
+                        X.withBase { px in
+                            hPrevAll.withUnsafeBufferPointer { php in
+                                gWeights[wBase].withUnsafeMutableBufferPointer { gw in
+                                    GEMM.run(transA: true, transB: false, m: GH, n: I, k: T * B, a: pdgx.baseAddress!, lda: GH,
+                                             b: px, ldb: I, c: gw.baseAddress!, ldc: I)
+                                }
+                                gWeights[wBase + 1].withUnsafeMutableBufferPointer { gw in
+                                    GEMM.run(transA: true, transB: false, m: GH, n: H, k: T * B, a: pdgh.baseAddress!, lda: GH,
+                                             b: php.baseAddress!, ldb: H, c: gw.baseAddress!, ldc: H)
+                                }
+                                if config.bias {
+                                    gWeights[wBase + 2].withUnsafeMutableBufferPointer { gb in
+                                        Scalar._reduce(.sum, pdgx.baseAddress!, gb.baseAddress!, outer: 1, length: T * B, inner: GH)
+                                    }
+                                    gWeights[wBase + 3].withUnsafeMutableBufferPointer { gb in
+                                        Scalar._reduce(.sum, pdgh.baseAddress!, gb.baseAddress!, outer: 1, length: T * B, inner: GH)
+                                    }
+                                }
+                            }
+                            weights[wBase].withBase { pwih in
+                                dX.withUnsafeMutableBufferPointer { pdx in
+                                    GEMM.run(transA: false, transB: false, m: T * B, n: I, k: GH, a: pdgx.baseAddress!, lda: GH,
+                                             b: pwih, ldb: I, beta: 1, c: pdx.baseAddress!, ldc: I)
+                                }
+                            }
+                        }
+                    }
+                }
+                gh0.replaceSubrange((index * B * H)..<((index + 1) * B * H), with: dh)
+                if config.mode == .lstm { gc0.replaceSubrange((index * B * H)..<((index + 1) * B * H), with: dc) }
+            }
+            let dXTensor = Tensor(shape: [T, B, I], scalars: dX)
+            if layer > 0 {
+                dOut = masks.isEmpty ? dXTensor : dXTensor * masks[layer - 1]
+            } else {
+                gx = dXTensor
+            }
+        }
+        let stateShape = [config.numLayers * D, B, H]
+        return (gx, Tensor(shape: stateShape, scalars: gh0),
+                config.mode == .lstm ? Tensor(shape: stateShape, scalars: gc0) : nil, gWeights)
+    }
+}
