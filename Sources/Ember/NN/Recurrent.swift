@@ -75,8 +75,12 @@ public class RecurrentLayer<Scalar: TensorScalar>: Module, TrainingModeSettable 
     public func namedChildren() -> [(name: String, module: any Module)] { [] }
 
     /// Runs the fused node. Returns output (in the caller's layout), h_n and c_n.
-    func run(_ input: Variable<Scalar>, h0: Variable<Scalar>?, c0: Variable<Scalar>?, lengths: [Int]?, name: String)
-        -> (Variable<Scalar>, Variable<Scalar>, Variable<Scalar>?) {
+    /// `weights` replaces the layer's own parameters (same order and shapes) when given; gradcheck uses it.
+    func run(_ input: Variable<Scalar>, h0: Variable<Scalar>?, c0: Variable<Scalar>?, lengths: [Int]?, name: String,
+             weights overrideWeights: [Variable<Scalar>]? = nil) -> (Variable<Scalar>, Variable<Scalar>, Variable<Scalar>?) {
+        let weights = overrideWeights ?? self.weights
+        precondition(weights.count == self.weights.count && zip(weights, self.weights).allSatisfy { $0.shape == $1.shape },
+                     "\(name): replacement weights must match the layer's")
         precondition(input.rank == 3,
                      "\(name): expected a 3-D input \(batchFirst ? "[batch, time, features]" : "[time, batch, features]"), got \(describe(input.shape))")
         let (T, B) = batchFirst ? (input.shape[1], input.shape[0]) : (input.shape[0], input.shape[1])
