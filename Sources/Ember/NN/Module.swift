@@ -163,6 +163,11 @@ public struct StateDictError: Error, CustomStringConvertible, Sendable {
         public var name: String
         public var expected: [Int]
         public var got: [Int]
+        public init(name: String, expected: [Int], got: [Int]) {
+            self.name = name
+            self.expected = expected
+            self.got = got
+        }
     }
     /// Parameters of the model that the dictionary lacks.
     public var missing: [String]

@@ -1,0 +1,40 @@
+import Foundation
+import Testing
+import Ember
+
+/// The model of train-rnn: RNN over the 28 rows, Linear on the last step.
+final class MNISTRNN: Module {
+    let rnn = RNN<Float>(inputSize: 28, hiddenSize: 32, batchFirst: true)
+    let fc = Linear<Float>(inFeatures: 32, outFeatures: 10)
+    func callAsFunction(_ x: Variable<Float>) -> Variable<Float> {
+        let (out, _) = rnn(x)
+        return fc(out.select(axis: 1, index: -1))
+    }
+}
+
+/// PyTorch's float32 training trajectory: same initial weights, same five batches, Adam(lr 0.001).
+@Suite struct MNISTTrajectoryTests {
+    @Test func fiveAdamStepsMatchPyTorch() throws {
+        let f = try Shared.fixture("mnist_rnn32_adam")
+        let model = MNISTRNN()
+        var initial: [String: Tensor<Float>] = [:]
+        for name in f.names where name.hasPrefix("init.") { initial[String(name.dropFirst(5))] = try f.tensor(name) }
+        try model.loadStateDict(initial)
+        let opt = Adam(model.parameters(), lr: Double(f.metadata["lr"] ?? "") ?? .nan)
+        let criterion = CrossEntropyLoss()
+        for step in 0..<5 {
+            let images = Variable(try f.tensor("step\(step).images", as: Float.self))
+            let labels = try f.integers("step\(step).labels")
+            let loss = criterion(model(images), labels)
+            let expected = try f.tensor("step\(step).loss", as: Float.self).scalars[0]
+            #expect(abs(loss.scalar - expected) <= 1e-5 * abs(expected), "step \(step): loss \(loss.scalar), PyTorch \(expected)")
+            opt.zeroGrad()
+            loss.backward()
+            opt.step()
+        }
+        for (name, value) in model.stateDict() {
+            let expected = try f.tensor("final.\(name)", as: Float.self)
+            #expect(value.maxAbsoluteDifference(expected) <= 1e-5, "final \(name): max difference \(value.maxAbsoluteDifference(expected))")
+        }
+    }
+}
