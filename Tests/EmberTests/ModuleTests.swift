@@ -2,16 +2,6 @@ import Foundation
 import Testing
 import Ember
 
-/// DESIGN.md's Classifier, exactly as written there.
-final class Classifier: Module {
-    let rnn = RNN<Float>(inputSize: 28, hiddenSize: 32, batchFirst: true)
-    let fc = Linear<Float>(inFeatures: 32, outFeatures: 10)
-    func callAsFunction(_ x: Variable<Float>) -> Variable<Float> {
-        let (out, _) = rnn(x)
-        return fc(out.select(axis: 1, index: -1))
-    }
-}
-
 /// Arrays and optionals of modules, own parameters, buffers, a nested module, a shared parameter.
 final class Composite: Module {
     let scale = Variable(Tensor<Float>([2]), requiresGrad: true)

@@ -2,6 +2,16 @@ import Foundation
 import Testing
 import Ember
 
+/// DESIGN.md's (and the README's) Classifier, exactly as written there.
+final class Classifier: Module {
+    let rnn = RNN<Float>(inputSize: 28, hiddenSize: 32, batchFirst: true)
+    let fc = Linear<Float>(inFeatures: 32, outFeatures: 10)
+    func callAsFunction(_ x: Variable<Float>) -> Variable<Float> {
+        let (out, _) = rnn(x)
+        return fc(out.select(axis: 1, index: -1))
+    }
+}
+
 /// The README's snippets, verbatim, with the values their comments claim asserted. A test below
 /// checks that every line of every Swift block in README.md appears here, so the two stay in step.
 @Suite struct ReadmeTests {
@@ -51,6 +61,25 @@ import Ember
         print(result.passed, result.maxAbsoluteError < 1e-6)   // true true
 
         #expect(result.passed && result.maxAbsoluteError < 1e-6)
+    }
+
+    @Test func modulesLossesOptimizers() throws {
+        manualSeed(0)                                    // initial weights are reproducible
+        let model = Classifier()
+        print(model.namedParameters().map(\.name))       // ["rnn.weight_ih_l0", ..., "fc.bias"]
+        let opt = Adam(model.parameters(), lr: 0.001)
+        let criterion = CrossEntropyLoss()
+        let images = Variable(Tensor<Float>(zeros: [64, 28, 28]))   // [batch, rows, columns]
+        let labels = [Int](repeating: 3, count: 64)
+        let loss = criterion(model(images), labels)
+        opt.zeroGrad(); loss.backward(); opt.step()
+        try model.save(to: URL(fileURLWithPath: "/tmp/classifier.safetensors"))   // PyTorch's names
+
+        #expect(model.namedParameters().first?.name == "rnn.weight_ih_l0")
+        #expect(model.namedParameters().last?.name == "fc.bias")
+        let after = criterion(model(images), labels)
+        #expect(after.scalar < loss.scalar)
+        #expect(try SafeTensorsFile(contentsOf: URL(fileURLWithPath: "/tmp/classifier.safetensors")).names.count == 6)
     }
 
     @Test func readmeSnippetsAreMirroredHere() throws {
