@@ -15,9 +15,11 @@ let package = Package(
         // attributes and selected at run time by CPU detection, so no unsafe compiler flags are
         // needed and Ember stays usable as a dependency; a portable path serves every other CPU.
         .target(name: "CEmberKernels"),
+        // The system zlib (gzip inflate with CRC check) for the MNIST files.
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
 
         // MARK: - The library
-        .target(name: "Ember", dependencies: ["CEmberKernels"]),
+        .target(name: "Ember", dependencies: ["CEmberKernels", "CZlib"]),
 
         // MARK: - Executables
         .executableTarget(name: "ember-bench", dependencies: ["Ember", "CEmberKernels"]),

@@ -1,0 +1,2 @@
+// The system zlib, for gzip decompression of IDX files.
+#include <zlib.h>

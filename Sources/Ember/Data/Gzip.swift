@@ -1,0 +1,67 @@
+import CZlib
+import Foundation
+
+// MARK: - gzip
+
+/// Decompresses gzip data with the system zlib, which checks the CRC-32 and length trailer.
+/// Output grows as needed up to `maximumBytes`, so a file cannot make it allocate more than that.
+/// Throws `DataError.corrupt` naming `path` for anything that is not a whole, valid gzip stream.
+func gunzip(_ data: Data, path: String, maximumBytes: Int) throws -> Data {
+    var stream = z_stream()
+    guard inflateInit2_(&stream, 15 + 16, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
+        throw DataError.io(path: path, reason: "zlib could not be initialised")
+    }
+    defer { inflateEnd(&stream) }
+    var output = Data()
+    let chunk = 1 << 20
+    var buffer = [UInt8](repeating: 0, count: chunk)
+    var status: Int32 = Z_OK
+    try data.withUnsafeBytes { (input: UnsafeRawBufferPointer) in
+        stream.next_in = UnsafeMutablePointer(mutating: input.bindMemory(to: Bytef.self).baseAddress)
+        stream.avail_in = uInt(input.count)
+        repeat {
+            try buffer.withUnsafeMutableBufferPointer { out in
+                stream.next_out = out.baseAddress
+                stream.avail_out = uInt(chunk)
+                status = inflate(&stream, Z_NO_FLUSH)
+                guard status == Z_OK || status == Z_STREAM_END else {
+                    let message = stream.msg.map { String(cString: $0) } ?? "error \(status)"
+                    throw DataError.corrupt(path: path, reason: status == Z_BUF_ERROR ? "gzip data ends early (truncated file)" : "gzip data is corrupt (\(message))")
+                }
+                let produced = chunk - Int(stream.avail_out)
+                guard output.count + produced <= maximumBytes else {
+                    throw DataError.corrupt(path: path, reason: "decompresses to more than \(maximumBytes) bytes")
+                }
+                output.append(out.baseAddress!, count: produced)
+            }
+        } while status != Z_STREAM_END && (stream.avail_in > 0 || stream.avail_out == 0)
+    }
+    guard status == Z_STREAM_END else {
+        throw DataError.corrupt(path: path, reason: "gzip data ends early (truncated file)")
+    }
+    return output
+}
+
+/// Whether data starts with the gzip magic bytes.
+func isGzip(_ data: Data) -> Bool { data.count >= 2 && data[data.startIndex] == 0x1f && data[data.startIndex + 1] == 0x8b }
+
+// MARK: - Errors
+
+/// Problems with data files, each naming the file. The commands map them to exit codes:
+/// missing → 66, corrupt → 65, io → 74.
+public enum DataError: Error, CustomStringConvertible, Sendable, Equatable {
+    /// Files that are not there (and could not be downloaded); `hint` says what to put where.
+    case missing(paths: [String], hint: String)
+    /// A file that is present but malformed.
+    case corrupt(path: String, reason: String)
+    /// Reading, writing or the network failed.
+    case io(path: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .missing(let paths, let hint): "missing data file(s): \(paths.joined(separator: ", ")). \(hint)"
+        case .corrupt(let path, let reason): "\(path): \(reason)"
+        case .io(let path, let reason): "\(path): \(reason)"
+        }
+    }
+}
