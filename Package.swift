@@ -8,6 +8,7 @@ let package = Package(
     products: [
         .library(name: "Ember", targets: ["Ember"]),
         .executable(name: "ember-bench", targets: ["ember-bench"]),
+        .executable(name: "train-rnn", targets: ["train-rnn"]),
     ],
     targets: [
         // MARK: - Kernels in C
@@ -21,10 +22,16 @@ let package = Package(
         // MARK: - The library
         .target(name: "Ember", dependencies: ["CEmberKernels", "CZlib"]),
 
+        // MARK: - Command-line support (argument parsing, progress bar, SVG charts)
+        .target(name: "EmberCLI"),
+
         // MARK: - Executables
-        .executableTarget(name: "ember-bench", dependencies: ["Ember", "CEmberKernels"]),
+        .executableTarget(name: "ember-bench", dependencies: ["Ember", "CEmberKernels", "EmberCLI"]),
+        .executableTarget(name: "train-rnn", dependencies: ["Ember", "EmberCLI"], path: "Examples/train-rnn"),
 
         // MARK: - Tests
         .testTarget(name: "EmberTests", dependencies: ["Ember", "CEmberKernels"]),
+        // End-to-end runs of the example commands on small data (they need the products built).
+        .testTarget(name: "ExamplesTests", dependencies: ["Ember", "train-rnn"]),
     ]
 )

@@ -42,3 +42,17 @@ final class MNISTRNN: Module {
         }
     }
 }
+
+@Suite struct MNISTLoaderParityTests {
+    /// The fixture's batches are the first training images in order, as pixel/255 with PyTorch:
+    /// Ember's MNIST reader gives the same tensors and labels.
+    @Test func batchesEqualPyTorchsTensors() throws {
+        let f = try Shared.fixture("mnist_rnn32_adam")
+        let train = try MNIST(directory: Shared.root.appendingPathComponent("data/mnist"), train: true, limit: 320)
+        for step in 0..<5 {
+            let (images, labels) = train.batch(Array((step * 64)..<((step + 1) * 64)))
+            #expect(images == (try f.tensor("step\(step).images", as: Float.self)))
+            #expect(labels == (try f.integers("step\(step).labels")))
+        }
+    }
+}

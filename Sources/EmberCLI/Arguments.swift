@@ -1,0 +1,95 @@
+import Foundation
+
+// MARK: - Command-line arguments
+
+/// The exit codes of Ember's commands (BSD sysexits).
+public enum ExitCode: Int32, Sendable {
+    case ok = 0
+    case usage = 64
+    case dataError = 65
+    case noInput = 66
+    case ioError = 74
+    case interrupted = 130
+}
+
+/// A command-line error: one line for stderr and the exit code.
+public struct CommandError: Error, CustomStringConvertible, Sendable {
+    public var message: String
+    public var code: ExitCode
+    public init(_ message: String, code: ExitCode) {
+        self.message = message
+        self.code = code
+    }
+    public var description: String { message }
+}
+
+/// `--name value`, `--name=value` and boolean `--flag` options, checked against a declared set.
+public struct Arguments {
+    public let command: String
+    var values: [String: String] = [:]
+    var flags: Set<String> = []
+
+    /// Parses `arguments` (without the program name). `valued` options take a value; `boolean`
+    /// ones do not. Anything else is a usage error naming it.
+    public init(_ arguments: [String], command: String, valued: Set<String>, boolean: Set<String>) throws {
+        self.command = command
+        var i = 0
+        while i < arguments.count {
+            let argument = arguments[i]
+            guard argument.hasPrefix("--") else { throw usage("unexpected argument '\(argument)'") }
+            var name = String(argument.dropFirst(2)), inline: String? = nil
+            if let eq = name.firstIndex(of: "=") {
+                inline = String(name[name.index(after: eq)...])
+                name = String(name[..<eq])
+            }
+            if boolean.contains(name) {
+                guard inline == nil else { throw usage("--\(name) takes no value") }
+                flags.insert(name)
+            } else if valued.contains(name) {
+                if let inline { values[name] = inline } else {
+                    guard i + 1 < arguments.count, !arguments[i + 1].hasPrefix("--") else { throw usage("--\(name) needs a value") }
+                    values[name] = arguments[i + 1]
+                    i += 1
+                }
+            } else {
+                throw usage("unknown option --\(name)")
+            }
+            i += 1
+        }
+    }
+
+    func usage(_ message: String) -> CommandError { CommandError("\(command): \(message)", code: .usage) }
+
+    public func flag(_ name: String) -> Bool { flags.contains(name) }
+    public func string(_ name: String) -> String? { values[name] }
+
+    /// An integer option within `range` (default when absent).
+    public func int(_ name: String, default value: Int, in range: ClosedRange<Int>) throws -> Int {
+        guard let text = values[name] else { return value }
+        guard let v = Int(text), range.contains(v) else {
+            throw usage("--\(name) expects an integer in \(range.lowerBound)...\(range.upperBound == Int.max ? "" : String(range.upperBound)), got '\(text)'")
+        }
+        return v
+    }
+
+    /// A finite number option within `range`.
+    public func double(_ name: String, default value: Double?, in range: ClosedRange<Double>) throws -> Double? {
+        guard let text = values[name] else { return value }
+        guard let v = Double(text), v.isFinite, range.contains(v) else {
+            throw usage("--\(name) expects a number in \(range.lowerBound)...\(range.upperBound), got '\(text)'")
+        }
+        return v
+    }
+
+    /// One of `choices`.
+    public func choice(_ name: String, default value: String, _ choices: [String]) throws -> String {
+        guard let text = values[name] else { return value }
+        guard choices.contains(text) else { throw usage("--\(name) expects one of \(choices.joined(separator: ", ")), got '\(text)'") }
+        return text
+    }
+}
+
+/// Writes one line to stderr.
+public func printError(_ line: String) {
+    FileHandle.standardError.write(Data((line + "\n").utf8))
+}
