@@ -27,7 +27,7 @@ let usage = """
       --target-accuracy P    stop once the test accuracy reaches P percent (saving first, with --save)
       --metrics FILE.csv     write one CSV row per epoch
       --plot FILE.svg        draw train loss and test accuracy per epoch
-      --threads N            cores to use (default 1)
+      --threads N            cores to use (default: all; results do not depend on it)
       --limit N              train on the first N images only (quick runs and tests)
       --test-limit N         evaluate on the first N test images only
       --no-progress          plain log lines even on a terminal
@@ -67,7 +67,7 @@ struct Options {
         cell = try a.choice("cell", default: "rnn", ["rnn", "lstm", "gru"])
         bidirectional = a.flag("bidirectional")
         seed = UInt64(try a.int("seed", default: 0, in: 0...Int.max))
-        threads = try a.int("threads", default: 1, in: 1...256)
+        threads = try a.int("threads", default: ProcessInfo.processInfo.activeProcessorCount, in: 1...256)
         dataDir = a.string("data-dir")
         save = a.string("save")
         resume = a.string("resume")
@@ -159,6 +159,7 @@ nonisolated(unsafe) var interrupted: sig_atomic_t = 0
 
 func run() throws {
     let options = try Options(Array(CommandLine.arguments.dropFirst()))
+    emberThreadCount = options.threads
     signal(SIGINT) { _ in interrupted = 1 }
     signal(SIGTERM) { _ in interrupted = 1 }
 

@@ -29,7 +29,7 @@ public struct LineChart {
     }
 
     /// Rounded axis range and ticks covering `values`.
-    static func axis(_ values: [Double]) -> (low: Double, high: Double, ticks: [Double]) {
+    static func axis(_ values: [Double]) -> (low: Double, high: Double, ticks: [Double], decimals: Int) {
         let finite = values.filter { $0.isFinite }
         var low = finite.min() ?? 0, high = finite.max() ?? 1
         if high - low < 1e-12 { low -= 0.5; high += 0.5 }
@@ -38,12 +38,11 @@ public struct LineChart {
         let step = [1.0, 2, 2.5, 5, 10].map { $0 * magnitude }.first { $0 >= raw } ?? raw
         low = floor(low / step) * step
         high = ceil(high / step) * step
-        return (low, high, stride(from: low, through: high + step / 2, by: step).map { $0 })
+        let decimals = max(0, Int(-floor(log10(step) + 1e-9)) + (step / pow(10, floor(log10(step))) == 2.5 ? 1 : 0))
+        return (low, high, stride(from: low, through: high + step / 2, by: step).map { $0 }, decimals)
     }
 
-    static func format(_ v: Double) -> String {
-        abs(v) >= 100 || v == v.rounded() ? String(format: "%.0f", v) : (abs(v) >= 1 ? String(format: "%.1f", v) : String(format: "%.2f", v))
-    }
+    static func format(_ v: Double, decimals: Int) -> String { String(format: "%.\(decimals)f", v) }
 
     public func svg(width: Int = 720, height: Int = 420) -> String {
         let (ml, mr, mt, mb) = (70.0, right == nil ? 30.0 : 70.0, 50.0, 60.0)
@@ -63,14 +62,14 @@ public struct LineChart {
             s += "<text x=\"\(x(i))\" y=\"\(mt + h + 20)\" text-anchor=\"middle\">\(i + 1)</text>\n"
         }
         func draw(_ series: Series, onRight: Bool) {
-            let (low, high, ticks) = LineChart.axis(series.values)
+            let (low, high, ticks, decimals) = LineChart.axis(series.values)
             func y(_ v: Double) -> Double { mt + h - h * (v - low) / (high - low) }
             let ax = onRight ? ml + w : ml
             s += "<line x1=\"\(ax)\" y1=\"\(mt)\" x2=\"\(ax)\" y2=\"\(mt + h)\" stroke=\"\(series.color)\"/>\n"
             for t in ticks {
                 let tx = onRight ? ax + 8 : ax - 8
                 s += "<line x1=\"\(ax)\" y1=\"\(y(t))\" x2=\"\(onRight ? ax + 5 : ax - 5)\" y2=\"\(y(t))\" stroke=\"\(series.color)\"/>"
-                s += "<text x=\"\(tx)\" y=\"\(y(t) + 4)\" text-anchor=\"\(onRight ? "start" : "end")\" fill=\"\(series.color)\">\(LineChart.format(t))</text>\n"
+                s += "<text x=\"\(tx)\" y=\"\(y(t) + 4)\" text-anchor=\"\(onRight ? "start" : "end")\" fill=\"\(series.color)\">\(LineChart.format(t, decimals: decimals))</text>\n"
                 if !onRight { s += "<line x1=\"\(ml)\" y1=\"\(y(t))\" x2=\"\(ml + w)\" y2=\"\(y(t))\" stroke=\"#ddd\"/>\n" }
             }
             let lx = onRight ? ml + w + 50 : ml - 50

@@ -82,6 +82,17 @@ func benchOps() {
 
 // MARK: - GEMM
 
+/// GFLOP/s of `op(A)[m,k] · op(B)[k,n]` in Float through the matmul entry Ember's ops use.
+func gemmGFLOPs(m: Int, k: Int, n: Int, transA: Bool, transB: Bool) -> Double {
+    var rng = SeededGenerator(seed: 1)
+    let a = Tensor<Float>(randomNormal: transA ? [k, m] : [m, k], generator: &rng)
+    let b = Tensor<Float>(randomNormal: transB ? [n, k] : [k, n], generator: &rng)
+    let ns = nanosecondsPerCall(samples: 7, sampleSeconds: m * n * k >= 1 << 28 ? 0.5 : 0.1) {
+        _ = Tensor.matmul(a, transposed: transA, b, transposed: transB)
+    }
+    return 2 * Double(m) * Double(n) * Double(k) / ns
+}
+
 func benchGEMM() {
     let level = KernelLevel.current
     var sink: Float = 0
@@ -101,15 +112,23 @@ func benchGEMM() {
     print("| M x K · K x N | GFLOP/s | % of peak |")
     print("|---|---:|---:|")
     for (m, k, n) in [(64, 28, 32), (64, 32, 32), (64, 128, 512), (256, 256, 256), (1024, 1024, 1024)] {
-        var rng = SeededGenerator(seed: 1)
-        let a = Tensor<Float>(randomNormal: [m, k], generator: &rng).scalars
-        let b = Tensor<Float>(randomNormal: [k, n], generator: &rng).scalars
-        var c = [Float](repeating: 0, count: m * n)
-        let ns = nanosecondsPerCall(samples: 7, sampleSeconds: m >= 1024 ? 0.5 : 0.1) {
-            ember_sgemm(0, 0, m, n, k, 1, a, k, b, n, 0, &c, n)
-        }
-        let gflops = 2 * Double(m) * Double(n) * Double(k) / ns
+        let gflops = gemmGFLOPs(m: m, k: k, n: n, transA: false, transB: false)
         print("| \(m)x\(k) · \(k)x\(n) | \(String(format: "%.1f", gflops)) | \(String(format: "%.0f", 100 * gflops / peak)) % |")
+    }
+    print("")
+    print("Recurrent shapes (LSTM hidden 128, batch 64, 28 steps), Float, through Ember's GEMM entry (threads as given):")
+    print("")
+    print("| product | 1 thread GFLOP/s | 2 threads GFLOP/s |")
+    print("|---|---:|---:|")
+    for (name, m, k, n, ta, tb) in [("h·W_hhᵀ: 64x128 · (512x128)ᵀ", 64, 128, 512, false, true),
+                                    ("dG·W_hh: 64x512 · 512x128", 64, 512, 128, false, false),
+                                    ("dW_hh = dGᵀ·H: (1792x512)ᵀ · 1792x128", 512, 1792, 128, true, false)] {
+        emberThreadCount = 1
+        let one = gemmGFLOPs(m: m, k: k, n: n, transA: ta, transB: tb)
+        emberThreadCount = 2
+        let two = gemmGFLOPs(m: m, k: k, n: n, transA: ta, transB: tb)
+        emberThreadCount = 1
+        print("| \(name) | \(String(format: "%.1f", one)) | \(String(format: "%.1f", two)) |")
     }
     print("")
     if sink.isNaN { print("") }

@@ -1,4 +1,5 @@
 import CEmberKernels
+import Dispatch
 
 // MARK: - Matrix product kernel
 
@@ -14,6 +15,30 @@ enum GEMM {
         a: UnsafePointer<Scalar>, lda: Int, b: UnsafePointer<Scalar>, ldb: Int,
         beta: Scalar = 0, c: UnsafeMutablePointer<Scalar>, ldc: Int
     ) {
+        let threads = emberThreadCount
+        if threads > 1 && m * n * k >= parallelThreshold && Swift.max(m, n) >= 64 {
+            // Split C into blocks of rows (when M is the larger side) or of columns, so the larger
+            // operand is packed once overall rather than once per thread.
+            let byRows = m >= n
+            let extent = byRows ? m : n
+            let chunks = Swift.min(threads, extent / 32)
+            let per = ((extent + chunks - 1) / chunks + 15) / 16 * 16
+            let p = SendablePointers(a: a, b: b, c: c)
+            DispatchQueue.concurrentPerform(iterations: chunks) { i in
+                let start = i * per, size = Swift.min(per, extent - start)
+                guard size > 0 else { return }
+                if byRows {
+                    Scalar._gemm(transA: transA, transB: transB, m: size, n: n, k: k, alpha: alpha,
+                                 a: transA ? p.a + start : p.a + start * lda, lda: lda, b: p.b, ldb: ldb,
+                                 beta: beta, c: p.c + start * ldc, ldc: ldc)
+                } else {
+                    Scalar._gemm(transA: transA, transB: transB, m: m, n: size, k: k, alpha: alpha,
+                                 a: p.a, lda: lda, b: transB ? p.b + start * ldb : p.b + start, ldb: ldb,
+                                 beta: beta, c: p.c + start, ldc: ldc)
+                }
+            }
+            return
+        }
         Scalar._gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
                      a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
     }
