@@ -9,6 +9,9 @@ let package = Package(
         .library(name: "Ember", targets: ["Ember"]),
         .executable(name: "ember-bench", targets: ["ember-bench"]),
         .executable(name: "train-rnn", targets: ["train-rnn"]),
+        .executable(name: "forward-pass", targets: ["forward-pass"]),
+        .executable(name: "char-rnn", targets: ["char-rnn"]),
+        .executable(name: "custom-module", targets: ["custom-module"]),
     ],
     targets: [
         // MARK: - Kernels in C
@@ -28,10 +31,13 @@ let package = Package(
         // MARK: - Executables
         .executableTarget(name: "ember-bench", dependencies: ["Ember", "CEmberKernels", "EmberCLI"]),
         .executableTarget(name: "train-rnn", dependencies: ["Ember", "EmberCLI"], path: "Examples/train-rnn"),
+        .executableTarget(name: "forward-pass", dependencies: ["Ember"], path: "Examples/forward-pass"),
+        .executableTarget(name: "char-rnn", dependencies: ["Ember", "EmberCLI"], path: "Examples/char-rnn"),
+        .executableTarget(name: "custom-module", dependencies: ["Ember", "EmberCLI"], path: "Examples/custom-module"),
 
         // MARK: - Tests
         .testTarget(name: "EmberTests", dependencies: ["Ember", "CEmberKernels"]),
         // End-to-end runs of the example commands on small data (they need the products built).
-        .testTarget(name: "ExamplesTests", dependencies: ["Ember", "train-rnn"]),
+        .testTarget(name: "ExamplesTests", dependencies: ["Ember", "train-rnn", "forward-pass", "char-rnn", "custom-module"]),
     ]
 )

@@ -1,0 +1,65 @@
+// custom-module: a module of your own in a few lines — an RNN classifier with attention pooling over
+// all 28 steps (AttentionClassifier.swift) — trained for one epoch on MNIST.
+//
+//   swift run -c release custom-module [--data-dir DIR] [--hidden 64] [--epochs 1] [--limit N]
+import Ember
+import EmberCLI
+import Foundation
+
+do {
+    let a = try Arguments(Array(CommandLine.arguments.dropFirst()), command: "custom-module",
+                          valued: ["data-dir", "hidden", "epochs", "limit", "test-limit", "seed", "lr"], boolean: ["help"])
+    if a.flag("help") {
+        print("usage: custom-module [--data-dir DIR] [--hidden N] [--epochs N] [--lr X] [--limit N] [--test-limit N] [--seed N]")
+        exit(0)
+    }
+    let hidden = try a.int("hidden", default: 64, in: 1...4096)
+    let epochs = try a.int("epochs", default: 1, in: 1...1000)
+    let lr = try a.double("lr", default: 0.002, in: 1e-9...10)!
+    let seed = UInt64(try a.int("seed", default: 0, in: 0...Int.max))
+    let limit = a.string("limit") == nil ? nil : try a.int("limit", default: 0, in: 1...Int.max)
+    let testLimit = a.string("test-limit") == nil ? nil : try a.int("test-limit", default: 0, in: 1...Int.max)
+    let directory = URL(fileURLWithPath: a.string("data-dir") ?? ProcessInfo.processInfo.environment["MNIST_DIR"] ?? "data/mnist")
+    let train: MNIST, test: MNIST
+    do {
+        train = try MNIST(directory: directory, train: true, limit: limit)
+        test = try MNIST(directory: directory, train: false, limit: testLimit)
+    } catch let error as DataError {
+        if case .missing = error { throw CommandError("custom-module: \(error) (train-rnn downloads them)", code: .noInput) }
+        throw CommandError("custom-module: \(error)", code: .dataError)
+    }
+    emberThreadCount = ProcessInfo.processInfo.activeProcessorCount
+    manualSeed(seed)
+    let model = AttentionClassifier<Float>(inputSize: 28, hiddenSize: hidden, classes: 10)
+    print("AttentionClassifier: \(model.parameterCount) parameters: \(model.namedParameters().map(\.name).joined(separator: ", "))")
+    let optimizer = Adam(model.parameters(), lr: lr)
+    let criterion = CrossEntropyLoss()
+    let loader = DataLoader(train, batchSize: 64, shuffle: true, seed: seed)
+    for epoch in 1...epochs {
+        let start = Date()
+        var total = 0.0, seen = 0
+        for (step, (images, labels)) in loader.enumerated() {
+            let loss = criterion(model(Variable(images)), labels)
+            optimizer.zeroGrad()
+            loss.backward()
+            optimizer.step()
+            total += Double(loss.scalar) * Double(labels.count)
+            seen += labels.count
+            if (step + 1) % 200 == 0 { print("Epoch [\(epoch)/\(epochs)], Step [\(step + 1)/\(loader.count)], Loss: \(String(format: "%.4f", loss.scalar))") }
+        }
+        print("Epoch \(epoch)/\(epochs): train loss \(String(format: "%.4f", total / Double(max(seen, 1)))), \(String(format: "%.1f", Date().timeIntervalSince(start))) s")
+    }
+    var correct = 0
+    withNoGrad {
+        for (images, labels) in DataLoader(test, batchSize: 1000) {
+            correct += zip(model(Variable(images)).argmax(axis: 1), labels).filter { $0 == $1 }.count
+        }
+    }
+    print("Accuracy of the attention-pooling model on the \(test.count) test images: \(String(format: "%.2f", 100 * Double(correct) / Double(max(test.count, 1)))) %")
+} catch let error as CommandError {
+    printError(error.message)
+    exit(error.code.rawValue)
+} catch {
+    printError("custom-module: \(error)")
+    exit(ExitCode.ioError.rawValue)
+}
