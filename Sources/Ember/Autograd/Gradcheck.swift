@@ -62,8 +62,52 @@ public struct GradcheckResult: CustomStringConvertible, Sendable {
 ///   - f: the function; it may return any shape.
 public func gradcheck(inputs: [Tensor<Double>], eps: Double = 1e-6, atol: Double = 1e-5, rtol: Double = 1e-3,
                       _ f: ([Variable<Double>]) -> Variable<Double>) -> GradcheckResult {
+    gradcheckCore(values: inputs, eps: eps, atol: atol, rtol: rtol,
+                  evaluate: { values in withNoGrad { f(values.map { Variable($0) }).data } },
+                  build: { values in
+                      let leaves = values.map { Variable($0, requiresGrad: true) }
+                      return (withGradEnabled { f(leaves) }, leaves)
+                  })
+}
+
+/// `gradcheck` for a module: checks the gradients with respect to the inputs *and every parameter
+/// of `module`* (in `parameters()` order, after the inputs in the result's input numbering).
+/// Parameters are perturbed in place and restored afterwards.
+///
+/// ```swift
+/// let result = gradcheck(model, inputs: [x]) { v in model(v[0]).sum() }
+/// ```
+public func gradcheck<M: Module>(_ module: M, inputs: [Tensor<Double>], eps: Double = 1e-6, atol: Double = 1e-5,
+                                 rtol: Double = 1e-3, _ f: ([Variable<Double>]) -> Variable<Double>) -> GradcheckResult
+where M.Scalar == Double {
+    let parameters = module.parameters()
+    let saved = parameters.map(\.data)
+    let savedGrads = parameters.map(\.grad)
+    defer {
+        for (p, (d, g)) in zip(parameters, zip(saved, savedGrads)) { p.data = d; p.grad = g }
+    }
+    func install(_ values: [Tensor<Double>]) {
+        for (p, v) in zip(parameters, values[inputs.count...]) { p.data = v }
+    }
+    return gradcheckCore(values: inputs + saved, eps: eps, atol: atol, rtol: rtol,
+                         evaluate: { values in
+                             install(values)
+                             return withNoGrad { f(values[..<inputs.count].map { Variable($0) }).data }
+                         },
+                         build: { values in
+                             install(values)
+                             let leaves = values[..<inputs.count].map { Variable($0, requiresGrad: true) }
+                             return (withGradEnabled { f(leaves) }, leaves + parameters)
+                         })
+}
+
+/// The comparison shared by both forms: `evaluate` gives the output for given values without a
+/// graph; `build` gives the output with a graph and the leaf variables holding each value.
+func gradcheckCore(values inputs: [Tensor<Double>], eps: Double, atol: Double, rtol: Double,
+                   evaluate: ([Tensor<Double>]) -> Tensor<Double>,
+                   build: ([Tensor<Double>]) -> (Variable<Double>, [Variable<Double>])) -> GradcheckResult {
     // Numerical Jacobian: one column per input element.
-    let baseOutput = withNoGrad { f(inputs.map { Variable($0) }).data }
+    let baseOutput = evaluate(inputs)
     let outCount = baseOutput.count
     var numerical: [[[Double]]] = []        // [input][element][output element]
     for (k, input) in inputs.enumerated() {
@@ -72,8 +116,8 @@ public func gradcheck(inputs: [Tensor<Double>], eps: Double = 1e-6, atol: Double
             var plus = inputs, minus = inputs
             plus[k].storage[e] += eps
             minus[k].storage[e] -= eps
-            let yPlus = withNoGrad { f(plus.map { Variable($0) }).data.scalars }
-            let yMinus = withNoGrad { f(minus.map { Variable($0) }).data.scalars }
+            let yPlus = evaluate(plus).scalars
+            let yMinus = evaluate(minus).scalars
             columns.append((0..<outCount).map { (yPlus[$0] - yMinus[$0]) / (2 * eps) })
         }
         numerical.append(columns)
@@ -82,8 +126,7 @@ public func gradcheck(inputs: [Tensor<Double>], eps: Double = 1e-6, atol: Double
     // Analytical Jacobian: one backward per output element, with a one-hot output gradient.
     var result = GradcheckResult(maxAbsoluteError: 0, worstEntry: nil, worstExcess: -.infinity,
                                  zeroGradientPassed: true, entriesChecked: 0, eps: eps, atol: atol, rtol: rtol)
-    let variables = inputs.map { Variable($0, requiresGrad: true) }
-    let output = withGradEnabled { f(variables) }
+    let (output, variables) = build(inputs)
     for o in 0..<outCount {
         var seed = Tensor<Double>(zeros: output.shape)
         seed.storage[o] = 1
