@@ -228,14 +228,17 @@ func run() throws {
         }
         let (logits, next) = m(oneHot(inputs, vocabulary.count), state)
         let loss = criterion(logits, targets)
+        guard loss.scalar.isFinite else {
+            throw CommandError("char-rnn: the loss became \(loss.scalar) at iteration \(iteration); stopping without saving (try a smaller --lr)", code: .dataError)
+        }
         optimizer.zeroGrad()
         loss.backward()
+        if let bad = m.namedParameters().first(where: { $0.parameter.grad?.scalars.contains { !$0.isFinite } ?? false }) {
+            throw CommandError("char-rnn: the gradient of \(bad.name) became NaN or infinite at iteration \(iteration); stopping without saving", code: .dataError)
+        }
         if clip > 0 { clipGradValue(m.parameters(), clipValue: clip) }
         optimizer.step()
         state = CharModel.State(h: next.h.detach(), c: next.c?.detach())    // truncated BPTT
-        guard loss.scalar.isFinite else {
-            throw CommandError("char-rnn: the loss became \(loss.scalar) at iteration \(iteration); stopping (try a smaller --lr)", code: .dataError)
-        }
         smooth = 0.999 * smooth + 0.001 * Double(loss.scalar)
         if iteration % printEvery == 0 { print("iter \(iteration), loss \(String(format: "%.4f", smooth))") }
         p += seq

@@ -31,6 +31,7 @@ let usage = """
       --limit N              train on the first N images only (quick runs and tests)
       --test-limit N         evaluate on the first N test images only
       --no-progress          plain log lines even on a terminal
+      --detect-anomaly       check every operation for NaN/infinity and name the first that made one (slower)
       --help                 this text
 
     environment: MNIST_DIR (data directory), EMBER_MNIST_MIRRORS (comma-separated download URLs)
@@ -51,15 +52,16 @@ struct Options {
     var targetAccuracy: Double?
     var limit: Int?, testLimit: Int?
     var progress = true
+    var detectAnomaly = false
 
     init(_ arguments: [String]) throws {
         let a = try Arguments(arguments, command: "train-rnn",
                               valued: ["hidden", "lr", "epochs", "batch-size", "layers", "cell", "seed", "data-dir", "save",
                                        "resume", "target-accuracy", "metrics", "plot", "threads", "limit", "test-limit"],
-                              boolean: ["bidirectional", "no-progress", "help"])
+                              boolean: ["bidirectional", "no-progress", "detect-anomaly", "help"])
         if a.flag("help") { print(usage); exit(0) }
         hidden = try a.int("hidden", default: 32, in: 1...4096)
-        lr = try a.double("lr", default: 0.001, in: 0...10)!
+        lr = try a.double("lr", default: 0.001, in: 0...1e38)!
         guard lr > 0 else { throw CommandError("train-rnn: --lr must be positive, got \(lr)", code: .usage) }
         epochs = try a.int("epochs", default: 10, in: 1...100_000)
         batchSize = try a.int("batch-size", default: 64, in: 1...60_000)
@@ -77,6 +79,7 @@ struct Options {
         limit = a.string("limit") == nil ? nil : try a.int("limit", default: 0, in: 1...Int.max)
         testLimit = a.string("test-limit") == nil ? nil : try a.int("test-limit", default: 0, in: 1...Int.max)
         progress = !a.flag("no-progress") && standardOutputIsTerminal
+        detectAnomaly = a.flag("detect-anomaly")
         for (flag, value) in [("data-dir", dataDir), ("save", save), ("resume", resume), ("metrics", metrics), ("plot", plot)] {
             if let value, value.isEmpty { throw CommandError("train-rnn: --\(flag) needs a non-empty path", code: .usage) }
         }
@@ -210,16 +213,30 @@ func run() throws {
         var bar = ProgressBar(total: steps)
         for (images, labels) in loader {
             if interrupted != 0 { break }
-            let loss = criterion(model(Variable(images)), labels)
-            optimizer.zeroGrad()
-            loss.backward()
-            optimizer.step()
             step += 1
+            let loss: Variable<Float>
+            do {
+                loss = try withAnomalyDetectionIf(options.detectAnomaly) {
+                    let loss = criterion(model(Variable(images)), labels)
+                    optimizer.zeroGrad()
+                    loss.backward()
+                    return loss
+                }
+            } catch let anomaly as AnomalyError {
+                throw CommandError("train-rnn: anomaly at epoch \(epoch + 1), step \(step): \(anomaly); stopping (nothing was saved from this epoch)", code: .dataError)
+            }
+            guard loss.scalar.isFinite else {
+                throw CommandError("train-rnn: the loss became \(loss.scalar) at epoch \(epoch + 1), step \(step); stopping without saving (try a smaller --lr, or --detect-anomaly to find the operation)", code: .dataError)
+            }
+            if let bad = firstNonFinite(model.namedParameters().map { ($0.name, $0.parameter.grad) }) {
+                throw CommandError("train-rnn: the gradient of \(bad) became NaN or infinite at epoch \(epoch + 1), step \(step); stopping without saving (try a smaller --lr, or --detect-anomaly)", code: .dataError)
+            }
+            optimizer.step()
+            if let bad = firstNonFinite(model.namedParameters().map { ($0.name, $0.parameter.data) }) {
+                throw CommandError("train-rnn: the Adam step made \(bad) NaN or infinite at epoch \(epoch + 1), step \(step) (learning rate \(options.lr)); stopping without saving", code: .dataError)
+            }
             total += Double(loss.scalar) * Double(labels.count)
             seen += labels.count
-            guard loss.scalar.isFinite else {
-                throw CommandError("train-rnn: the loss became \(loss.scalar) at epoch \(epoch + 1), step \(step); stopping (try a smaller --lr)", code: .dataError)
-            }
             let rate = Double(seen) / max(Date().timeIntervalSince(start), 1e-9)
             if options.progress {
                 bar.update(step, "Epoch \(epoch + 1)/\(options.epochs)  loss \(String(format: "%.4f", loss.scalar))  \(grouped(Int(rate))) samples/s", force: step == steps)
@@ -249,6 +266,16 @@ func run() throws {
     }
     if history.isEmpty { accuracy = evaluate(model, test) }
     print("Accuracy of the model on the \(test.count) test images: \(String(format: "%.2f", accuracy)) %")
+}
+
+/// The name of the first tensor holding a NaN or infinity.
+func firstNonFinite(_ tensors: [(String, Tensor<Float>?)]) -> String? {
+    tensors.first { $0.1?.scalars.contains { !$0.isFinite } ?? false }?.0
+}
+
+/// `withAnomalyDetection` when asked, otherwise just the body.
+func withAnomalyDetectionIf<R>(_ on: Bool, _ body: () throws -> R) throws -> R {
+    on ? try withAnomalyDetection(body) : try body()
 }
 
 /// Percentage of test images classified correctly (evaluation mode, no graph).

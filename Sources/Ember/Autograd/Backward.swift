@@ -60,6 +60,9 @@ extension Variable {
                 preconditionFailure("backward: trying to backward through the graph a second time (the values saved by '\(current.name)' were released after the first backward); pass retainGraph: true to the first backward() to keep them")
             }
             let grads = rule(g)
+            if let anomaly = AnomalyState.current, g.isAllFinite {
+                for case let grad? in grads { anomaly.check(grad, operation: current.name, phase: .backward) }
+            }
             if !retainGraph { current.rule = nil }
             for (input, inputGrad) in zip(current.inputs, grads) {
                 guard let inputGrad, input.requiresGrad else { continue }

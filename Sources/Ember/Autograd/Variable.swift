@@ -93,6 +93,9 @@ public final class Variable<Scalar: TensorScalar> {
     @inline(__always)
     static func record(_ name: StaticString, _ data: Tensor<Scalar>, _ inputs: [Variable],
                        _ rule: @escaping Node<Scalar>.BackwardRule) -> Variable {
+        if let anomaly = AnomalyState.current, inputs.allSatisfy({ $0.data.isAllFinite }) {
+            anomaly.check(data, operation: name, phase: .forward)
+        }
         guard GradMode.isEnabled, inputs.contains(where: { $0._requiresGrad }) else {
             return Variable(data)
         }
@@ -103,6 +106,9 @@ public final class Variable<Scalar: TensorScalar> {
     @inline(__always)
     static func record(_ name: StaticString, _ data: Tensor<Scalar>, _ input: Variable,
                        _ rule: @escaping (Tensor<Scalar>) -> Tensor<Scalar>) -> Variable {
+        if let anomaly = AnomalyState.current, input.data.isAllFinite {
+            anomaly.check(data, operation: name, phase: .forward)
+        }
         guard GradMode.isEnabled, input._requiresGrad else { return Variable(data) }
         return Variable(data: data, node: Node(name: name, inputs: [input], shape: data.shape) { [rule($0)] })
     }

@@ -20,7 +20,8 @@ public protocol Optimizer: AnyObject {
     /// Applies one update.
     func step()
     /// Per-parameter state, keyed `"state.{index}.{name}"` (PyTorch's names: `exp_avg`, `exp_avg_sq`,
-    /// `max_exp_avg_sq`, `momentum_buffer`, `sum`, `square_avg`, `grad_avg`, `step`), plus `"lr"`.
+    /// `max_exp_avg_sq`, `momentum_buffer`, `sum`, `square_avg`, `grad_avg`, `step`). The learning
+    /// rate is a hyperparameter, not state: `save(to:)` keeps it exactly in the file's metadata.
     func stateDict() -> [String: Tensor<Scalar>]
     /// Restores what `stateDict()` returned. Throws `OptimizerStateError` on unknown keys or shapes
     /// that do not match the parameters; nothing changes then.
@@ -31,17 +32,19 @@ extension Optimizer {
     /// Clears every parameter's gradient (`grad = nil`, PyTorch's default `set_to_none=True`).
     public func zeroGrad() { for p in parameters { p.grad = nil } }
 
-    /// Writes the optimizer state to a safetensors file (atomically).
+    /// Writes the optimizer state to a safetensors file (atomically), with the learning rate in the
+    /// metadata (as text, exactly).
     public func save(to url: URL) throws {
-        try SafeTensorsFile.write(stateDict(), metadata: ["optimizer": "\(type(of: self))"], to: url)
+        try SafeTensorsFile.write(stateDict(), metadata: ["optimizer": "\(type(of: self))", "lr": "\(learningRate)"], to: url)
     }
 
-    /// Restores the optimizer state from a file written by `save(to:)`.
+    /// Restores the optimizer state (and learning rate) from a file written by `save(to:)`.
     public func load(from url: URL) throws {
         let file = try SafeTensorsFile(contentsOf: url)
         var dict: [String: Tensor<Scalar>] = [:]
         for name in file.names { dict[name] = try file.tensor(name, as: Scalar.self) }
         try loadStateDict(dict)
+        if let lr = file.metadata["lr"].flatMap(Double.init) { learningRate = lr }
     }
 }
 
@@ -66,8 +69,8 @@ struct ParameterState<Scalar: TensorScalar> {
         steps = Array(repeating: 0, count: count)
     }
 
-    func export(learningRate: Double) -> [String: Tensor<Scalar>] {
-        var result: [String: Tensor<Scalar>] = ["lr": Tensor(Scalar(learningRate))]
+    func export() -> [String: Tensor<Scalar>] {
+        var result: [String: Tensor<Scalar>] = [:]
         for (i, b) in buffers.enumerated() {
             for (name, t) in b { result["state.\(i).\(name)"] = t }
             if steps[i] > 0 { result["state.\(i).step"] = Tensor(Scalar(steps[i])) }
@@ -75,13 +78,11 @@ struct ParameterState<Scalar: TensorScalar> {
         return result
     }
 
-    /// Validates and decodes `dict` against `parameters`; returns the new state and learning rate.
+    /// Validates and decodes `dict` against `parameters`.
     static func decode(_ dict: [String: Tensor<Scalar>], parameters: [Variable<Scalar>], allowed: Set<String>)
-        throws -> (ParameterState, Double?) {
+        throws -> ParameterState {
         var state = ParameterState(count: parameters.count)
-        var lr: Double? = nil
         for (key, t) in dict {
-            if key == "lr" { lr = Double(t.scalars.first ?? 0); continue }
             let parts = key.split(separator: ".")
             guard parts.count == 3, parts[0] == "state", let i = Int(parts[1]), i >= 0, i < parameters.count else {
                 throw OptimizerStateError(reason: "unexpected key '\(key)' for \(parameters.count) parameters")
@@ -98,7 +99,7 @@ struct ParameterState<Scalar: TensorScalar> {
             }
             state.buffers[i][name] = t
         }
-        return (state, lr)
+        return state
     }
 }
 

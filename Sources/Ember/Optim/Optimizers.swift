@@ -47,12 +47,10 @@ public final class SGD<Scalar: TensorScalar>: Optimizer {
         }
     }
 
-    public func stateDict() -> [String: Tensor<Scalar>] { state.export(learningRate: learningRate) }
+    public func stateDict() -> [String: Tensor<Scalar>] { state.export() }
 
     public func loadStateDict(_ dict: [String: Tensor<Scalar>]) throws {
-        let (s, lr) = try ParameterState.decode(dict, parameters: parameters, allowed: ["momentum_buffer"])
-        state = s
-        if let lr { learningRate = lr }
+        state = try ParameterState.decode(dict, parameters: parameters, allowed: ["momentum_buffer"])
     }
 }
 
@@ -114,12 +112,10 @@ public class AdamBase<Scalar: TensorScalar>: Optimizer {
         }
     }
 
-    public func stateDict() -> [String: Tensor<Scalar>] { state.export(learningRate: learningRate) }
+    public func stateDict() -> [String: Tensor<Scalar>] { state.export() }
 
     public func loadStateDict(_ dict: [String: Tensor<Scalar>]) throws {
-        let (s, lr) = try ParameterState.decode(dict, parameters: parameters, allowed: ["exp_avg", "exp_avg_sq", "max_exp_avg_sq"])
-        state = s
-        if let lr { learningRate = lr }
+        state = try ParameterState.decode(dict, parameters: parameters, allowed: ["exp_avg", "exp_avg_sq", "max_exp_avg_sq"])
     }
 }
 
@@ -180,15 +176,14 @@ public final class Adagrad<Scalar: TensorScalar>: Optimizer {
         }
     }
 
-    public func stateDict() -> [String: Tensor<Scalar>] { state.export(learningRate: learningRate) }
+    public func stateDict() -> [String: Tensor<Scalar>] { state.export() }
 
     public func loadStateDict(_ dict: [String: Tensor<Scalar>]) throws {
-        var (s, lr) = try ParameterState.decode(dict, parameters: parameters, allowed: ["sum"])
+        var s = try ParameterState.decode(dict, parameters: parameters, allowed: ["sum"])
         for (i, p) in parameters.enumerated() where s.buffers[i]["sum"] == nil {
             s.buffers[i]["sum"] = Tensor(repeating: Scalar(initialAccumulatorValue), shape: p.shape)
         }
         state = s
-        if let lr { learningRate = lr }
     }
 }
 
@@ -247,12 +242,10 @@ public final class RMSprop<Scalar: TensorScalar>: Optimizer {
         }
     }
 
-    public func stateDict() -> [String: Tensor<Scalar>] { state.export(learningRate: learningRate) }
+    public func stateDict() -> [String: Tensor<Scalar>] { state.export() }
 
     public func loadStateDict(_ dict: [String: Tensor<Scalar>]) throws {
-        let (s, lr) = try ParameterState.decode(dict, parameters: parameters, allowed: ["square_avg", "grad_avg", "momentum_buffer"])
-        state = s
-        if let lr { learningRate = lr }
+        state = try ParameterState.decode(dict, parameters: parameters, allowed: ["square_avg", "grad_avg", "momentum_buffer"])
     }
 }
 
