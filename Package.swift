@@ -8,6 +8,7 @@ let package = Package(
     products: [
         .library(name: "Ember", targets: ["Ember"]),
         .executable(name: "ember-bench", targets: ["ember-bench"]),
+        .executable(name: "ember-fuzz", targets: ["ember-fuzz"]),
         .executable(name: "train-rnn", targets: ["train-rnn"]),
         .executable(name: "forward-pass", targets: ["forward-pass"]),
         .executable(name: "char-rnn", targets: ["char-rnn"]),
@@ -30,13 +31,14 @@ let package = Package(
 
         // MARK: - Executables
         .executableTarget(name: "ember-bench", dependencies: ["Ember", "CEmberKernels", "EmberCLI"]),
+        .executableTarget(name: "ember-fuzz", dependencies: ["Ember"]),
         .executableTarget(name: "train-rnn", dependencies: ["Ember", "EmberCLI"], path: "Examples/train-rnn"),
         .executableTarget(name: "forward-pass", dependencies: ["Ember"], path: "Examples/forward-pass"),
         .executableTarget(name: "char-rnn", dependencies: ["Ember", "EmberCLI"], path: "Examples/char-rnn"),
         .executableTarget(name: "custom-module", dependencies: ["Ember", "EmberCLI"], path: "Examples/custom-module"),
 
         // MARK: - Tests
-        .testTarget(name: "EmberTests", dependencies: ["Ember", "CEmberKernels"]),
+        .testTarget(name: "EmberTests", dependencies: ["Ember", "CEmberKernels"], exclude: ["FuzzCorpus"]),
         // End-to-end runs of the example commands on small data (they need the products built).
         .testTarget(name: "ExamplesTests", dependencies: ["Ember", "train-rnn", "forward-pass", "char-rnn", "custom-module"]),
     ]

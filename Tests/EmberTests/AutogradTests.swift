@@ -112,9 +112,9 @@ final class Flag: @unchecked Sendable { var value = false }
         // 100,000 nodes: a recursive walk or a recursive release would overflow the stack.
         let x = Variable(Tensor<Double>(1), requiresGrad: true)
         var y = x * 1.0
-        weak var firstNode = y.node
+        weak let firstNode = y.node
         for _ in 0..<100_000 { y = y * 1.0 }
-        weak var lastNode = y.node
+        weak let lastNode = y.node
         y.backward()
         #expect(x.grad?.scalar == 1)
         #expect(firstNode != nil && lastNode != nil)

@@ -42,6 +42,30 @@ func gunzip(_ data: Data, path: String, maximumBytes: Int) throws -> Data {
     return output
 }
 
+/// Compresses `data` into a gzip stream (level 6) with the system zlib.
+public func gzipCompress(_ data: Data) -> Data {
+    var stream = z_stream()
+    precondition(deflateInit2_(&stream, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY, ZLIB_VERSION,
+                               Int32(MemoryLayout<z_stream>.size)) == Z_OK, "gzipCompress: zlib could not be initialised")
+    defer { deflateEnd(&stream) }
+    var output = Data()
+    var buffer = [UInt8](repeating: 0, count: 1 << 16)
+    data.withUnsafeBytes { (input: UnsafeRawBufferPointer) in
+        stream.next_in = UnsafeMutablePointer(mutating: input.bindMemory(to: Bytef.self).baseAddress)
+        stream.avail_in = uInt(input.count)
+        var status: Int32 = Z_OK
+        repeat {
+            buffer.withUnsafeMutableBufferPointer { out in
+                stream.next_out = out.baseAddress
+                stream.avail_out = uInt(out.count)
+                status = deflate(&stream, Z_FINISH)
+                output.append(out.baseAddress!, count: out.count - Int(stream.avail_out))
+            }
+        } while status == Z_OK
+    }
+    return output
+}
+
 /// Whether data starts with the gzip magic bytes.
 func isGzip(_ data: Data) -> Bool { data.count >= 2 && data[data.startIndex] == 0x1f && data[data.startIndex + 1] == 0x8b }
 

@@ -55,8 +55,14 @@ public struct IDXArray: Sendable {
             }
             throw DataError.io(path: url.path, reason: "cannot read (\(error.localizedDescription))")
         }
-        let raw = isGzip(data) ? try gunzip(data, path: url.path, maximumBytes: maximumBytes) : data
-        try self.init(data: raw, path: url.path, expectedRank: expectedRank)
+        try self.init(fileData: data, path: url.path, expectedRank: expectedRank, maximumBytes: maximumBytes)
+    }
+
+    /// Parses the bytes of an IDX file, raw or gzip-compressed (detected from the first bytes; the
+    /// gzip CRC is checked), decompressing at most `maximumBytes`.
+    public init(fileData data: Data, path: String, expectedRank: Int? = nil, maximumBytes: Int = 1 << 30) throws {
+        let raw = isGzip(data) ? try gunzip(data, path: path, maximumBytes: maximumBytes) : data
+        try self.init(data: raw, path: path, expectedRank: expectedRank)
     }
 
     /// The bytes of an IDX file of unsigned bytes (for writing test data and downloads).
