@@ -165,6 +165,12 @@ func run() throws {
     emberThreadCount = options.threads
     signal(SIGINT) { _ in interrupted = 1 }
     signal(SIGTERM) { _ in interrupted = 1 }
+    // A parent may have started us with these signals blocked; Ctrl-C must still work.
+    var signals = sigset_t()
+    sigemptyset(&signals)
+    sigaddset(&signals, SIGINT)
+    sigaddset(&signals, SIGTERM)
+    pthread_sigmask(SIG_UNBLOCK, &signals, nil)
 
     // Data: --data-dir, then $MNIST_DIR, then ./data/mnist; downloaded there if absent.
     let directory = URL(fileURLWithPath: options.dataDir ?? ProcessInfo.processInfo.environment["MNIST_DIR"] ?? "data/mnist")

@@ -83,6 +83,20 @@ func checkpointTensors(_ url: URL) throws -> [String: [Float]] {
         #expect(try Data(contentsOf: files[0]) == Data(contentsOf: files[2]))
     }
 
+    @Test func ctrlCStopsCleanly() throws {
+        let dir = scratch()
+        let ckpt = dir.appendingPathComponent("best.safetensors")
+        let process = try startExample("train-rnn", common + ["--epochs", "50", "--limit", "640", "--test-limit", "100", "--save", ckpt.path])
+        while !FileManager.default.fileExists(atPath: ckpt.path) { usleep(1_000) }
+        usleep(30_000)
+        kill(process.processIdentifier, SIGINT)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 130)
+        #expect(try SafeTensorsFile(contentsOf: ckpt).metadata["format"] == "ember-train-rnn")
+        // Nothing half-written: only the checkpoint is in the directory.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["best.safetensors"])
+    }
+
     @Test func unusableCheckpointsAndFiles() throws {
         let dir = scratch()
         let image = dir.appendingPathComponent("photo.png")
@@ -93,9 +107,11 @@ func checkpointTensors(_ url: URL) throws -> [String: [Float]] {
         #expect(directory.status == 65 || directory.status == 74, "\(directory.err)")
         let missing = try runExample("train-rnn", common + ["--resume", dir.appendingPathComponent("none.safetensors").path])
         #expect(missing.status == 66)
+        let textDirectory = try runExample("char-rnn", ["--text", dir.path])
+        #expect(textDirectory.status == 74 || textDirectory.status == 65, "\(textDirectory.err)")
         let charImage = try runExample("char-rnn", ["--load", image.path])
         #expect(charImage.status == 65 && !charImage.err.contains("Fatal"), "\(charImage.err)")
-        for r in [asCheckpoint, directory, missing, charImage] {
+        for r in [asCheckpoint, directory, missing, charImage, textDirectory] {
             #expect(r.err.split(separator: "\n").count <= 2, "\(r.err)")
         }
     }
