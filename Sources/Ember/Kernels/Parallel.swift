@@ -23,5 +23,5 @@ struct SendablePointers<Scalar>: @unchecked Sendable {
 
 extension GEMM {
     /// Products below this many multiply-adds run on one thread: splitting costs more than it saves.
-    static let parallelThreshold = 1 << 20
+    static let parallelThreshold = 1 << 23
 }
