@@ -22,16 +22,6 @@
 #define GFMA EMBER_PORTABLE_FMA
 #define GNAME sgemm_portable
 #include "gemm_template.h"
-#undef GT
-#undef GVB
-#undef GMR
-#undef GNV
-#undef GKC
-#undef GMC
-#undef GNC
-#undef GATTR
-#undef GFMA
-#undef GNAME
 
 #define GT double
 #define GVB 16
@@ -44,16 +34,6 @@
 #define GFMA EMBER_PORTABLE_FMA
 #define GNAME dgemm_portable
 #include "gemm_template.h"
-#undef GT
-#undef GVB
-#undef GMR
-#undef GNV
-#undef GKC
-#undef GMC
-#undef GNC
-#undef GATTR
-#undef GFMA
-#undef GNAME
 
 #if defined(__x86_64__)
 
@@ -70,16 +50,6 @@
 #define GFMA EMBER_FUSED_FMA
 #define GNAME sgemm_avx2
 #include "gemm_template.h"
-#undef GT
-#undef GVB
-#undef GMR
-#undef GNV
-#undef GKC
-#undef GMC
-#undef GNC
-#undef GATTR
-#undef GFMA
-#undef GNAME
 
 #define GT double
 #define GVB 32
@@ -92,16 +62,6 @@
 #define GFMA EMBER_FUSED_FMA
 #define GNAME dgemm_avx2
 #include "gemm_template.h"
-#undef GT
-#undef GVB
-#undef GMR
-#undef GNV
-#undef GKC
-#undef GMC
-#undef GNC
-#undef GATTR
-#undef GFMA
-#undef GNAME
 
 // MARK: - AVX-512
 
@@ -116,16 +76,6 @@
 #define GFMA EMBER_FUSED_FMA
 #define GNAME sgemm_avx512
 #include "gemm_template.h"
-#undef GT
-#undef GVB
-#undef GMR
-#undef GNV
-#undef GKC
-#undef GMC
-#undef GNC
-#undef GATTR
-#undef GFMA
-#undef GNAME
 
 #define GT double
 #define GVB 64
@@ -138,16 +88,6 @@
 #define GFMA EMBER_FUSED_FMA
 #define GNAME dgemm_avx512
 #include "gemm_template.h"
-#undef GT
-#undef GVB
-#undef GMR
-#undef GNV
-#undef GKC
-#undef GMC
-#undef GNC
-#undef GATTR
-#undef GFMA
-#undef GNAME
 
 #endif
 

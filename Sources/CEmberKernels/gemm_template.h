@@ -8,6 +8,7 @@
 //   GATTR    function attributes (target("avx2,fma") ...), may be empty
 //   GFMA(acc, a, b)  acc += a * b on vectors (fused where the instruction set has it)
 //   GNAME    name of the public driver to define
+// All of them are undefined again at the end of this file.
 #define GCAT2(a, b) a##_##b
 #define GCAT(a, b) GCAT2(a, b)
 #define GVEC GCAT(GNAME, vec)
@@ -146,3 +147,14 @@ static const long GCAT(GNAME, packedBSize) = GKC * (((GNC + GNR - 1) / GNR) * GN
 #undef GNR
 #undef GCAT
 #undef GCAT2
+// The instantiation's parameters, so the next one can define its own.
+#undef GT
+#undef GVB
+#undef GMR
+#undef GNV
+#undef GKC
+#undef GMC
+#undef GNC
+#undef GATTR
+#undef GFMA
+#undef GNAME
