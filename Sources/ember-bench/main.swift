@@ -3,6 +3,8 @@
 //   swift run -c release ember-bench            # everything
 //   swift run -c release ember-bench ops        # forward + tape + backward per op
 //   swift run -c release ember-bench gemm       # GEMM GFLOP/s next to the FMA peak
+//   swift run -c release ember-bench train      # training/evaluation throughput and peak RSS
+//   swift run -c release ember-bench compare --python ~/torchenv/bin/python   # side by side with PyTorch
 //
 // Every number is a median over several timed samples.
 import CEmberKernels
@@ -138,10 +140,14 @@ func benchGEMM() {
 
 let arguments = Array(CommandLine.arguments.dropFirst())
 let usage = """
-    usage: ember-bench [all | ops | gemm]
-      all    everything below (default)
-      ops    small ops through the tape: forward + backward, median ns per op
-      gemm   single-thread GEMM GFLOP/s next to the measured FMA peak
+    usage: ember-bench [all | ops | gemm | train | compare]
+      all      ops and gemm (default)
+      ops      small ops through the tape: forward + backward, median ns per op
+      gemm     single-thread GEMM GFLOP/s next to the measured FMA peak
+      train    [--threads 2] [--runs 3] [--data-dir DIR]: samples/s of RNN-32, LSTM-128 and GRU-128
+               training (one epoch of train-rnn each), RNN-32 evaluation, and peak RSS
+      compare  --python PATH [--anchor FILE] [--threads 2] [--runs 5] [--data-dir DIR]: Ember and
+               the PyTorch anchor alternately, medians and ratios per workload
     Set EMBER_KERNEL=portable|avx2|avx512 to measure a particular kernel path.
     """
 switch arguments.first ?? "all" {
@@ -150,6 +156,8 @@ case "all":
     benchGEMM()
 case "ops": benchOps()
 case "gemm": benchGEMM()
+case "train": try benchTraining(Array(arguments.dropFirst()))
+case "compare": benchCompare(Array(arguments.dropFirst()))
 case "-h", "--help", "help": print(usage)
 default:
     FileHandle.standardError.write(Data("ember-bench: unknown command '\(arguments[0])'\n\(usage)\n".utf8))

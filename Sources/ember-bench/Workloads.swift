@@ -1,0 +1,191 @@
+// Training and evaluation workloads of the speed issue, and the side-by-side comparison with the
+// PyTorch anchor (../shared/anchors/torch_rnn_mnist.py).
+import Ember
+import Foundation
+
+// MARK: - Running child processes
+
+struct ChildResult {
+    var status: Int32
+    var output: String
+    /// Peak resident memory of the child, in bytes.
+    var maxRSS: Int
+}
+
+/// Runs `path` with `arguments`, capturing standard output; returns its status, output and peak RSS.
+func runChild(_ path: String, _ arguments: [String]) -> ChildResult {
+    var pipe: [Int32] = [0, 0]
+    guard Glibc.pipe(&pipe) == 0 else { return ChildResult(status: -1, output: "", maxRSS: 0) }
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    posix_spawn_file_actions_adddup2(&actions, pipe[1], 1)
+    posix_spawn_file_actions_addclose(&actions, pipe[0])
+    var pid: pid_t = 0
+    let argv = ([path] + arguments).map { strdup($0) } + [nil]
+    defer { argv.forEach { free($0) } }
+    let spawned = posix_spawn(&pid, path, &actions, nil, argv, environ)
+    posix_spawn_file_actions_destroy(&actions)
+    close(pipe[1])
+    guard spawned == 0 else { close(pipe[0]); return ChildResult(status: -1, output: "cannot start \(path)", maxRSS: 0) }
+    var output = Data()
+    var buffer = [UInt8](repeating: 0, count: 65536)
+    while true {
+        let n = read(pipe[0], &buffer, buffer.count)
+        if n <= 0 { break }
+        output.append(contentsOf: buffer[0..<n])
+    }
+    close(pipe[0])
+    var status: Int32 = 0
+    var usage = rusage()
+    wait4(pid, &status, 0, &usage)
+    return ChildResult(status: status, output: String(decoding: output, as: UTF8.self), maxRSS: usage.ru_maxrss * 1024)
+}
+
+/// The directory holding ember-bench (and train-rnn, built beside it).
+let productsDirectory = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+
+// MARK: - Ember's side
+
+/// One epoch of train-rnn (a child process); samples/s from its epoch line, and its peak RSS.
+func emberTraining(cell: String, hidden: Int, threads: Int, dataDir: String) -> (samplesPerSecond: Double, maxRSS: Int)? {
+    let r = runChild(productsDirectory.appendingPathComponent("train-rnn").path,
+                     ["--data-dir", dataDir, "--cell", cell, "--hidden", "\(hidden)", "--epochs", "1",
+                      "--threads", "\(threads)", "--no-progress"])
+    // "Epoch 1/1: train loss …, test accuracy … %, 16.4 s, 3,661 samples/s"
+    guard r.status == 0, let line = r.output.split(separator: "\n").first(where: { $0.hasPrefix("Epoch 1/1:") }),
+          let field = line.components(separatedBy: " s, ").last,
+          let rate = Double(field.replacingOccurrences(of: " samples/s", with: "").replacingOccurrences(of: ",", with: "")) else {
+        return nil
+    }
+    return (rate, r.maxRSS)
+}
+
+/// Images per second evaluating the 10,000 test images in one batch (no graph, eval mode), median of 5.
+func emberEvaluation(hidden: Int, threads: Int, dataDir: String) throws -> Double {
+    emberThreadCount = threads
+    defer { emberThreadCount = 1 }
+    let test = try MNIST(directory: URL(fileURLWithPath: dataDir), train: false)
+    let (images, _) = test.batch(Array(0..<test.count))
+    let rnn = RNN<Float>(inputSize: 28, hiddenSize: hidden, batchFirst: true)
+    let fc = Linear<Float>(inFeatures: hidden, outFeatures: 10)
+    rnn.eval()
+    var times: [Double] = []
+    for _ in 0..<5 {
+        let start = now()
+        let predictions = withNoGrad { fc(rnn(Variable(images)).output.select(axis: 1, index: -1)).argmax(axis: 1) }
+        times.append(Double(now() - start) / 1e9)
+        precondition(predictions.count == test.count)
+    }
+    return Double(test.count) / median(times)
+}
+
+// MARK: - PyTorch's side
+
+/// Times PyTorch evaluating the 10,000 test images in one batch, median of 5 (written to a temporary file).
+let torchEvaluationScript = """
+    import gzip, struct, sys, time
+    import numpy as np, torch, torch.nn as nn
+    def idx(path):
+        b = gzip.open(path).read(); nd = struct.unpack('>I', b[:4])[0] & 0xff
+        dims = struct.unpack('>' + 'I' * nd, b[4:4 + 4 * nd])
+        return np.frombuffer(b, np.uint8, offset=4 + 4 * nd).reshape(dims)
+    d, H, threads = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    torch.set_num_threads(threads)
+    x = torch.tensor(idx(f'{d}/t10k-images-idx3-ubyte.gz'), dtype=torch.float32) / 255
+    rnn, fc = nn.RNN(28, H, 1, batch_first=True), nn.Linear(H, 10)
+    times = []
+    with torch.no_grad():
+        for _ in range(5):
+            t = time.perf_counter(); out, _ = rnn(x); p = fc(out[:, -1, :]).argmax(1); times.append(time.perf_counter() - t)
+    times.sort(); print(f'images_per_s {len(x) / times[2]:.0f}')
+    """
+
+func torchTraining(python: String, anchor: String, cell: String, hidden: Int, threads: Int, dataDir: String) -> (samplesPerSecond: Double, maxRSS: Int)? {
+    let r = runChild(python, [anchor, dataDir, "1", "\(hidden)", cell, "\(threads)"])
+    guard r.status == 0, let field = r.output.split(separator: " ").firstIndex(of: "samples_per_s") else { return nil }
+    let parts = r.output.split(separator: " ")
+    return (Double(parts[field + 1]) ?? 0, r.maxRSS)
+}
+
+func torchEvaluation(python: String, hidden: Int, threads: Int, dataDir: String) -> Double? {
+    let script = FileManager.default.temporaryDirectory.appendingPathComponent("ember-torch-eval-\(getpid()).py")
+    try? torchEvaluationScript.write(to: script, atomically: true, encoding: .utf8)
+    defer { try? FileManager.default.removeItem(at: script) }
+    let r = runChild(python, [script.path, dataDir, "\(hidden)", "\(threads)"])
+    guard r.status == 0, let value = r.output.split(separator: " ").last else { return nil }
+    return Double(value.trimmingCharacters(in: .whitespacesAndNewlines))
+}
+
+// MARK: - Subcommands
+
+func option(_ name: String, in arguments: [String]) -> String? {
+    guard let i = arguments.firstIndex(of: name), i + 1 < arguments.count else { return nil }
+    return arguments[i + 1]
+}
+
+func defaultDataDir() -> String {
+    ProcessInfo.processInfo.environment["MNIST_DIR"]
+        ?? (FileManager.default.fileExists(atPath: "../shared/data/mnist") ? "../shared/data/mnist" : "data/mnist")
+}
+
+/// `ember-bench train`: Ember's training and evaluation throughput and peak RSS, median of `runs`.
+func benchTraining(_ arguments: [String]) throws {
+    let dataDir = option("--data-dir", in: arguments) ?? defaultDataDir()
+    let threads = Int(option("--threads", in: arguments) ?? "") ?? 2
+    let runs = Int(option("--runs", in: arguments) ?? "") ?? 3
+    print("## Training and evaluation (MNIST, batch 64, Adam; \(threads) threads; median of \(runs))")
+    print("")
+    print("| workload | samples/s | peak RSS |")
+    print("|---|---:|---:|")
+    for (cell, hidden) in [("rnn", 32), ("lstm", 128), ("gru", 128)] {
+        let results = (0..<runs).compactMap { _ in emberTraining(cell: cell, hidden: hidden, threads: threads, dataDir: dataDir) }
+        guard !results.isEmpty else { print("| \(cell.uppercased()) \(hidden) training | failed | |"); continue }
+        print("| \(cell.uppercased()) \(hidden) training | \(Int(median(results.map(\.samplesPerSecond)))) | \(Int(median(results.map { Double($0.maxRSS) })) >> 20) MB |")
+    }
+    let evaluation = try emberEvaluation(hidden: 32, threads: threads, dataDir: dataDir)
+    print("| RNN 32 evaluating 10,000 test images | \(Int(evaluation)) | |")
+}
+
+/// `ember-bench compare --python PATH`: Ember and the PyTorch anchor alternately, `runs` times each.
+func benchCompare(_ arguments: [String]) {
+    guard let python = option("--python", in: arguments) else {
+        FileHandle.standardError.write(Data("ember-bench compare: give --python PATH (a Python with torch)\n".utf8))
+        exit(64)
+    }
+    let dataDir = option("--data-dir", in: arguments) ?? defaultDataDir()
+    let anchor = option("--anchor", in: arguments) ?? "../shared/anchors/torch_rnn_mnist.py"
+    let threads = Int(option("--threads", in: arguments) ?? "") ?? 2
+    let runs = Int(option("--runs", in: arguments) ?? "") ?? 5
+    print("## Ember vs PyTorch (\(threads) threads each, MNIST batch 64, Adam; medians of \(runs) alternating runs)")
+    print("")
+    print("| workload | Ember | PyTorch | ratio |")
+    print("|---|---:|---:|---:|")
+    func row(_ name: String, _ unit: String, _ ember: [Double], _ torch: [Double], higherIsBetter: Bool = true) {
+        guard !ember.isEmpty, !torch.isEmpty else { print("| \(name) | \(ember.isEmpty ? "failed" : "") | \(torch.isEmpty ? "failed" : "") | |"); return }
+        let e = median(ember), t = median(torch)
+        let ratio = higherIsBetter ? e / t : t / e
+        print("| \(name) | \(Int(e)) \(unit) | \(Int(t)) \(unit) | \(String(format: "%.2f", ratio))× |")
+    }
+    var rss: (ember: [Double], torch: [Double]) = ([], [])
+    for (cell, hidden) in [("rnn", 32), ("lstm", 128), ("gru", 128)] {
+        var ember: [Double] = [], torch: [Double] = []
+        for _ in 0..<runs {
+            if let e = emberTraining(cell: cell, hidden: hidden, threads: threads, dataDir: dataDir) {
+                ember.append(e.samplesPerSecond)
+                if cell == "rnn" { rss.ember.append(Double(e.maxRSS >> 20)) }
+            }
+            if let t = torchTraining(python: python, anchor: anchor, cell: cell, hidden: hidden, threads: threads, dataDir: dataDir) {
+                torch.append(t.samplesPerSecond)
+                if cell == "rnn" { rss.torch.append(Double(t.maxRSS >> 20)) }
+            }
+        }
+        row("\(cell.uppercased()) \(hidden) training", "samples/s", ember, torch)
+    }
+    var ember: [Double] = [], torch: [Double] = []
+    for _ in 0..<runs {
+        if let e = try? emberEvaluation(hidden: 32, threads: threads, dataDir: dataDir) { ember.append(e) }
+        if let t = torchEvaluation(python: python, hidden: 32, threads: threads, dataDir: dataDir) { torch.append(t) }
+    }
+    row("RNN 32 evaluating 10,000 test images", "images/s", ember, torch)
+    row("peak RSS, train-rnn --hidden 32 (1 epoch)", "MB", rss.ember, rss.torch, higherIsBetter: false)
+}
