@@ -47,11 +47,7 @@ extension Variable {
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public func transposed(_ axis0: Int, _ axis1: Int) -> Variable {
-        let a = normalizeAxis(axis0, rank: rank, "transposed", shape: shape)
-        let b = normalizeAxis(axis1, rank: rank, "transposed", shape: shape)
-        var perm = Array(0..<rank)
-        perm.swapAt(a, b)
-        return permuted(perm)
+        permuted(transposition(axis0, axis1, shape: shape))
     }
 
     /// The slice at `index` along `axis` (negative index counts from the end), without that axis.

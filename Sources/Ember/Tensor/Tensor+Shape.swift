@@ -73,11 +73,7 @@ extension Tensor {
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public func transposed(_ axis0: Int, _ axis1: Int) -> Tensor {
-        let a = normalizeAxis(axis0, rank: rank, "transposed", shape: shape)
-        let b = normalizeAxis(axis1, rank: rank, "transposed", shape: shape)
-        var perm = Array(0..<rank)
-        perm.swapAt(a, b)
-        return permuted(perm)
+        permuted(transposition(axis0, axis1, shape: shape))
     }
 
     /// The slice at `index` along `axis` (negative counts from the end), without that axis.
@@ -121,6 +117,15 @@ extension Tensor {
         let a = normalizeAxis(axis, rank: rank, "unstacked", shape: shape)
         return (0..<shape[a]).map { select(axis: a, index: $0) }
     }
+}
+
+/// The permutation that swaps two axes (negative values count from the end) of `shape`.
+func transposition(_ axis0: Int, _ axis1: Int, shape: [Int]) -> [Int] {
+    let a = normalizeAxis(axis0, rank: shape.count, "transposed", shape: shape)
+    let b = normalizeAxis(axis1, rank: shape.count, "transposed", shape: shape)
+    var perm = Array(0..<shape.count)
+    perm.swapAt(a, b)
+    return perm
 }
 
 /// Joins tensors along an existing axis; all other dimensions must agree.
