@@ -107,19 +107,26 @@ public class RecurrentLayer<Scalar: TensorScalar>: Module, TrainingModeSettable 
         let config = self.config, batchFirst = self.batchFirst
         let weightData = weights.map(\.data)
         let h0Data = h0?.data, c0Data = c0?.data
-        let result = RecurrentEngine.forward(config, x: x, h0: h0Data, c0: c0Data, weights: weightData,
-                                             lengths: lengths, masks: masks)
-        let out = batchFirst ? result.output.transposed(0, 1) : result.output
-        let outCount = out.count, stateCount = result.hN.count
-        var pieces = [out.reshaped(to: [-1]), result.hN.reshaped(to: [-1])]
-        if let cN = result.cN { pieces.append(cN.reshaped(to: [-1])) }
-        let packed = concat(pieces, axis: 0)
         var inputs = [input]
         if let h0 { inputs.append(h0) }
         if let c0 { inputs.append(c0) }
         inputs += weights
+        let recording = isGradEnabled && inputs.contains { $0.requiresGrad }
+        let result = RecurrentEngine.forward(config, x: x, h0: h0Data, c0: c0Data, weights: weightData,
+                                             lengths: lengths, masks: masks, keepCaches: recording)
+        let out = batchFirst ? result.output.transposed(0, 1) : result.output
+        let name: StaticString = config.mode == .lstm ? "LSTM" : (config.mode == .gru ? "GRU" : "RNN")
+        guard recording else {
+            // Nothing to differentiate: no packing, no caches. (record() still runs anomaly checks.)
+            return (Variable.record(name, out, inputs) { _ in [] }, Variable.record(name, result.hN, inputs) { _ in [] },
+                    result.cN.map { cN in Variable.record(name, cN, inputs) { _ in [] } })
+        }
+        let outCount = out.count, stateCount = result.hN.count
+        var pieces = [out.reshaped(to: [-1]), result.hN.reshaped(to: [-1])]
+        if let cN = result.cN { pieces.append(cN.reshaped(to: [-1])) }
+        let packed = concat(pieces, axis: 0)
         let hasH0 = h0 != nil, hasC0 = c0 != nil, outShape = out.shape, isLSTM = config.mode == .lstm
-        let node = Variable.record(isLSTM ? "LSTM" : (config.mode == .gru ? "GRU" : "RNN"), packed, inputs) { g in
+        let node = Variable.record(name, packed, inputs) { g in
             var gOut = g.narrow(axis: 0, start: 0, length: outCount).reshaped(to: outShape)
             if batchFirst { gOut = gOut.transposed(0, 1) }
             let ghN = g.narrow(axis: 0, start: outCount, length: stateCount).reshaped(to: stateShape)

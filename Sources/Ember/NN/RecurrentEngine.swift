@@ -43,6 +43,12 @@ struct RecurrentConfig: Sendable {
     func layerInputSize(_ layer: Int) -> Int { layer == 0 ? inputSize : hiddenSize * directions }
 }
 
+/// An array whose every element the caller overwrites before reading (trivial scalar types only).
+@inline(__always)
+func uninitializedScalars<Scalar: TensorScalar>(_ count: Int) -> [Scalar] {
+    [Scalar](unsafeUninitializedCapacity: count) { _, initialized in initialized = count }
+}
+
 enum RecurrentEngine {
     /// Runs the layer stack. `x` is time-major [T, B, I]; `h0`/`c0` are [L·D, B, H] or nil for zeros;
     /// `weights` are in PyTorch's order (per layer, per direction: w_ih, w_hh[, b_ih, b_hh]);
@@ -52,7 +58,7 @@ enum RecurrentEngine {
     @_specialize(where Scalar == Double)
     static func forward<Scalar: TensorScalar>(
         _ config: RecurrentConfig, x: Tensor<Scalar>, h0: Tensor<Scalar>?, c0: Tensor<Scalar>?,
-        weights: [Tensor<Scalar>], lengths: [Int], masks: [Tensor<Scalar>]
+        weights: [Tensor<Scalar>], lengths: [Int], masks: [Tensor<Scalar>], keepCaches: Bool = true
     ) -> (output: Tensor<Scalar>, hN: Tensor<Scalar>, cN: Tensor<Scalar>?, inputs: [Tensor<Scalar>], caches: [DirectionCache<Scalar>]) {
         let (T, B) = (x.shape[0], x.shape[1])
         let H = config.hiddenSize, D = config.directions, GH = config.mode.gates * H
@@ -66,20 +72,25 @@ enum RecurrentEngine {
         for layer in 0..<config.numLayers {
             layerInputs.append(layerInput)
             let I = config.layerInputSize(layer)
-            var out = [Scalar](repeating: 0, count: T * B * D * H)
+            // Outputs past a sequence's end stay zero; without lengths every element is written.
+            let ragged = lengths.contains { $0 < T }
+            var out: [Scalar] = ragged ? [Scalar](repeating: 0, count: T * B * D * H) : uninitializedScalars(T * B * D * H)
             for direction in 0..<D {
                 let index = layer * D + direction
                 let w = Array(weights[(index * config.parametersPerDirection)...].prefix(config.parametersPerDirection))
+                // Gates and extras are kept for every step only when a backward pass will need them;
+                // otherwise one step's worth is reused.
+                let steps = keepCaches ? T : 1
                 var cache = DirectionCache<Scalar>(
-                    hs: [Scalar](repeating: 0, count: T * B * H),
-                    cs: config.mode == .lstm ? [Scalar](repeating: 0, count: T * B * H) : [],
-                    gates: config.mode == .rnnTanh || config.mode == .rnnRelu ? [] : [Scalar](repeating: 0, count: T * B * GH),
-                    extra: config.mode == .lstm || config.mode == .gru ? [Scalar](repeating: 0, count: T * B * H) : [])
+                    hs: uninitializedScalars(T * B * H),
+                    cs: config.mode == .lstm ? uninitializedScalars(T * B * H) : [],
+                    gates: config.mode == .rnnTanh || config.mode == .rnnRelu ? [] : uninitializedScalars(steps * B * GH),
+                    extra: config.mode == .lstm || config.mode == .gru ? uninitializedScalars(steps * B * H) : [])
                 // Input projection of every step at once: [T·B, I] x W_ihᵀ (+ b_ih).
-                var xw = [Scalar](repeating: 0, count: T * B * GH)
+                var xw: [Scalar] = uninitializedScalars(T * B * GH)
                 let initialH = h0.map { Array($0.scalars[(index * B * H)..<((index + 1) * B * H)]) } ?? zerosBH
                 let initialC = c0.map { Array($0.scalars[(index * B * H)..<((index + 1) * B * H)]) } ?? zerosBH
-                var gh = [Scalar](repeating: 0, count: B * GH)
+                var gh: [Scalar] = uninitializedScalars(B * GH)
                 layerInput.withBase { px in w[0].withBase { pw in
                     xw.withUnsafeMutableBufferPointer { pxw in
                         GEMM.run(transA: false, transB: true, m: T * B, n: GH, k: I, a: px, lda: I, b: pw, ldb: I,
@@ -120,7 +131,8 @@ enum RecurrentEngine {
                             let ht = phs.baseAddress! + t * B * H
                             stepForward(config.mode, B: B, H: H, xw: xt, gh: UnsafePointer(pgh.baseAddress!), hPrev: hPrev, cPrev: cPrev,
                                         h: ht, c: config.mode == .lstm ? pcs.baseAddress! + t * B * H : nil,
-                                        gates: pg.baseAddress.map { $0 + t * B * GH }, extra: pe.baseAddress.map { $0 + t * B * H })
+                                        gates: pg.baseAddress.map { $0 + (keepCaches ? t : 0) * B * GH },
+                                        extra: pe.baseAddress.map { $0 + (keepCaches ? t : 0) * B * H })
                             // Sequences that have ended carry their state and output zeros.
                             for b in 0..<B where t >= lengths[b] {
                                 (ht + b * H).update(from: hPrev + b * H, count: H)
