@@ -24,7 +24,7 @@ enum GEMM {
             let chunks = Swift.min(threads, extent / 32)
             let per = ((extent + chunks - 1) / chunks + 15) / 16 * 16
             let p = SendablePointers(a: a, b: b, c: c)
-            DispatchQueue.concurrentPerform(iterations: chunks) { i in
+            WorkerPool.shared.run(chunks: chunks, threads: threads) { i in
                 let start = i * per, size = Swift.min(per, extent - start)
                 guard size > 0 else { return }
                 if byRows {

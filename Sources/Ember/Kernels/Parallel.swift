@@ -1,13 +1,14 @@
 import Dispatch
+import Foundation
 import Synchronization
 
 // MARK: - Threads
 
 let threadCountSetting = Atomic<Int>(1)
 
-/// How many cores Ember's kernels may use (default 1). Large matrix products are split by rows of
-/// the result across this many threads; each element is computed by the same sequence of
-/// operations either way, so results do not depend on the thread count.
+/// How many cores Ember's kernels may use (default 1). Large matrix products are split into blocks
+/// of rows or columns of the result across this many threads; each element is computed by the same
+/// sequence of operations either way, so results do not depend on the thread count.
 public var emberThreadCount: Int {
     get { threadCountSetting.load(ordering: .relaxed) }
     set {
@@ -21,7 +22,100 @@ struct SendablePointers<Scalar>: @unchecked Sendable {
     let a: UnsafePointer<Scalar>, b: UnsafePointer<Scalar>, c: UnsafeMutablePointer<Scalar>
 }
 
+// MARK: - A low-latency worker pool
+
+/// Persistent worker threads that spin briefly between jobs, so a parallel region costs about a
+/// microsecond to start (a dispatch queue's wake-up costs tens), then sleep. One region runs at a
+/// time; the calling thread takes part. Chunks are claimed dynamically, but each chunk's work is
+/// fixed by its index, so results never depend on which thread ran it.
+final class WorkerPool: @unchecked Sendable {
+    static let shared = WorkerPool()
+
+    private let regionLock = NSLock()
+    private var workerCount = 0
+    private let generation = Atomic<Int>(0)
+    private let nextChunk = Atomic<Int>(0)
+    private let chunkCount = Atomic<Int>(0)
+    private let pending = Atomic<Int>(0)
+    private let sleepers = Atomic<Int>(0)
+    /// Workers that have finished with the current region; the next region starts only when all have,
+    /// so no worker can still be claiming chunks of an old region while the next is set up.
+    private let acknowledged = Atomic<Int>(0)
+    private let wake = DispatchSemaphore(value: 0)
+    nonisolated(unsafe) private var body: ((Int) -> Void)?
+
+    /// Runs `body(0..<chunks)` on up to `threads` threads (the caller included) and returns when all are done.
+    func run(chunks: Int, threads: Int, _ body: @escaping (Int) -> Void) {
+        guard chunks > 1, threads > 1 else {
+            for i in 0..<chunks { body(i) }
+            return
+        }
+        regionLock.lock()
+        defer { regionLock.unlock() }
+        while workerCount < threads - 1 { startWorker() }
+        self.body = body
+        chunkCount.store(chunks, ordering: .sequentiallyConsistent)
+        pending.store(chunks, ordering: .sequentiallyConsistent)
+        nextChunk.store(0, ordering: .sequentiallyConsistent)
+        acknowledged.store(0, ordering: .sequentiallyConsistent)
+        generation.wrappingAdd(1, ordering: .sequentiallyConsistent)
+        for _ in 0..<sleepers.load(ordering: .sequentiallyConsistent) { wake.signal() }
+        work()
+        while pending.load(ordering: .acquiring) > 0 { spinPause() }
+        while acknowledged.load(ordering: .acquiring) < workerCount { spinPause() }
+        self.body = nil
+    }
+
+    /// Claims and runs chunks until none are left.
+    private func work() {
+        while true {
+            let c = nextChunk.wrappingAdd(1, ordering: .acquiringAndReleasing).oldValue
+            guard c < chunkCount.load(ordering: .acquiring) else { return }
+            body?(c)
+            pending.wrappingSubtract(1, ordering: .releasing)
+        }
+    }
+
+    private func startWorker() {
+        workerCount += 1
+        // Read before the thread starts, so a region begun meanwhile is not missed.
+        let startGeneration = generation.load(ordering: .acquiring)
+        let thread = Thread { [self] in
+            var seen = startGeneration
+            while true {
+                var spins = 0
+                while generation.load(ordering: .acquiring) == seen {
+                    spins += 1
+                    if spins < 200_000 { spinPause(); continue }
+                    sleepers.wrappingAdd(1, ordering: .sequentiallyConsistent)
+                    if generation.load(ordering: .sequentiallyConsistent) == seen { wake.wait() }
+                    sleepers.wrappingSubtract(1, ordering: .sequentiallyConsistent)
+                    spins = 0
+                }
+                seen = generation.load(ordering: .acquiring)
+                work()
+                acknowledged.wrappingAdd(1, ordering: .releasing)
+            }
+        }
+        thread.stackSize = 1 << 20
+        thread.start()
+    }
+}
+
+@inline(__always) func spinPause() {
+    #if arch(x86_64)
+    _mm_pause_shim()
+    #endif
+}
+
+#if arch(x86_64)
+@inline(__always) func _mm_pause_shim() {
+    // A short busy-wait hint; cheaper than a syscall and kind to the sibling core.
+    for _ in 0..<4 { _ = threadCountSetting.load(ordering: .relaxed) }
+}
+#endif
+
 extension GEMM {
     /// Products below this many multiply-adds run on one thread: splitting costs more than it saves.
-    static let parallelThreshold = 1 << 23
+    static let parallelThreshold = 1 << 18
 }
