@@ -100,6 +100,19 @@ import Ember
         #expect(throws: SafeTensorsError.self) { try floats.integers("f") }
     }
 
+    @Test func staleTemporariesOfDeadWritersAreRemoved() throws {
+        let dir = temporaryDirectory()
+        let url = dir.appendingPathComponent("m.safetensors")
+        // PID 4194304 is above Linux's pid_max, so no process has it; our own PID is alive.
+        let stale = dir.appendingPathComponent(".m.safetensors.tmp-4194304-17")
+        let live = dir.appendingPathComponent(".m.safetensors.tmp-1-17")         // init is alive
+        let other = dir.appendingPathComponent(".other.safetensors.tmp-4194304-17")
+        for f in [stale, live, other] { try Data("half".utf8).write(to: f) }
+        try SafeTensorsFile.write(["x": Tensor<Float>([1])], to: url)
+        let names = Set(try FileManager.default.contentsOfDirectory(atPath: dir.path))
+        #expect(names == ["m.safetensors", ".m.safetensors.tmp-1-17", ".other.safetensors.tmp-4194304-17"])
+    }
+
     @Test func unwritableDestinationThrows() {
         let url = URL(fileURLWithPath: "/nonexistent-directory-\(UUID().uuidString)/m.safetensors")
         #expect(throws: EmberIOError.self) { try SafeTensorsFile.write(["x": Tensor<Float>([1])], to: url) }
