@@ -2,21 +2,11 @@ import Foundation
 import Testing
 import Ember
 
-/// The model of train-rnn: RNN over the 28 rows, Linear on the last step.
-final class MNISTRNN: Module {
-    let rnn = RNN<Float>(inputSize: 28, hiddenSize: 32, batchFirst: true)
-    let fc = Linear<Float>(inFeatures: 32, outFeatures: 10)
-    func callAsFunction(_ x: Variable<Float>) -> Variable<Float> {
-        let (out, _) = rnn(x)
-        return fc(out.select(axis: 1, index: -1))
-    }
-}
-
 /// PyTorch's float32 training trajectory: same initial weights, same five batches, Adam(lr 0.001).
 @Suite struct MNISTTrajectoryTests {
     @Test func fiveAdamStepsMatchPyTorch() throws {
         let f = try Shared.fixture("mnist_rnn32_adam")
-        let model = MNISTRNN()
+        let model = Classifier()          // DESIGN.md's model: RNN(28, 32) and Linear(32, 10) on the last step
         var initial: [String: Tensor<Float>] = [:]
         for name in f.names where name.hasPrefix("init.") { initial[String(name.dropFirst(5))] = try f.tensor(name) }
         try model.loadStateDict(initial)

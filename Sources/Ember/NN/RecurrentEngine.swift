@@ -49,6 +49,11 @@ func uninitializedScalars<Scalar: TensorScalar>(_ count: Int) -> [Scalar] {
     [Scalar](unsafeUninitializedCapacity: count) { _, initialized in initialized = count }
 }
 
+/// Layer-direction `index`'s `[B, H]` slice of a `[L·D, B, H]` state (zeros when there is none).
+func stateSlice<Scalar: TensorScalar>(_ state: Tensor<Scalar>?, _ index: Int, _ size: Int) -> [Scalar] {
+    state.map { Array($0.scalars[(index * size)..<((index + 1) * size)]) } ?? [Scalar](repeating: 0, count: size)
+}
+
 enum RecurrentEngine {
     /// Runs the layer stack. `x` is time-major [T, B, I]; `h0`/`c0` are [L·D, B, H] or nil for zeros;
     /// `weights` are in PyTorch's order (per layer, per direction: w_ih, w_hh[, b_ih, b_hh]);
@@ -68,7 +73,6 @@ enum RecurrentEngine {
         var hN = [Scalar](repeating: 0, count: config.numLayers * D * B * H)
         var cN = config.mode == .lstm ? [Scalar](repeating: 0, count: config.numLayers * D * B * H) : []
         var output = Tensor<Scalar>(zeros: [T, B, D * H])
-        let zerosBH = [Scalar](repeating: 0, count: B * H)
         for layer in 0..<config.numLayers {
             layerInputs.append(layerInput)
             let I = config.layerInputSize(layer)
@@ -88,8 +92,8 @@ enum RecurrentEngine {
                     extra: config.mode == .lstm || config.mode == .gru ? uninitializedScalars(steps * B * H) : [])
                 // Input projection of every step at once: [T·B, I] x W_ihᵀ (+ b_ih).
                 var xw: [Scalar] = uninitializedScalars(T * B * GH)
-                let initialH = h0.map { Array($0.scalars[(index * B * H)..<((index + 1) * B * H)]) } ?? zerosBH
-                let initialC = c0.map { Array($0.scalars[(index * B * H)..<((index + 1) * B * H)]) } ?? zerosBH
+                let initialH = stateSlice(h0, index, B * H)
+                let initialC = stateSlice(c0, index, B * H)
                 var gh: [Scalar] = uninitializedScalars(B * GH)
                 layerInput.withBase { px in w[0].withBase { pw in
                     xw.withUnsafeMutableBufferPointer { pxw in
@@ -239,7 +243,6 @@ enum RecurrentEngine {
         var gWeights = weights.map { Tensor<Scalar>(zerosLike: $0) }
         var gh0 = [Scalar](repeating: 0, count: config.numLayers * D * B * H)
         var gc0 = config.mode == .lstm ? [Scalar](repeating: 0, count: config.numLayers * D * B * H) : []
-        let zerosBH = [Scalar](repeating: 0, count: B * H)
         var dOut = gOut    // gradient of the current layer's output [T, B, D·H]
         var gx = Tensor<Scalar>(zeros: [0])
         for layer in stride(from: config.numLayers - 1, through: 0, by: -1) {
@@ -251,10 +254,10 @@ enum RecurrentEngine {
                 let reverse = direction == 1
                 let cache = caches[index]
                 let wBase = index * P
-                let initialH = h0.map { Array($0.scalars[(index * B * H)..<((index + 1) * B * H)]) } ?? zerosBH
-                let initialC = c0.map { Array($0.scalars[(index * B * H)..<((index + 1) * B * H)]) } ?? zerosBH
-                var dh = Array(ghN.scalars[(index * B * H)..<((index + 1) * B * H)])
-                var dc = gcN.map { Array($0.scalars[(index * B * H)..<((index + 1) * B * H)]) } ?? zerosBH
+                let initialH = stateSlice(h0, index, B * H)
+                let initialC = stateSlice(c0, index, B * H)
+                var dh = stateSlice(ghN, index, B * H)
+                var dc = stateSlice(gcN, index, B * H)
                 var dGx = [Scalar](repeating: 0, count: T * B * GH)
                 var dGh = config.mode == .gru ? [Scalar](repeating: 0, count: T * B * GH) : []
                 var hPrevAll = [Scalar](repeating: 0, count: T * B * H)

@@ -108,7 +108,9 @@ struct ParameterState<Scalar: TensorScalar> {
 extension Tensor {
     /// `self + weight * (end - self)`, as torch's `lerp_` (weight < 0.5 form).
     func lerp(to end: Tensor, weight: Scalar) -> Tensor { self + (end - self) * weight }
-    /// Elementwise maximum.
+    /// Elementwise maximum (specialised: it loops per element).
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     func maximum(_ other: Tensor) -> Tensor {
         precondition(shape == other.shape)
         return Tensor(shape: shape, scalars: zip(scalars, other.scalars).map { Swift.max($0, $1) })
