@@ -61,22 +61,46 @@ func emberTraining(cell: String, hidden: Int, threads: Int, dataDir: String) -> 
 }
 
 /// Images per second evaluating the 10,000 test images in one batch (no graph, eval mode), median of 5.
-func emberEvaluation(hidden: Int, threads: Int, dataDir: String) throws -> Double {
+func emberEvaluation(cell: String = "rnn", hidden: Int, threads: Int, dataDir: String) throws -> Double {
     emberThreadCount = threads
     defer { emberThreadCount = 1 }
     let test = try MNIST(directory: URL(fileURLWithPath: dataDir), train: false)
     let (images, _) = test.batch(Array(0..<test.count))
-    let rnn = RNN<Float>(inputSize: 28, hiddenSize: hidden, batchFirst: true)
+    let layer: (Variable<Float>) -> Variable<Float>
+    switch cell {
+    case "lstm":
+        let lstm = LSTM<Float>(inputSize: 28, hiddenSize: hidden, batchFirst: true)
+        layer = { lstm($0).output }
+    case "gru":
+        let gru = GRU<Float>(inputSize: 28, hiddenSize: hidden, batchFirst: true)
+        layer = { gru($0).output }
+    default:
+        let rnn = RNN<Float>(inputSize: 28, hiddenSize: hidden, batchFirst: true)
+        layer = { rnn($0).output }
+    }
     let fc = Linear<Float>(inFeatures: hidden, outFeatures: 10)
-    rnn.eval()
     var times: [Double] = []
     for _ in 0..<5 {
         let start = now()
-        let predictions = withNoGrad { fc(rnn(Variable(images)).output.select(axis: 1, index: -1)).argmax(axis: 1) }
+        let predictions = withNoGrad { fc(layer(Variable(images)).select(axis: 1, index: -1)).argmax(axis: 1) }
         times.append(Double(now() - start) / 1e9)
         precondition(predictions.count == test.count)
     }
     return Double(test.count) / median(times)
+}
+
+/// `ember-bench eval`: evaluation throughput of each cell type.
+func benchEvaluation(_ arguments: [String]) throws {
+    let dataDir = option("--data-dir", in: arguments) ?? defaultDataDir()
+    let threads = Int(option("--threads", in: arguments) ?? "") ?? 2
+    print("## Evaluating the 10,000 test images in one batch (\(threads) threads; median of 5)")
+    print("")
+    print("| model | images/s |")
+    print("|---|---:|")
+    for (cell, hidden) in [("rnn", 32), ("lstm", 128), ("gru", 128)] {
+        let rate = try emberEvaluation(cell: cell, hidden: hidden, threads: threads, dataDir: dataDir)
+        print("| \(cell.uppercased()) \(hidden) | \(Int(rate)) |")
+    }
 }
 
 // MARK: - PyTorch's side

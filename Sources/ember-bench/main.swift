@@ -4,6 +4,7 @@
 //   swift run -c release ember-bench ops        # forward + tape + backward per op
 //   swift run -c release ember-bench gemm       # GEMM GFLOP/s next to the FMA peak
 //   swift run -c release ember-bench train      # training/evaluation throughput and peak RSS
+//   swift run -c release ember-bench eval       # RNN/LSTM/GRU evaluation of the 10,000 test images
 //   swift run -c release ember-bench compare --python ~/torchenv/bin/python   # side by side with PyTorch
 //
 // Every number is a median over several timed samples.
@@ -140,12 +141,14 @@ func benchGEMM() {
 
 let arguments = Array(CommandLine.arguments.dropFirst())
 let usage = """
-    usage: ember-bench [all | ops | gemm | train | compare]
+    usage: ember-bench [all | ops | gemm | train | eval | compare]
       all      ops and gemm (default)
       ops      small ops through the tape: forward + backward, median ns per op
       gemm     single-thread GEMM GFLOP/s next to the measured FMA peak
       train    [--threads 2] [--runs 3] [--data-dir DIR]: samples/s of RNN-32, LSTM-128 and GRU-128
                training (one epoch of train-rnn each), RNN-32 evaluation, and peak RSS
+      eval     [--threads 2] [--data-dir DIR]: images/s evaluating the 10,000 test images in one
+               batch with RNN-32, LSTM-128 and GRU-128 (no graph), median of 5
       compare  --python PATH [--anchor FILE] [--threads 2] [--runs 5] [--data-dir DIR]: Ember and
                the PyTorch anchor alternately, medians and ratios per workload
     Set EMBER_KERNEL=portable|avx2|avx512 to measure a particular kernel path.
@@ -157,6 +160,7 @@ case "all":
 case "ops": benchOps()
 case "gemm": benchGEMM()
 case "train": try benchTraining(Array(arguments.dropFirst()))
+case "eval": try benchEvaluation(Array(arguments.dropFirst()))
 case "compare": benchCompare(Array(arguments.dropFirst()))
 case "-h", "--help", "help": print(usage)
 default:

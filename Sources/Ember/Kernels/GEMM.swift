@@ -16,7 +16,7 @@ enum GEMM {
         beta: Scalar = 0, c: UnsafeMutablePointer<Scalar>, ldc: Int
     ) {
         let threads = emberThreadCount
-        if threads > 1 && m * n * k >= parallelThreshold && Swift.max(m, n) >= 64 {
+        if threads > 1 && m * n * k >= parallelThreshold && Swift.max(m, n) >= 64 && !WorkerPool.isInsideRegion {
             // Split C into blocks of rows (when M is the larger side) or of columns, so the larger
             // operand is packed once overall rather than once per thread.
             let byRows = m >= n

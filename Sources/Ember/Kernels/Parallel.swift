@@ -44,9 +44,24 @@ final class WorkerPool: @unchecked Sendable {
     private let wake = DispatchSemaphore(value: 0)
     nonisolated(unsafe) private var body: ((Int) -> Void)?
 
+    /// Marks threads that are running a region's chunks: work they start runs on their own thread
+    /// (a nested region would wait for workers that are busy with the outer one).
+    private static let insideKey: pthread_key_t = {
+        var key = pthread_key_t()
+        let status = pthread_key_create(&key, nil)
+        precondition(status == 0, "Ember: could not create the thread-local key for the worker pool (\(status))")
+        return key
+    }()
+
+    /// Whether this thread is running a chunk of a parallel region.
+    static var isInsideRegion: Bool {
+        @inline(__always) get { pthread_getspecific(insideKey) != nil }
+    }
+
     /// Runs `body(0..<chunks)` on up to `threads` threads (the caller included) and returns when all are done.
+    /// Called from inside a chunk, it runs every chunk on the calling thread.
     func run(chunks: Int, threads: Int, _ body: @escaping (Int) -> Void) {
-        guard chunks > 1, threads > 1 else {
+        guard chunks > 1, threads > 1, !WorkerPool.isInsideRegion else {
             for i in 0..<chunks { body(i) }
             return
         }
@@ -68,6 +83,9 @@ final class WorkerPool: @unchecked Sendable {
 
     /// Claims and runs chunks until none are left.
     private func work() {
+        let wasInside = WorkerPool.isInsideRegion
+        pthread_setspecific(WorkerPool.insideKey, UnsafeRawPointer(bitPattern: 1))
+        defer { if !wasInside { pthread_setspecific(WorkerPool.insideKey, nil) } }
         while true {
             let c = nextChunk.wrappingAdd(1, ordering: .acquiringAndReleasing).oldValue
             guard c < chunkCount.load(ordering: .acquiring) else { return }

@@ -94,7 +94,6 @@ public class RecurrentLayer<Scalar: TensorScalar>: Module, TrainingModeSettable 
         precondition(lengths.count == B, "\(name): expected \(B) lengths, got \(lengths.count)")
         for l in lengths { precondition(l >= 1 && l <= T, "\(name): lengths must be in 1...\(T), got \(l)") }
 
-        let x = batchFirst ? input.data.transposed(0, 1) : input.data
         var masks: [Tensor<Scalar>] = []
         if isTraining && dropout > 0 && config.numLayers > 1 {
             let scale = Scalar(1 / (1 - dropout))
@@ -112,10 +111,19 @@ public class RecurrentLayer<Scalar: TensorScalar>: Module, TrainingModeSettable 
         if let c0 { inputs.append(c0) }
         inputs += weights
         let recording = isGradEnabled && inputs.contains { $0.requiresGrad }
+        let name: StaticString = config.mode == .lstm ? "LSTM" : (config.mode == .gru ? "GRU" : "RNN")
+        if !recording && masks.isEmpty {
+            // Nothing to differentiate: blocks of rows in the caller's layout, on all cores.
+            let r = RecurrentEngine.inference(config, input: input.data, batchFirst: batchFirst, h0: h0Data, c0: c0Data,
+                                              weights: weightData, lengths: lengths)
+            // (record() still runs anomaly checks.)
+            return (Variable.record(name, r.output, inputs) { _ in [] }, Variable.record(name, r.hN, inputs) { _ in [] },
+                    r.cN.map { cN in Variable.record(name, cN, inputs) { _ in [] } })
+        }
+        let x = batchFirst ? input.data.transposed(0, 1) : input.data
         let result = RecurrentEngine.forward(config, x: x, h0: h0Data, c0: c0Data, weights: weightData,
                                              lengths: lengths, masks: masks, keepCaches: recording)
         let out = batchFirst ? result.output.transposed(0, 1) : result.output
-        let name: StaticString = config.mode == .lstm ? "LSTM" : (config.mode == .gru ? "GRU" : "RNN")
         guard recording else {
             // Nothing to differentiate: no packing, no caches. (record() still runs anomaly checks.)
             return (Variable.record(name, out, inputs) { _ in [] }, Variable.record(name, result.hN, inputs) { _ in [] },
