@@ -77,12 +77,77 @@ final class Counters: Sendable {
                 #expect(r.0.shape == recorded.0.shape && r.1.shape == recorded.1.shape)
                 runs.append([r.0.data.scalars, r.1.data.scalars, r.2?.data.scalars ?? []])
             }
-            #expect(runs[0] == runs[1], "\(c): one thread and two differ")
+            let sameBits = runs[0] == runs[1]
+            #expect(sameBits, "\(c): one thread and two differ")
             let expected = [recorded.0.data.scalars, recorded.1.data.scalars, recorded.2?.data.scalars ?? []]
             for (got, want) in zip(runs[0], expected) {
                 let worst = zip(got, want).map { abs($0 - $1) }.max() ?? 0
                 #expect(got.count == want.count && worst <= 1e-13, "\(c): differs by \(worst)")
             }
+        }
+    }
+}
+
+/// Batches of 64 rows or more run their recurrence in blocks of rows on all cores. A blocked batch
+/// gives each row what a small batch holding only that row's block gives (small batches run as one
+/// block, and those are proven against the cells elsewhere), weight gradients are the sums over the
+/// blocks, and one thread and two give the same bits.
+@Suite(.serialized) struct RecurrentBlockTests {
+    @Test(arguments: [RecurrentMode.rnnTanh, .rnnRelu, .lstm, .gru])
+    func blockedBatchEqualsSeparateBlocks(_ mode: RecurrentMode) {
+        defer { emberThreadCount = 1 }
+        let batch = 70, steps = 4
+        #expect(RecurrentEngine.recurrenceBlocks(batch).count == 2)
+        let c = RecurrentCase(mode: mode, layers: 2, bidirectional: true)
+        let layer = makeLayer(c)
+        let D = 2, LD = 4
+        var g = SeededGenerator(seed: 12)
+        let x = Tensor<Double>(randomNormal: [steps, batch, I], generator: &g)
+        let h0 = Tensor<Double>(randomNormal: [LD, batch, H], generator: &g)
+        let c0 = Tensor<Double>(randomNormal: [LD, batch, H], generator: &g)
+        let gy = Tensor<Double>(randomNormal: [steps, batch, D * H], generator: &g)
+        let lengths = (0..<batch).map { 1 + ($0 * 5) % steps }
+        /// Output, h_n and gradients of x, h0 and the weights for rows `rows`.
+        func run(_ rows: Range<Int>) -> [[Double]] {
+            layer.zeroGrad()
+            let xs = Variable(x.narrow(axis: 1, start: rows.lowerBound, length: rows.count), requiresGrad: true)
+            let hs = Variable(h0.narrow(axis: 1, start: rows.lowerBound, length: rows.count), requiresGrad: true)
+            let cs = mode == .lstm ? Variable(c0.narrow(axis: 1, start: rows.lowerBound, length: rows.count), requiresGrad: true) : nil
+            let (out, hN, _) = layer.run(xs, h0: hs, c0: cs, lengths: Array(lengths[rows]), name: "test")
+            ((out * Variable(gy.narrow(axis: 1, start: rows.lowerBound, length: rows.count))).sum() + hN.sum()).backward()
+            return [out.data.scalars, hN.data.scalars, xs.grad!.scalars, hs.grad!.scalars] + layer.weights.map { $0.grad!.scalars }
+        }
+        var whole: [[[Double]]] = []
+        for threads in [1, 2] {
+            emberThreadCount = threads
+            whole.append(run(0..<batch))
+        }
+        let sameBits = whole[0] == whole[1]
+        #expect(sameBits, "\(mode): one thread and two differ")
+        let blocks = RecurrentEngine.recurrenceBlocks(batch).map { run($0.start..<($0.start + $0.count)) }
+        /// Joins per-block tensors laid out [A, rows, C] back into [A, batch, C].
+        func joined(_ parts: [[Double]], outer: Int) -> [Double] {
+            var result: [Double] = []
+            for o in 0..<outer {
+                for part in parts {
+                    let inner = part.count / outer
+                    result += part[(o * inner)..<((o + 1) * inner)]
+                }
+            }
+            return result
+        }
+        func worst(_ a: [Double], _ b: [Double]) -> Double {
+            a.count == b.count ? zip(a, b).map { abs($0 - $1) }.max() ?? 0 : .infinity
+        }
+        for (i, outer) in [steps, LD, steps, LD].enumerated() {
+            let expected = joined(blocks.map { $0[i] }, outer: outer)
+            #expect(worst(whole[0][i], expected) <= 1e-12, "\(mode): tensor \(i) differs")
+        }
+        for w in 4..<whole[0].count {
+            let summed = blocks.map { $0[w] }.reduce(into: [Double](repeating: 0, count: whole[0][w].count)) { acc, part in
+                for k in acc.indices { acc[k] += part[k] }
+            }
+            #expect(worst(whole[0][w], summed) <= 1e-12, "\(mode): weight gradient \(w - 4) differs")
         }
     }
 }

@@ -60,7 +60,7 @@ final class WorkerPool: @unchecked Sendable {
 
     /// Runs `body(0..<chunks)` on up to `threads` threads (the caller included) and returns when all are done.
     /// Called from inside a chunk, it runs every chunk on the calling thread.
-    func run(chunks: Int, threads: Int, _ body: @escaping (Int) -> Void) {
+    func run(chunks: Int, threads: Int, _ body: (Int) -> Void) {
         guard chunks > 1, threads > 1, !WorkerPool.isInsideRegion else {
             for i in 0..<chunks { body(i) }
             return
@@ -68,17 +68,21 @@ final class WorkerPool: @unchecked Sendable {
         regionLock.lock()
         defer { regionLock.unlock() }
         while workerCount < threads - 1 { startWorker() }
-        self.body = body
-        chunkCount.store(chunks, ordering: .sequentiallyConsistent)
-        pending.store(chunks, ordering: .sequentiallyConsistent)
-        nextChunk.store(0, ordering: .sequentiallyConsistent)
-        acknowledged.store(0, ordering: .sequentiallyConsistent)
-        generation.wrappingAdd(1, ordering: .sequentiallyConsistent)
-        for _ in 0..<sleepers.load(ordering: .sequentiallyConsistent) { wake.signal() }
-        work()
-        while pending.load(ordering: .acquiring) > 0 { spinPause() }
-        while acknowledged.load(ordering: .acquiring) < workerCount { spinPause() }
-        self.body = nil
+        // The body only lives for the region: `run` returns after every chunk has finished and the
+        // workers have let go of it.
+        withoutActuallyEscaping(body) { body in
+            self.body = body
+            chunkCount.store(chunks, ordering: .sequentiallyConsistent)
+            pending.store(chunks, ordering: .sequentiallyConsistent)
+            nextChunk.store(0, ordering: .sequentiallyConsistent)
+            acknowledged.store(0, ordering: .sequentiallyConsistent)
+            generation.wrappingAdd(1, ordering: .sequentiallyConsistent)
+            for _ in 0..<sleepers.load(ordering: .sequentiallyConsistent) { wake.signal() }
+            work()
+            while pending.load(ordering: .acquiring) > 0 { spinPause() }
+            while acknowledged.load(ordering: .acquiring) < workerCount { spinPause() }
+            self.body = nil
+        }
     }
 
     /// Claims and runs chunks until none are left.

@@ -55,6 +55,14 @@ func stateSlice<Scalar: TensorScalar>(_ state: Tensor<Scalar>?, _ index: Int, _ 
 }
 
 enum RecurrentEngine {
+    /// The blocks of rows (start, count) the recurrence of a batch of `B` is split into: one block
+    /// below 64 rows, else blocks of about 32. Fixed by `B` alone, so results do not depend on the
+    /// thread count.
+    static func recurrenceBlocks(_ B: Int) -> [(start: Int, count: Int)] {
+        let count = B < 64 ? 1 : B / 32
+        return (0..<count).map { k in (k * B / count, (k + 1) * B / count - k * B / count) }
+    }
+
     /// Runs the layer stack. `x` is time-major [T, B, I]; `h0`/`c0` are [L·D, B, H] or nil for zeros;
     /// `weights` are in PyTorch's order (per layer, per direction: w_ih, w_hh[, b_ih, b_hh]);
     /// `masks` are the dropout masks applied to the outputs of layers 0..<L-1 (empty for none).
@@ -117,30 +125,37 @@ enum RecurrentEngine {
                     cache.extra.withUnsafeMutableBufferPointer { pe in
                     initialH.withUnsafeBufferPointer { ph0 in
                     initialC.withUnsafeBufferPointer { pc0 in
-                        for s in 0..<T {
-                            let t = reverse ? T - 1 - s : s
-                            let prevT = reverse ? t + 1 : t - 1
-                            let hPrev = s == 0 ? ph0.baseAddress! : UnsafePointer(phs.baseAddress! + prevT * B * H)
-                            let cPrev = config.mode == .lstm ? (s == 0 ? pc0.baseAddress! : UnsafePointer(pcs.baseAddress! + prevT * B * H)) : hPrev
-                            // Hidden projection: h_{t-1} x W_hhᵀ (+ b_hh).
-                            GEMM.run(transA: false, transB: true, m: B, n: GH, k: H, a: hPrev, lda: H, b: pwhh, ldb: H,
-                                     c: pgh.baseAddress!, ldc: GH)
-                            if config.bias {
-                                w[3].withBase { pb in
-                                    Scalar._binary(.add, pgh.baseAddress!, aRow: GH, aStep: 1, pb, bRow: 0, bStep: 1,
-                                                   pgh.baseAddress!, rows: B, count: GH, 0, 0)
+                        // Rows never interact: blocks of rows run the whole sequence on their own, on all cores.
+                        let blocks = recurrenceBlocks(B)
+                        WorkerPool.shared.run(chunks: blocks.count, threads: emberThreadCount) { block in
+                            let (b0, n) = blocks[block]
+                            for s in 0..<T {
+                                let t = reverse ? T - 1 - s : s
+                                let prevT = reverse ? t + 1 : t - 1
+                                let hPrev = (s == 0 ? ph0.baseAddress! : UnsafePointer(phs.baseAddress! + prevT * B * H)) + b0 * H
+                                let cPrev = config.mode == .lstm
+                                    ? (s == 0 ? pc0.baseAddress! : UnsafePointer(pcs.baseAddress! + prevT * B * H)) + b0 * H : hPrev
+                                let ghb = pgh.baseAddress! + b0 * GH
+                                // Hidden projection: h_{t-1} x W_hhᵀ (+ b_hh).
+                                GEMM.run(transA: false, transB: true, m: n, n: GH, k: H, a: hPrev, lda: H, b: pwhh, ldb: H,
+                                         c: ghb, ldc: GH)
+                                if config.bias {
+                                    w[3].withBase { pb in
+                                        Scalar._binary(.add, ghb, aRow: GH, aStep: 1, pb, bRow: 0, bStep: 1, ghb, rows: n, count: GH, 0, 0)
+                                    }
                                 }
-                            }
-                            let xt = pxw.baseAddress! + t * B * GH
-                            let ht = phs.baseAddress! + t * B * H
-                            stepForward(config.mode, B: B, H: H, xw: xt, gh: UnsafePointer(pgh.baseAddress!), hPrev: hPrev, cPrev: cPrev,
-                                        h: ht, c: config.mode == .lstm ? pcs.baseAddress! + t * B * H : nil,
-                                        gates: pg.baseAddress.map { $0 + (keepCaches ? t : 0) * B * GH },
-                                        extra: pe.baseAddress.map { $0 + (keepCaches ? t : 0) * B * H })
-                            // Sequences that have ended carry their state and output zeros.
-                            for b in 0..<B where t >= lengths[b] {
-                                (ht + b * H).update(from: hPrev + b * H, count: H)
-                                if config.mode == .lstm { (pcs.baseAddress! + t * B * H + b * H).update(from: cPrev + b * H, count: H) }
+                                let xt = pxw.baseAddress! + t * B * GH + b0 * GH
+                                let ht = phs.baseAddress! + t * B * H + b0 * H
+                                let ct = config.mode == .lstm ? pcs.baseAddress! + t * B * H + b0 * H : nil
+                                stepForward(config.mode, B: n, H: H, xw: xt, gh: UnsafePointer(ghb), hPrev: hPrev, cPrev: cPrev,
+                                            h: ht, c: ct,
+                                            gates: pg.baseAddress.map { $0 + (keepCaches ? t : 0) * B * GH + b0 * GH },
+                                            extra: pe.baseAddress.map { $0 + (keepCaches ? t : 0) * B * H + b0 * H })
+                                // Sequences that have ended carry their state and output zeros.
+                                for b in 0..<n where t >= lengths[b0 + b] {
+                                    (ht + b * H).update(from: hPrev + b * H, count: H)
+                                    if let ct { (ct + b * H).update(from: cPrev + b * H, count: H) }
+                                }
                             }
                         }
                     } } } } } } } }
@@ -278,62 +293,67 @@ enum RecurrentEngine {
                 dc.withUnsafeMutableBufferPointer { pdc in
                 dhNew.withUnsafeMutableBufferPointer { pdn in
                 direct.withUnsafeMutableBufferPointer { pdir in
-                    for s in stride(from: T - 1, through: 0, by: -1) {
-                        let t = reverse ? T - 1 - s : s
-                        let prevT = reverse ? t + 1 : t - 1
-                        let hPrev = s == 0 ? ph0.baseAddress! : phs.baseAddress! + prevT * B * H
-                        let cPrev = config.mode == .lstm ? (s == 0 ? pc0.baseAddress! : pcs.baseAddress! + prevT * B * H) : hPrev
-                        (php.baseAddress! + t * B * H).update(from: hPrev, count: B * H)
-                        let dgx = pdgx.baseAddress! + t * B * GH
-                        let dgh = config.mode == .gru ? pdgh.baseAddress! + t * B * GH : dgx
-                        for b in 0..<B where t < lengths[b] {
-                            let dhb = pdh.baseAddress! + b * H, out = pdo + (t * B + b) * D * H + direction * H
-                            let hb = phs.baseAddress! + (t * B + b) * H
-                            let zx = dgx + b * GH
-                            switch config.mode {
-                            case .rnnTanh:
-                                for j in 0..<H { zx[j] = (dhb[j] + out[j]) * (1 - hb[j] * hb[j]) }
-                            case .rnnRelu:
-                                for j in 0..<H { zx[j] = hb[j] > 0 ? dhb[j] + out[j] : 0 }
-                            case .lstm:
-                                let g = pg.baseAddress! + (t * B + b) * GH, tc = pe.baseAddress! + (t * B + b) * H
-                                let dcb = pdc.baseAddress! + b * H, cp = cPrev + b * H
-                                for j in 0..<H {
-                                    let dht = dhb[j] + out[j]
-                                    let (i, f, gg, o) = (g[j], g[H + j], g[2 * H + j], g[3 * H + j])
-                                    let dct = dcb[j] + dht * o * (1 - tc[j] * tc[j])
-                                    zx[j] = dct * gg * i * (1 - i)
-                                    zx[H + j] = dct * cp[j] * f * (1 - f)
-                                    zx[2 * H + j] = dct * i * (1 - gg * gg)
-                                    zx[3 * H + j] = dht * tc[j] * o * (1 - o)
-                                    dcb[j] = dct * f
-                                }
-                            case .gru:
-                                let g = pg.baseAddress! + (t * B + b) * GH, hn = pe.baseAddress! + (t * B + b) * H
-                                let zh = dgh + b * GH, hp = hPrev + b * H, dir = pdir.baseAddress! + b * H
-                                for j in 0..<H {
-                                    let dht = dhb[j] + out[j]
-                                    let (r, z, n) = (g[j], g[H + j], g[2 * H + j])
-                                    let dnPre = dht * (1 - z) * (1 - n * n)
-                                    let dr = dnPre * hn[j] * r * (1 - r)
-                                    let dz = dht * (hp[j] - n) * z * (1 - z)
-                                    zx[j] = dr; zx[H + j] = dz; zx[2 * H + j] = dnPre
-                                    zh[j] = dr; zh[H + j] = dz; zh[2 * H + j] = dnPre * r
-                                    dir[j] = dht * z
+                    // Rows never interact: blocks of rows run back through the sequence on their own, on all cores.
+                    let blocks = recurrenceBlocks(B)
+                    WorkerPool.shared.run(chunks: blocks.count, threads: emberThreadCount) { block in
+                        let (b0, n) = blocks[block]
+                        for s in stride(from: T - 1, through: 0, by: -1) {
+                            let t = reverse ? T - 1 - s : s
+                            let prevT = reverse ? t + 1 : t - 1
+                            let hPrev = s == 0 ? ph0.baseAddress! : phs.baseAddress! + prevT * B * H
+                            let cPrev = config.mode == .lstm ? (s == 0 ? pc0.baseAddress! : pcs.baseAddress! + prevT * B * H) : hPrev
+                            (php.baseAddress! + t * B * H + b0 * H).update(from: hPrev + b0 * H, count: n * H)
+                            let dgx = pdgx.baseAddress! + t * B * GH
+                            let dgh = config.mode == .gru ? pdgh.baseAddress! + t * B * GH : dgx
+                            for b in b0..<(b0 + n) where t < lengths[b] {
+                                let dhb = pdh.baseAddress! + b * H, out = pdo + (t * B + b) * D * H + direction * H
+                                let hb = phs.baseAddress! + (t * B + b) * H
+                                let zx = dgx + b * GH
+                                switch config.mode {
+                                case .rnnTanh:
+                                    for j in 0..<H { zx[j] = (dhb[j] + out[j]) * (1 - hb[j] * hb[j]) }
+                                case .rnnRelu:
+                                    for j in 0..<H { zx[j] = hb[j] > 0 ? dhb[j] + out[j] : 0 }
+                                case .lstm:
+                                    let g = pg.baseAddress! + (t * B + b) * GH, tc = pe.baseAddress! + (t * B + b) * H
+                                    let dcb = pdc.baseAddress! + b * H, cp = cPrev + b * H
+                                    for j in 0..<H {
+                                        let dht = dhb[j] + out[j]
+                                        let (i, f, gg, o) = (g[j], g[H + j], g[2 * H + j], g[3 * H + j])
+                                        let dct = dcb[j] + dht * o * (1 - tc[j] * tc[j])
+                                        zx[j] = dct * gg * i * (1 - i)
+                                        zx[H + j] = dct * cp[j] * f * (1 - f)
+                                        zx[2 * H + j] = dct * i * (1 - gg * gg)
+                                        zx[3 * H + j] = dht * tc[j] * o * (1 - o)
+                                        dcb[j] = dct * f
+                                    }
+                                case .gru:
+                                    let g = pg.baseAddress! + (t * B + b) * GH, hn = pe.baseAddress! + (t * B + b) * H
+                                    let zh = dgh + b * GH, hp = hPrev + b * H, dir = pdir.baseAddress! + b * H
+                                    for j in 0..<H {
+                                        let dht = dhb[j] + out[j]
+                                        let (r, z, n) = (g[j], g[H + j], g[2 * H + j])
+                                        let dnPre = dht * (1 - z) * (1 - n * n)
+                                        let dr = dnPre * hn[j] * r * (1 - r)
+                                        let dz = dht * (hp[j] - n) * z * (1 - z)
+                                        zx[j] = dr; zx[H + j] = dz; zx[2 * H + j] = dnPre
+                                        zh[j] = dr; zh[H + j] = dz; zh[2 * H + j] = dnPre * r
+                                        dir[j] = dht * z
+                                    }
                                 }
                             }
-                        }
-                        // dh_{t-1} = dG_h · W_hh (+ z·dh for GRU); ended rows pass dh through.
-                        GEMM.run(transA: false, transB: false, m: B, n: H, k: GH, a: UnsafePointer(dgh), lda: GH, b: pwhh, ldb: H,
-                                 c: pdn.baseAddress!, ldc: H)
-                        for b in 0..<B {
-                            let dst = pdh.baseAddress! + b * H, src = pdn.baseAddress! + b * H
-                            if t >= lengths[b] { continue }
-                            if config.mode == .gru {
-                                let dir = pdir.baseAddress! + b * H
-                                for j in 0..<H { dst[j] = src[j] + dir[j] }
-                            } else {
-                                dst.update(from: src, count: H)
+                            // dh_{t-1} = dG_h · W_hh (+ z·dh for GRU); ended rows pass dh through.
+                            GEMM.run(transA: false, transB: false, m: n, n: H, k: GH, a: UnsafePointer(dgh + b0 * GH), lda: GH,
+                                     b: pwhh, ldb: H, c: pdn.baseAddress! + b0 * H, ldc: H)
+                            for b in b0..<(b0 + n) {
+                                let dst = pdh.baseAddress! + b * H, src = pdn.baseAddress! + b * H
+                                if t >= lengths[b] { continue }
+                                if config.mode == .gru {
+                                    let dir = pdir.baseAddress! + b * H
+                                    for j in 0..<H { dst[j] = src[j] + dir[j] }
+                                } else {
+                                    dst.update(from: src, count: H)
+                                }
                             }
                         }
                     }
