@@ -116,7 +116,9 @@ enum RecurrentEngine {
                     }
                 } }
                 let reverse = direction == 1
-                w[1].withBase { pwhh in
+                // W_hhᵀ [H, G·H] stored once per call, so each step's product packs it with plain copies.
+                let whhT = w[1].transposed(0, 1)
+                whhT.withBase { pwhhT in
                     xw.withUnsafeBufferPointer { pxw in
                     gh.withUnsafeMutableBufferPointer { pgh in
                     cache.hs.withUnsafeMutableBufferPointer { phs in
@@ -137,7 +139,7 @@ enum RecurrentEngine {
                                     ? (s == 0 ? pc0.baseAddress! : UnsafePointer(pcs.baseAddress! + prevT * B * H)) + b0 * H : hPrev
                                 let ghb = pgh.baseAddress! + b0 * GH
                                 // Hidden projection: h_{t-1} x W_hhᵀ (+ b_hh).
-                                GEMM.run(transA: false, transB: true, m: n, n: GH, k: H, a: hPrev, lda: H, b: pwhh, ldb: H,
+                                GEMM.run(transA: false, transB: false, m: n, n: GH, k: H, a: hPrev, lda: H, b: pwhhT, ldb: GH,
                                          c: ghb, ldc: GH)
                                 if config.bias {
                                     w[3].withBase { pb in
