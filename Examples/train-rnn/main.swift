@@ -212,6 +212,7 @@ func run() throws {
     var history: [(loss: Double, accuracy: Double, seconds: Double, samplesPerSecond: Double)] = []
     var accuracy = best
     let steps = loader.count
+    let namedParameters = model.namedParameters()   // the same variables throughout; looked up once
     for epoch in startEpoch..<options.epochs {
         model.train()
         let start = Date()
@@ -234,11 +235,11 @@ func run() throws {
             guard loss.scalar.isFinite else {
                 throw CommandError("train-rnn: the loss became \(loss.scalar) at epoch \(epoch + 1), step \(step); stopping without saving (try a smaller --lr, or --detect-anomaly to find the operation)", code: .dataError)
             }
-            if let bad = firstNonFinite(model.namedParameters().map { ($0.name, $0.parameter.grad) }) {
+            if let bad = firstNonFinite(namedParameters.map { ($0.name, $0.parameter.grad) }) {
                 throw CommandError("train-rnn: the gradient of \(bad) became NaN or infinite at epoch \(epoch + 1), step \(step); stopping without saving (try a smaller --lr, or --detect-anomaly)", code: .dataError)
             }
             optimizer.step()
-            if let bad = firstNonFinite(model.namedParameters().map { ($0.name, $0.parameter.data) }) {
+            if let bad = firstNonFinite(namedParameters.map { ($0.name, $0.parameter.data) }) {
                 throw CommandError("train-rnn: the Adam step made \(bad) NaN or infinite at epoch \(epoch + 1), step \(step) (learning rate \(options.lr)); stopping without saving", code: .dataError)
             }
             total += Double(loss.scalar) * Double(labels.count)
