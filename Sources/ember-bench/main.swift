@@ -153,17 +153,23 @@ let usage = """
                the PyTorch anchor alternately, medians and ratios per workload
     Set EMBER_KERNEL=portable|avx2|avx512 to measure a particular kernel path.
     """
-switch arguments.first ?? "all" {
-case "all":
-    benchOps()
-    benchGEMM()
-case "ops": benchOps()
-case "gemm": benchGEMM()
-case "train": try benchTraining(Array(arguments.dropFirst()))
-case "eval": try benchEvaluation(Array(arguments.dropFirst()))
-case "compare": benchCompare(Array(arguments.dropFirst()))
-case "-h", "--help", "help": print(usage)
-default:
-    FileHandle.standardError.write(Data("ember-bench: unknown command '\(arguments[0])'\n\(usage)\n".utf8))
-    exit(64)
+do {
+    switch arguments.first ?? "all" {
+    case "all":
+        benchOps()
+        benchGEMM()
+    case "ops": benchOps()
+    case "gemm": benchGEMM()
+    case "train": try benchTraining(Array(arguments.dropFirst()))
+    case "eval": try benchEvaluation(Array(arguments.dropFirst()))
+    case "compare": benchCompare(Array(arguments.dropFirst()))
+    case "-h", "--help", "help": print(usage)
+    default:
+        FileHandle.standardError.write(Data("ember-bench: unknown command '\(arguments[0])'\n\(usage)\n".utf8))
+        exit(64)
+    }
+} catch {
+    // Missing or unreadable MNIST files: one line, no backtrace.
+    FileHandle.standardError.write(Data("ember-bench: \(error) (give --data-dir DIR or set MNIST_DIR)\n".utf8))
+    exit(66)
 }
