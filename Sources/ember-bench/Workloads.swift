@@ -97,7 +97,8 @@ func benchEvaluation(_ arguments: [String]) throws {
     print("")
     print("| model | images/s |")
     print("|---|---:|")
-    for (cell, hidden) in [("rnn", 32), ("lstm", 128), ("gru", 128)] {
+    let only = option("--cell", in: arguments)
+    for (cell, hidden) in [("rnn", 32), ("lstm", 128), ("gru", 128)] where only == nil || only == cell {
         let rate = try emberEvaluation(cell: cell, hidden: hidden, threads: threads, dataDir: dataDir)
         print("| \(cell.uppercased()) \(hidden) | \(Int(rate)) |")
     }

@@ -147,7 +147,7 @@ let usage = """
       gemm     single-thread GEMM GFLOP/s next to the measured FMA peak
       train    [--threads 2] [--runs 3] [--data-dir DIR]: samples/s of RNN-32, LSTM-128 and GRU-128
                training (one epoch of train-rnn each), RNN-32 evaluation, and peak RSS
-      eval     [--threads 2] [--data-dir DIR]: images/s evaluating the 10,000 test images in one
+      eval     [--threads 2] [--cell rnn|lstm|gru] [--data-dir DIR]: images/s evaluating the 10,000 test images in one
                batch with RNN-32, LSTM-128 and GRU-128 (no graph), median of 5
       compare  --python PATH [--anchor FILE] [--threads 2] [--runs 5] [--data-dir DIR]: Ember and
                the PyTorch anchor alternately, medians and ratios per workload

@@ -66,12 +66,14 @@ enum RecurrentEngine {
     /// Runs the layer stack. `x` is time-major [T, B, I]; `h0`/`c0` are [L·D, B, H] or nil for zeros;
     /// `weights` are in PyTorch's order (per layer, per direction: w_ih, w_hh[, b_ih, b_hh]);
     /// `masks` are the dropout masks applied to the outputs of layers 0..<L-1 (empty for none).
-    /// Returns the output [T, B, D·H], h_n and c_n [L·D, B, H], and the caches.
+    /// `splitRows` runs the recurrence in `recurrenceBlocks(B)` on all cores (callers that already
+    /// run blocks in parallel pass false). Returns the output [T, B, D·H], h_n and c_n [L·D, B, H],
+    /// and the caches.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     static func forward<Scalar: TensorScalar>(
         _ config: RecurrentConfig, x: Tensor<Scalar>, h0: Tensor<Scalar>?, c0: Tensor<Scalar>?,
-        weights: [Tensor<Scalar>], lengths: [Int], masks: [Tensor<Scalar>], keepCaches: Bool = true
+        weights: [Tensor<Scalar>], lengths: [Int], masks: [Tensor<Scalar>], keepCaches: Bool = true, splitRows: Bool = true
     ) -> (output: Tensor<Scalar>, hN: Tensor<Scalar>, cN: Tensor<Scalar>?, inputs: [Tensor<Scalar>], caches: [DirectionCache<Scalar>]) {
         let (T, B) = (x.shape[0], x.shape[1])
         let H = config.hiddenSize, D = config.directions, GH = config.mode.gates * H
@@ -86,7 +88,9 @@ enum RecurrentEngine {
             let I = config.layerInputSize(layer)
             // Outputs past a sequence's end stay zero; without lengths every element is written.
             let ragged = lengths.contains { $0 < T }
-            var out: [Scalar] = ragged ? [Scalar](repeating: 0, count: T * B * D * H) : uninitializedScalars(T * B * D * H)
+            // One direction over full-length sequences: the output is the hidden states themselves (shared, not copied).
+            let shareHidden = D == 1 && !ragged
+            var out: [Scalar] = shareHidden ? [] : ragged ? [Scalar](repeating: 0, count: T * B * D * H) : uninitializedScalars(T * B * D * H)
             for direction in 0..<D {
                 let index = layer * D + direction
                 let w = Array(weights[(index * config.parametersPerDirection)...].prefix(config.parametersPerDirection))
@@ -128,7 +132,7 @@ enum RecurrentEngine {
                     initialH.withUnsafeBufferPointer { ph0 in
                     initialC.withUnsafeBufferPointer { pc0 in
                         // Rows never interact: blocks of rows run the whole sequence on their own, on all cores.
-                        let blocks = recurrenceBlocks(B)
+                        let blocks = splitRows ? recurrenceBlocks(B) : [(start: 0, count: B)]
                         WorkerPool.shared.run(chunks: blocks.count, threads: emberThreadCount) { block in
                             let (b0, n) = blocks[block]
                             for s in 0..<T {
@@ -163,14 +167,15 @@ enum RecurrentEngine {
                     } } } } } } } }
                 }
                 // Output rows and final states.
+                if shareHidden { out = cache.hs }
                 cache.hs.withUnsafeBufferPointer { phs in
-                    out.withUnsafeMutableBufferPointer { po in
+                    if !shareHidden { out.withUnsafeMutableBufferPointer { po in
                         for t in 0..<T {
                             for b in 0..<B where t < lengths[b] {
                                 (po.baseAddress! + (t * B + b) * D * H + direction * H).update(from: phs.baseAddress! + (t * B + b) * H, count: H)
                             }
                         }
-                    }
+                    } }
                     let lastT = reverse ? 0 : T - 1
                     hN.withUnsafeMutableBufferPointer { p in
                         (p.baseAddress! + index * B * H).update(from: phs.baseAddress! + lastT * B * H, count: B * H)

@@ -24,7 +24,7 @@ extension RecurrentEngine {
         let isLSTM = config.mode == .lstm
         let rowsPerBlock = inferenceBlockRows
         let blocks = (B + rowsPerBlock - 1) / rowsPerBlock
-        var output: [Scalar] = uninitializedScalars(T * B * DH)
+        var output: [Scalar] = uninitializedLargeScalars(T * B * DH)
         var hN: [Scalar] = uninitializedScalars(LD * B * H)
         var cN: [Scalar] = isLSTM ? uninitializedScalars(LD * B * H) : []
         input.withBase { px in
@@ -59,7 +59,7 @@ extension RecurrentEngine {
                 }
                 let result = forward(config, x: Tensor(shape: [T, rows, I], scalars: x), h0: rowsOf(h0), c0: rowsOf(c0),
                                      weights: weights, lengths: Array(lengths[b0..<(b0 + rows)]), masks: [],
-                                     keepCaches: false)
+                                     keepCaches: false, splitRows: false)
                 // Scatter the block's output and final states into place.
                 result.output.withBase { pr in
                     for t in 0..<T {
