@@ -151,3 +151,22 @@ final class Counters: Sendable {
         }
     }
 }
+
+/// When the input does not require a gradient, the backward pass skips its product; the weight
+/// gradients are exactly those of a run where it does.
+@Test(arguments: [RecurrentMode.rnnTanh, .lstm, .gru])
+func inputGradientSkipKeepsWeightGradients(_ mode: RecurrentMode) {
+    let layer = makeLayer(RecurrentCase(mode: mode, layers: 2, withState: false))
+    var g = SeededGenerator(seed: 13)
+    let x = Tensor<Double>(randomNormal: [T, 6, I], generator: &g)
+    var gradients: [[[Double]]] = []
+    for wanted in [true, false] {
+        layer.zeroGrad()
+        let input = Variable(x, requiresGrad: wanted)
+        let (out, hN, _) = layer.run(input, h0: nil, c0: nil, lengths: nil, name: "test")
+        ((out * out).sum() + hN.sum()).backward()
+        #expect((input.grad != nil) == wanted)
+        gradients.append(layer.weights.map { $0.grad!.scalars })
+    }
+    #expect(gradients[0] == gradients[1])
+}

@@ -134,6 +134,7 @@ public class RecurrentLayer<Scalar: TensorScalar>: Module, TrainingModeSettable 
         if let cN = result.cN { pieces.append(cN.reshaped(to: [-1])) }
         let packed = concat(pieces, axis: 0)
         let hasH0 = h0 != nil, hasC0 = c0 != nil, outShape = out.shape, isLSTM = config.mode == .lstm
+        let inputGradient = input.requiresGrad
         let node = Variable.record(name, packed, inputs) { g in
             var gOut = g.narrow(axis: 0, start: 0, length: outCount).reshaped(to: outShape)
             if batchFirst { gOut = gOut.transposed(0, 1) }
@@ -141,8 +142,8 @@ public class RecurrentLayer<Scalar: TensorScalar>: Module, TrainingModeSettable 
             let gcN = isLSTM ? g.narrow(axis: 0, start: outCount + stateCount, length: stateCount).reshaped(to: stateShape) : nil
             let grads = RecurrentEngine.backward(config, gOut: gOut, ghN: ghN, gcN: gcN, h0: h0Data, c0: c0Data,
                                                  weights: weightData, lengths: lengths, masks: masks,
-                                                 inputs: result.inputs, caches: result.caches)
-            var list: [Tensor<Scalar>?] = [batchFirst ? grads.gx.transposed(0, 1) : grads.gx]
+                                                 inputs: result.inputs, caches: result.caches, inputGradient: inputGradient)
+            var list: [Tensor<Scalar>?] = [inputGradient ? (batchFirst ? grads.gx.transposed(0, 1) : grads.gx) : nil]
             if hasH0 { list.append(grads.gh0) }
             if hasC0 { list.append(grads.gc0) }
             return list + grads.gWeights.map { Optional($0) }

@@ -143,8 +143,12 @@ enum RecurrentEngine {
                                     ? (s == 0 ? pc0.baseAddress! : UnsafePointer(pcs.baseAddress! + prevT * B * H)) + b0 * H : hPrev
                                 let ghb = pgh.baseAddress! + b0 * GH
                                 // Hidden projection: h_{t-1} x W_hhᵀ (+ b_hh).
-                                GEMM.run(transA: false, transB: false, m: n, n: GH, k: H, a: hPrev, lda: H, b: pwhhT, ldb: GH,
-                                         c: ghb, ldc: GH)
+                                if s == 0 && h0 == nil {
+                                    ghb.update(repeating: 0, count: n * GH)    // h_{-1} = 0
+                                } else {
+                                    GEMM.run(transA: false, transB: false, m: n, n: GH, k: H, a: hPrev, lda: H, b: pwhhT, ldb: GH,
+                                             c: ghb, ldc: GH)
+                                }
                                 if config.bias {
                                     w[3].withBase { pb in
                                         Scalar._binary(.add, ghb, aRow: GH, aStep: 1, pb, bRow: 0, bStep: 1, ghb, rows: n, count: GH, 0, 0)
@@ -251,13 +255,14 @@ enum RecurrentEngine {
     }
 
     /// Backpropagation through time. `gOut` is the gradient of the output [T, B, D·H], `ghN`/`gcN`
-    /// of the final states. Returns gradients of x [T, B, I], h0, c0 and every weight (same order).
+    /// of the final states. Returns gradients of x [T, B, I] (an empty tensor when `inputGradient` is
+    /// false), h0, c0 and every weight (same order). Without h0, the h0 gradient is not computed.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     static func backward<Scalar: TensorScalar>(
         _ config: RecurrentConfig, gOut: Tensor<Scalar>, ghN: Tensor<Scalar>, gcN: Tensor<Scalar>?,
         h0: Tensor<Scalar>?, c0: Tensor<Scalar>?, weights: [Tensor<Scalar>], lengths: [Int], masks: [Tensor<Scalar>],
-        inputs: [Tensor<Scalar>], caches: [DirectionCache<Scalar>]
+        inputs: [Tensor<Scalar>], caches: [DirectionCache<Scalar>], inputGradient: Bool = true
     ) -> (gx: Tensor<Scalar>, gh0: Tensor<Scalar>, gc0: Tensor<Scalar>?, gWeights: [Tensor<Scalar>]) {
         let (T, B) = (gOut.shape[0], gOut.shape[1])
         let H = config.hiddenSize, D = config.directions, G = config.mode.gates, GH = G * H
@@ -270,7 +275,8 @@ enum RecurrentEngine {
         for layer in stride(from: config.numLayers - 1, through: 0, by: -1) {
             let I = config.layerInputSize(layer)
             let X = inputs[layer]
-            var dX = [Scalar](repeating: 0, count: T * B * I)
+            // The input's gradient (an empty array when it is not wanted).
+            var dX = [Scalar](repeating: 0, count: layer > 0 || inputGradient ? T * B * I : 0)
             for direction in 0..<D {
                 let index = layer * D + direction
                 let reverse = direction == 1
@@ -349,6 +355,8 @@ enum RecurrentEngine {
                                     }
                                 }
                             }
+                            // Without h0 the gradient of the zero initial state is not wanted.
+                            if s == 0 && h0 == nil { continue }
                             // dh_{t-1} = dG_h · W_hh (+ z·dh for GRU); ended rows pass dh through.
                             GEMM.run(transA: false, transB: false, m: n, n: H, k: GH, a: UnsafePointer(dgh + b0 * GH), lda: GH,
                                      b: pwhh, ldb: H, c: pdn.baseAddress! + b0 * H, ldc: H)
@@ -388,19 +396,19 @@ enum RecurrentEngine {
                                     }
                                 }
                             }
-                            weights[wBase].withBase { pwih in
+                            if layer > 0 || inputGradient { weights[wBase].withBase { pwih in
                                 dX.withUnsafeMutableBufferPointer { pdx in
                                     GEMM.run(transA: false, transB: false, m: T * B, n: I, k: GH, a: pdgx.baseAddress!, lda: GH,
                                              b: pwih, ldb: I, beta: 1, c: pdx.baseAddress!, ldc: I)
                                 }
-                            }
+                            } }
                         }
                     }
                 }
                 gh0.replaceSubrange((index * B * H)..<((index + 1) * B * H), with: dh)
                 if config.mode == .lstm { gc0.replaceSubrange((index * B * H)..<((index + 1) * B * H), with: dc) }
             }
-            let dXTensor = Tensor(shape: [T, B, I], scalars: dX)
+            let dXTensor = dX.isEmpty ? Tensor(zeros: [0]) : Tensor(shape: [T, B, I], scalars: dX)
             if layer > 0 {
                 dOut = masks.isEmpty ? dXTensor : dXTensor * masks[layer - 1]
             } else {
