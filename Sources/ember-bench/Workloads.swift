@@ -61,11 +61,10 @@ func emberTraining(cell: String, hidden: Int, threads: Int, dataDir: String) -> 
 }
 
 /// Images per second evaluating the 10,000 test images in one batch (no graph, eval mode), median of 5.
-func emberEvaluation(cell: String = "rnn", hidden: Int, threads: Int, dataDir: String) throws -> Double {
+func emberEvaluation(cell: String = "rnn", hidden: Int, threads: Int, images: Tensor<Float>) -> Double {
     emberThreadCount = threads
     defer { emberThreadCount = 1 }
-    let test = try MNIST(directory: URL(fileURLWithPath: dataDir), train: false)
-    let (images, _) = test.batch(Array(0..<test.count))
+    let count = images.shape[0]
     let layer: (Variable<Float>) -> Variable<Float>
     switch cell {
     case "lstm":
@@ -84,22 +83,29 @@ func emberEvaluation(cell: String = "rnn", hidden: Int, threads: Int, dataDir: S
         let start = now()
         let predictions = withNoGrad { fc(layer(Variable(images)).select(axis: 1, index: -1)).argmax(axis: 1) }
         times.append(Double(now() - start) / 1e9)
-        precondition(predictions.count == test.count)
+        precondition(predictions.count == count)
     }
-    return Double(test.count) / median(times)
+    return Double(count) / median(times)
+}
+
+/// The 10,000 test images as one [10000, 28, 28] batch.
+func testImages(_ dataDir: String) throws -> Tensor<Float> {
+    let test = try MNIST(directory: URL(fileURLWithPath: dataDir), train: false)
+    return test.batch(Array(0..<test.count)).images
 }
 
 /// `ember-bench eval`: evaluation throughput of each cell type.
 func benchEvaluation(_ arguments: [String]) throws {
     let dataDir = option("--data-dir", in: arguments) ?? defaultDataDir()
     let threads = Int(option("--threads", in: arguments) ?? "") ?? 2
+    let images = try testImages(dataDir)
     print("## Evaluating the 10,000 test images in one batch (\(threads) threads; median of 5)")
     print("")
     print("| model | images/s |")
     print("|---|---:|")
     let only = option("--cell", in: arguments)
     for (cell, hidden) in [("rnn", 32), ("lstm", 128), ("gru", 128)] where only == nil || only == cell {
-        let rate = try emberEvaluation(cell: cell, hidden: hidden, threads: threads, dataDir: dataDir)
+        let rate = emberEvaluation(cell: cell, hidden: hidden, threads: threads, images: images)
         print("| \(cell.uppercased()) \(hidden) | \(Int(rate)) |")
     }
 }
@@ -167,7 +173,7 @@ func benchTraining(_ arguments: [String]) throws {
         guard !results.isEmpty else { print("| \(cell.uppercased()) \(hidden) training | failed | |"); continue }
         print("| \(cell.uppercased()) \(hidden) training | \(Int(median(results.map(\.samplesPerSecond)))) | \(Int(median(results.map { Double($0.maxRSS) })) >> 20) MB |")
     }
-    let evaluation = try emberEvaluation(hidden: 32, threads: threads, dataDir: dataDir)
+    let evaluation = emberEvaluation(hidden: 32, threads: threads, images: try testImages(dataDir))
     print("| RNN 32 evaluating 10,000 test images | \(Int(evaluation)) | |")
 }
 
@@ -207,8 +213,9 @@ func benchCompare(_ arguments: [String]) {
         row("\(cell.uppercased()) \(hidden) training", "samples/s", ember, torch)
     }
     var ember: [Double] = [], torch: [Double] = []
+    let images = try? testImages(dataDir)
     for _ in 0..<runs {
-        if let e = try? emberEvaluation(hidden: 32, threads: threads, dataDir: dataDir) { ember.append(e) }
+        if let images { ember.append(emberEvaluation(hidden: 32, threads: threads, images: images)) }
         if let t = torchEvaluation(python: python, hidden: 32, threads: threads, dataDir: dataDir) { torch.append(t) }
     }
     row("RNN 32 evaluating 10,000 test images", "images/s", ember, torch)

@@ -52,26 +52,3 @@ func permuteCopy(from src: UnsafeRawPointer, to dst: UnsafeMutableRawPointer, el
     default: preconditionFailure("permuteCopy: unsupported element size \(elementSize)")
     }
 }
-
-#if os(Linux)
-import Glibc
-#endif
-
-/// An array of `count` scalars that the caller overwrites completely before reading. Large ones ask
-/// the kernel for 2 MB pages (where transparent huge pages are on request), so filling them costs a
-/// few page faults rather than one per 4 KB.
-@inline(__always)
-func uninitializedLargeScalars<Scalar: TensorScalar>(_ count: Int) -> [Scalar] {
-    [Scalar](unsafeUninitializedCapacity: count) { buffer, initialized in
-        #if os(Linux)
-        let bytes = count * MemoryLayout<Scalar>.stride
-        if bytes >= 8 << 20, let base = buffer.baseAddress {
-            let huge = 2 << 20
-            let start = (Int(bitPattern: base) + huge - 1) / huge * huge
-            let end = (Int(bitPattern: base) + bytes) / huge * huge
-            if end > start { _ = madvise(UnsafeMutableRawPointer(bitPattern: start), end - start, MADV_HUGEPAGE) }
-        }
-        #endif
-        initialized = count
-    }
-}

@@ -24,7 +24,7 @@ extension RecurrentEngine {
         let isLSTM = config.mode == .lstm
         let rowsPerBlock = inferenceBlockRows
         let blocks = (B + rowsPerBlock - 1) / rowsPerBlock
-        var output: [Scalar] = uninitializedLargeScalars(T * B * DH)
+        var output: [Scalar] = uninitializedScalars(T * B * DH)
         var hN: [Scalar] = uninitializedScalars(LD * B * H)
         var cN: [Scalar] = isLSTM ? uninitializedScalars(LD * B * H) : []
         input.withBase { px in
