@@ -116,23 +116,46 @@ static void *scratch_reserve(ember_scratch *s, size_t bytes) {
 
 // MARK: - Public entry points
 
+/// The level a request runs at: the requested one, clamped to what the CPU supports.
+static ember_kernel_level clamp_level(ember_kernel_level requested) {
+    ember_kernel_level best = ember_kernel_best_level();
+    return requested > best ? best : requested;
+}
+
+#if defined(__x86_64__)
+// Runs `call` with the instantiation for `level` substituted for FN (portable otherwise).
+#define EMBER_AT_LEVEL(level, PORTABLE, AVX2, AVX512, call)                                         \
+    do {                                                                                            \
+        if ((level) == EMBER_KERNEL_AVX512) { call(AVX512); }                                       \
+        else if ((level) == EMBER_KERNEL_AVX2) { call(AVX2); }                                      \
+        else { call(PORTABLE); }                                                                    \
+    } while (0)
+#else
+#define EMBER_AT_LEVEL(level, PORTABLE, AVX2, AVX512, call)                                         \
+    do { (void)(level); call(PORTABLE); } while (0)
+#endif
+
 #define EMBER_GEMM_ENTRY(NAME, T, PORTABLE, AVX2, AVX512)                                          \
     void NAME(int transA, int transB, long M, long N, long K, T alpha, const T *A, long lda,        \
               const T *B, long ldb, T beta, T *C, long ldc) {                                       \
         NAME##_at_level(ember_kernel_level_in_use(), transA, transB, M, N, K, alpha, A, lda, B,     \
                         ldb, beta, C, ldc);                                                         \
     }                                                                                               \
-    void NAME##_at_level(ember_kernel_level requested, int transA, int transB, long M, long N,      \
-                         long K, T alpha, const T *A, long lda, const T *B, long ldb, T beta, T *C, \
-                         long ldc) {                                                                \
-        if (M <= 0 || N <= 0) return;                                                               \
+    /* Applies beta to C; returns whether a product remains to be added. */                         \
+    static int NAME##_scale(long M, long N, long K, T alpha, T beta, T *C, long ldc) {              \
+        if (M <= 0 || N <= 0) return 0;                                                             \
         if (beta == 0) {                                                                            \
             for (long i = 0; i < M; i++) memset(C + i * ldc, 0, (size_t)N * sizeof(T));             \
         } else if (beta != 1) {                                                                     \
             for (long i = 0; i < M; i++)                                                            \
                 for (long j = 0; j < N; j++) C[i * ldc + j] *= beta;                                \
         }                                                                                           \
-        if (K <= 0 || alpha == 0) return;                                                           \
+        return K > 0 && alpha != 0;                                                                 \
+    }                                                                                               \
+    void NAME##_at_level(ember_kernel_level requested, int transA, int transB, long M, long N,      \
+                         long K, T alpha, const T *A, long lda, const T *B, long ldb, T beta, T *C, \
+                         long ldc) {                                                                \
+        if (!NAME##_scale(M, N, K, alpha, beta, C, ldc)) return;                                    \
         if (M * N * K <= 512) { /* tiny: packing would cost more than the product */              \
             for (long i = 0; i < M; i++)                                                            \
                 for (long p = 0; p < K; p++) {                                                      \
@@ -141,36 +164,61 @@ static void *scratch_reserve(ember_scratch *s, size_t bytes) {
                 }                                                                                   \
             return;                                                                                 \
         }                                                                                           \
-        ember_kernel_level level = requested > ember_kernel_best_level() ? ember_kernel_best_level() \
-                                                                         : requested;               \
+        ember_kernel_level level = clamp_level(requested);                                          \
         long sizeA = PORTABLE##_packedASize, sizeB = PORTABLE##_packedBSize;                        \
         EMBER_GEMM_SIZES(AVX2, AVX512)                                                              \
         T *pa = scratch_reserve(&scratchA, (size_t)sizeA * sizeof(T));                              \
         T *pb = scratch_reserve(&scratchB, (size_t)sizeB * sizeof(T));                              \
         if (!pa || !pb) abort();                                                                    \
-        EMBER_GEMM_DISPATCH(AVX2, AVX512)                                                           \
-        PORTABLE(transA, transB, M, N, K, alpha, A, lda, B, ldb, 1, C, ldc, pa, pb);                \
+        EMBER_AT_LEVEL(level, PORTABLE, AVX2, AVX512, NAME##_CALL_DRIVER);                          \
+    }                                                                                               \
+    long NAME##_packed_b_size(ember_kernel_level requested, long K, long N) {                       \
+        if (K <= 0 || N <= 0) return 0;                                                             \
+        ember_kernel_level level = clamp_level(requested);                                          \
+        long size = 0;                                                                              \
+        EMBER_AT_LEVEL(level, PORTABLE, AVX2, AVX512, NAME##_CALL_SIZE);                            \
+        return size;                                                                                \
+    }                                                                                               \
+    void NAME##_pack_b(ember_kernel_level requested, int transB, long K, long N, const T *B,        \
+                       long ldb, T *packed) {                                                       \
+        if (K <= 0 || N <= 0) return;                                                               \
+        ember_kernel_level level = clamp_level(requested);                                          \
+        EMBER_AT_LEVEL(level, PORTABLE, AVX2, AVX512, NAME##_CALL_PACK);                            \
+    }                                                                                               \
+    void NAME##_with_packed_b(ember_kernel_level requested, int transA, long M, long N, long K,     \
+                              T alpha, const T *A, long lda, const T *packedB, T beta, T *C,        \
+                              long ldc) {                                                           \
+        if (!NAME##_scale(M, N, K, alpha, beta, C, ldc)) return;                                    \
+        ember_kernel_level level = clamp_level(requested);                                          \
+        long sizeA = PORTABLE##_packedASize;                                                        \
+        EMBER_GEMM_SIZE_A(AVX2, AVX512)                                                             \
+        T *pa = scratch_reserve(&scratchA, (size_t)sizeA * sizeof(T));                              \
+        if (!pa) abort();                                                                           \
+        EMBER_AT_LEVEL(level, PORTABLE, AVX2, AVX512, NAME##_CALL_PACKED_DRIVER);                   \
     }
 
 #if defined(__x86_64__)
-#define EMBER_GEMM_SIZES(AVX2, AVX512)                                                              \
+#define EMBER_GEMM_SIZE_A(AVX2, AVX512)                                                             \
     if (AVX512##_packedASize > sizeA) sizeA = AVX512##_packedASize;                                 \
+    if (AVX2##_packedASize > sizeA) sizeA = AVX2##_packedASize;
+#define EMBER_GEMM_SIZES(AVX2, AVX512)                                                              \
+    EMBER_GEMM_SIZE_A(AVX2, AVX512)                                                                 \
     if (AVX512##_packedBSize > sizeB) sizeB = AVX512##_packedBSize;                                 \
-    if (AVX2##_packedASize > sizeA) sizeA = AVX2##_packedASize;                                     \
     if (AVX2##_packedBSize > sizeB) sizeB = AVX2##_packedBSize;
-#define EMBER_GEMM_DISPATCH(AVX2, AVX512)                                                           \
-    if (level == EMBER_KERNEL_AVX512) {                                                             \
-        AVX512(transA, transB, M, N, K, alpha, A, lda, B, ldb, 1, C, ldc, pa, pb);                  \
-        return;                                                                                     \
-    }                                                                                               \
-    if (level == EMBER_KERNEL_AVX2) {                                                               \
-        AVX2(transA, transB, M, N, K, alpha, A, lda, B, ldb, 1, C, ldc, pa, pb);                    \
-        return;                                                                                     \
-    }
 #else
-#define EMBER_GEMM_SIZES(AVX2, AVX512) (void)level;
-#define EMBER_GEMM_DISPATCH(AVX2, AVX512)
+#define EMBER_GEMM_SIZE_A(AVX2, AVX512)
+#define EMBER_GEMM_SIZES(AVX2, AVX512)
 #endif
+
+// The calls EMBER_AT_LEVEL makes, one per entry point, with the instantiation's name as FN.
+#define ember_sgemm_CALL_DRIVER(FN) FN(transA, transB, M, N, K, alpha, A, lda, B, ldb, 1, C, ldc, pa, pb, NULL)
+#define ember_dgemm_CALL_DRIVER(FN) ember_sgemm_CALL_DRIVER(FN)
+#define ember_sgemm_CALL_SIZE(FN) size = FN##_packedAllBSize(K, N)
+#define ember_dgemm_CALL_SIZE(FN) ember_sgemm_CALL_SIZE(FN)
+#define ember_sgemm_CALL_PACK(FN) FN##_packAllB(transB, B, ldb, K, N, packed)
+#define ember_dgemm_CALL_PACK(FN) ember_sgemm_CALL_PACK(FN)
+#define ember_sgemm_CALL_PACKED_DRIVER(FN) FN(transA, 0, M, N, K, alpha, A, lda, NULL, 0, 1, C, ldc, pa, NULL, packedB)
+#define ember_dgemm_CALL_PACKED_DRIVER(FN) ember_sgemm_CALL_PACKED_DRIVER(FN)
 
 EMBER_GEMM_ENTRY(ember_sgemm, float, sgemm_portable, sgemm_avx2, sgemm_avx512)
 EMBER_GEMM_ENTRY(ember_dgemm, double, dgemm_portable, dgemm_avx2, dgemm_avx512)

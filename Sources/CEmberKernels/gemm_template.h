@@ -75,51 +75,92 @@ GATTR static void GCAT(GNAME, packA)(int transA, const GT *A, long lda, long ic,
     }
 }
 
-// C[0..<mr, 0..<nr] (+)= a-panel (kc x GMR) times b-panel (kc x GNR); accumulators stay in registers.
-GATTR static inline void GCAT(GNAME, micro)(long kc, const GT *restrict a, const GT *restrict b,
-                                            GT *restrict c, long ldc, long mr, long nr,
-                                            int accumulate) {
-    // Fully unrolled so that the accumulators live in registers.
+// C[0..<rows, 0..<nr] (+)= a-panel (kc x GMR, only its first `rows` rows used) times b-panel
+// (kc x GNR); accumulators stay in registers. Always inlined with a constant `rows`, so every row
+// count gets its own fully unrolled kernel and a partial tile costs only its own rows.
+GATTR static inline __attribute__((always_inline)) void GCAT(GNAME, microRows)(
+    long kc, const GT *restrict a, const GT *restrict b, GT *restrict c, long ldc, const int rows,
+    long nr, int accumulate) {
     GVEC acc[GMR][GNV];
-    _Pragma("clang loop unroll(full)") for (int i = 0; i < GMR; i++)
+    _Pragma("clang loop unroll(full)") for (int i = 0; i < rows; i++)
         _Pragma("clang loop unroll(full)") for (int v = 0; v < GNV; v++) acc[i][v] = (GVEC){0};
     for (long p = 0; p < kc; p++) {
         GVEC bv[GNV];
         _Pragma("clang loop unroll(full)") for (int v = 0; v < GNV; v++)
             bv[v] = *(const GVEC *)(b + p * GNR + v * GLANES);
-        _Pragma("clang loop unroll(full)") for (int i = 0; i < GMR; i++) {
+        _Pragma("clang loop unroll(full)") for (int i = 0; i < rows; i++) {
             GT ai = a[p * GMR + i];   // splatted by the vector arithmetic below
             _Pragma("clang loop unroll(full)") for (int v = 0; v < GNV; v++) GFMA(acc[i][v], ai, bv[v]);
         }
     }
-    if (mr == GMR && nr == GNR) {
-        _Pragma("clang loop unroll(full)") for (int i = 0; i < GMR; i++)
+    if (nr == GNR) {
+        _Pragma("clang loop unroll(full)") for (int i = 0; i < rows; i++)
             _Pragma("clang loop unroll(full)") for (int v = 0; v < GNV; v++) {
                 GUVEC *cp = (GUVEC *)(c + i * ldc + v * GLANES);
                 if (accumulate) *cp += acc[i][v];
                 else *cp = acc[i][v];
             }
     } else {
-        GVEC tile[GMR][GNV];
-        for (int i = 0; i < GMR; i++)
-            for (int v = 0; v < GNV; v++) tile[i][v] = acc[i][v];
-        const GT *t = (const GT *)tile;
-        for (long i = 0; i < mr; i++)
-            for (long j = 0; j < nr; j++) {
-                GT value = t[i * GNR + j];
-                c[i * ldc + j] = accumulate ? c[i * ldc + j] + value : value;
-            }
+        for (int i = 0; i < rows; i++) {
+            GVEC tile[GNV];
+            for (int v = 0; v < GNV; v++) tile[v] = acc[i][v];
+            const GT *t = (const GT *)tile;
+            for (long j = 0; j < nr; j++) c[i * ldc + j] = accumulate ? c[i * ldc + j] + t[j] : t[j];
+        }
     }
 }
 
-GATTR static void GNAME(int transA, int transB, long M, long N, long K, GT alpha, const GT *A,
-                        long lda, const GT *B, long ldb, GT beta, GT *C, long ldc,
-                        GT *packedA, GT *packedB) {
+// Dispatches a tile of mr <= GMR rows to the kernel unrolled for exactly that many rows.
+GATTR static void GCAT(GNAME, micro)(long kc, const GT *restrict a, const GT *restrict b,
+                                     GT *restrict c, long ldc, long mr, long nr, int accumulate) {
+#define GROWS(n)                                                                                   \
+    case n:                                                                                        \
+        if (n <= GMR) GCAT(GNAME, microRows)(kc, a, b, c, ldc, n, nr, accumulate);                 \
+        return;
+    switch (mr) {
+        GROWS(1) GROWS(2) GROWS(3) GROWS(4) GROWS(5) GROWS(6)
+        GROWS(7) GROWS(8) GROWS(9) GROWS(10) GROWS(11) GROWS(12)
+    }
+#undef GROWS
+}
+
+// Where block (jc, pc) of a whole packed op(B) [K, N] starts: every block of GNC columns before it
+// holds K x GNC values, and within its column block every block of GKC rows before it holds GKC x nc
+// values (nc rounded up to whole panels).
+#define GPACKED_OFFSET(jc, pc, nc, K) ((jc) * (K) + (pc) * ((((nc) + GNR - 1) / GNR) * GNR))
+
+// Packs all of op(B) [K, N] once, block by block in the order the driver visits them, so products
+// that reuse the same B (one per time step of a recurrence) skip packing it again.
+GATTR static void GCAT(GNAME, packAllB)(int transB, const GT *B, long ldb, long K, long N,
+                                        GT *restrict dst) {
     for (long jc = 0; jc < N; jc += GNC) {
         long nc = N - jc < GNC ? N - jc : GNC;
         for (long pc = 0; pc < K; pc += GKC) {
             long kc = K - pc < GKC ? K - pc : GKC;
-            GCAT(GNAME, packB)(transB, B, ldb, pc, jc, kc, nc, packedB);
+            GCAT(GNAME, packB)(transB, B, ldb, pc, jc, kc, nc, dst + GPACKED_OFFSET(jc, pc, nc, K));
+        }
+    }
+}
+
+// Elements a whole packed op(B) [K, N] needs.
+static long GCAT(GNAME, packedAllBSize)(long K, long N) { return K * (((N + GNR - 1) / GNR) * GNR); }
+
+// The blocked driver. `prepackedB`, when not NULL, is op(B) packed by packAllB (and B, transB and
+// packedB are unused); otherwise each block of B is packed into packedB as it is reached.
+GATTR static void GNAME(int transA, int transB, long M, long N, long K, GT alpha, const GT *A,
+                        long lda, const GT *B, long ldb, GT beta, GT *C, long ldc,
+                        GT *packedA, GT *packedB, const GT *prepackedB) {
+    for (long jc = 0; jc < N; jc += GNC) {
+        long nc = N - jc < GNC ? N - jc : GNC;
+        for (long pc = 0; pc < K; pc += GKC) {
+            long kc = K - pc < GKC ? K - pc : GKC;
+            const GT *bBlock;
+            if (prepackedB) {
+                bBlock = prepackedB + GPACKED_OFFSET(jc, pc, nc, K);
+            } else {
+                GCAT(GNAME, packB)(transB, B, ldb, pc, jc, kc, nc, packedB);
+                bBlock = packedB;
+            }
             int accumulate = pc > 0 || beta != 0;
             for (long ic = 0; ic < M; ic += GMC) {
                 long mc = M - ic < GMC ? M - ic : GMC;
@@ -128,7 +169,7 @@ GATTR static void GNAME(int transA, int transB, long M, long N, long K, GT alpha
                     long nr = nc - jr < GNR ? nc - jr : GNR;
                     for (long ir = 0; ir < mc; ir += GMR) {
                         long mr = mc - ir < GMR ? mc - ir : GMR;
-                        GCAT(GNAME, micro)(kc, packedA + ir * kc, packedB + jr * kc,
+                        GCAT(GNAME, micro)(kc, packedA + ir * kc, bBlock + jr * kc,
                                            C + (ic + ir) * ldc + jc + jr, ldc, mr, nr, accumulate);
                     }
                 }
@@ -141,6 +182,7 @@ GATTR static void GNAME(int transA, int transB, long M, long N, long K, GT alpha
 static const long GCAT(GNAME, packedASize) = GMC * GKC;
 static const long GCAT(GNAME, packedBSize) = GKC * (((GNC + GNR - 1) / GNR) * GNR);
 
+#undef GPACKED_OFFSET
 #undef GVEC
 #undef GUVEC
 #undef GLANES

@@ -48,6 +48,60 @@ import Testing
         #expect(c[2].isNaN)   // untouched past N
     }
 
+    /// A right-hand operand packed once gives bit for bit the products of the plain entry point, on
+    /// every path, across several blocks of K and of N (float packs 2048 columns per block, double
+    /// 1024), with partial panels, transposed A and B, alpha and beta.
+    @Test(arguments: levels)
+    func packedOperandMatchesUnpackedBitForBit(level: KernelLevel) {
+        let cLevel = ember_kernel_level(rawValue: UInt32(level.rawValue))
+        for (m, n, k) in [(3, 2100, 300), (37, 45, 29), (12, 32, 600), (64, 512, 128)] {
+            for transA in [false, true] {
+                for transB in [false, true] {
+                    let a = randomTensor([m * k], seed: UInt64(m + k)).scalars
+                    let b = randomTensor([k * n], seed: UInt64(n + k)).scalars
+                    let c0 = randomTensor([m * n], seed: 3).scalars
+                    let (lda, ldb) = (transA ? m : k, transB ? k : n)
+                    var plain = c0, packedResult = c0
+                    ember_dgemm_at_level(cLevel, transA ? 1 : 0, transB ? 1 : 0, m, n, k, 0.5, a, lda, b, ldb, 2, &plain, n)
+                    var packed = [Double](repeating: .nan, count: ember_dgemm_packed_b_size(cLevel, k, n) + 8)
+                    packed.withUnsafeMutableBufferPointer { p in
+                        // The kernels load packed panels with aligned vector loads.
+                        let raw = UnsafeMutableRawPointer(p.baseAddress!)
+                        let aligned = raw.alignedUp(toMultipleOf: 64).assumingMemoryBound(to: Double.self)
+                        ember_dgemm_pack_b(cLevel, transB ? 1 : 0, k, n, b, ldb, aligned)
+                        ember_dgemm_with_packed_b(cLevel, transA ? 1 : 0, m, n, k, 0.5, a, lda, aligned, 2, &packedResult, n)
+                    }
+                    #expect(zip(plain, packedResult).allSatisfy { $0 == $1 }, "double \(level) \(m)x\(n)x\(k) tA=\(transA) tB=\(transB)")
+
+                    let (af, bf) = (a.map(Float.init), b.map(Float.init))
+                    var plainF = c0.map(Float.init), packedF = plainF
+                    ember_sgemm_at_level(cLevel, transA ? 1 : 0, transB ? 1 : 0, m, n, k, 0.5, af, lda, bf, ldb, 2, &plainF, n)
+                    var packedBuffer = [Float](repeating: .nan, count: ember_sgemm_packed_b_size(cLevel, k, n) + 16)
+                    packedBuffer.withUnsafeMutableBufferPointer { p in
+                        let aligned = UnsafeMutableRawPointer(p.baseAddress!).alignedUp(toMultipleOf: 64)
+                            .assumingMemoryBound(to: Float.self)
+                        ember_sgemm_pack_b(cLevel, transB ? 1 : 0, k, n, bf, ldb, aligned)
+                        ember_sgemm_with_packed_b(cLevel, transA ? 1 : 0, m, n, k, 0.5, af, lda, aligned, 2, &packedF, n)
+                    }
+                    #expect(zip(plainF, packedF).allSatisfy { $0 == $1 }, "float \(level) \(m)x\(n)x\(k) tA=\(transA) tB=\(transB)")
+                }
+            }
+        }
+    }
+
+    /// `PackedMatrix` (the kernel level in use) against `GEMM.run`, with beta 0 over a NaN-filled C.
+    @Test func packedMatrixMatchesGEMM() {
+        let (m, n, k) = (70, 96, 40)
+        let a = randomTensor([m, k], seed: 1).scalars.map(Float.init)
+        let w = randomTensor([n, k], seed: 2).scalars.map(Float.init)   // stored [n, k], used transposed
+        var expected = [Float](repeating: 0, count: m * n)
+        var got = [Float](repeating: .nan, count: m * n)
+        GEMM.run(transA: false, transB: true, m: m, n: n, k: k, a: a, lda: k, b: w, ldb: k, c: &expected, ldc: n)
+        let packed = PackedMatrix(transB: true, k: k, n: n, b: w, ldb: k)
+        packed.multiply(m: m, a: a, lda: k, c: &got, ldc: n)
+        #expect(zip(got, expected).allSatisfy { $0 == $1 })
+    }
+
     @Test func levelSelection() {
         #expect(KernelLevel.current.rawValue <= KernelLevel.best.rawValue)
     }

@@ -44,6 +44,26 @@ void ember_dgemm_at_level(ember_kernel_level level, int transA, int transB, long
                           double alpha, const double *A, long lda, const double *B, long ldb,
                           double beta, double *C, long ldc);
 
+/// Products that reuse one right-hand operand (a recurrence's weights at every time step) can pack
+/// it once: `ember_sgemm_packed_b_size` gives the elements op(B) [K,N] needs when packed for
+/// `level`, `ember_sgemm_pack_b` packs it into a 64-byte-aligned buffer of that size, and
+/// `ember_sgemm_with_packed_b` computes C[M,N] = alpha * op(A)[M,K] * op(B) + beta * C from it.
+/// The three calls must be given the same level (each clamps it to what the CPU supports); the
+/// results are bitwise those of `ember_sgemm_at_level` with op(B) unpacked (above its tiny cutoff).
+long ember_sgemm_packed_b_size(ember_kernel_level level, long K, long N);
+void ember_sgemm_pack_b(ember_kernel_level level, int transB, long K, long N, const float *B,
+                        long ldb, float *packed);
+void ember_sgemm_with_packed_b(ember_kernel_level level, int transA, long M, long N, long K,
+                               float alpha, const float *A, long lda, const float *packedB,
+                               float beta, float *C, long ldc);
+/// Double-precision versions of the packed-operand calls.
+long ember_dgemm_packed_b_size(ember_kernel_level level, long K, long N);
+void ember_dgemm_pack_b(ember_kernel_level level, int transB, long K, long N, const double *B,
+                        long ldb, double *packed);
+void ember_dgemm_with_packed_b(ember_kernel_level level, int transA, long M, long N, long K,
+                               double alpha, const double *A, long lda, const double *packedB,
+                               double beta, double *C, long ldc);
+
 /// y[i] = e^x[i] for i < n, vectorised (within 2 ulp of the C library where the result is a
 /// normal float; +inf above 88.72, 0 where the result would be subnormal). x and y may alias.
 void ember_vexpf(const float *x, float *y, long n);

@@ -73,3 +73,37 @@ public enum KernelLevel: Int, Sendable, CaseIterable, CustomStringConvertible {
         }
     }
 }
+
+// MARK: - A right-hand operand packed once
+
+/// `op(b)` `[k, n]` packed once for the GEMM kernel in use, for products that reuse it many times
+/// (a recurrence multiplies by the same weights at every time step). Products from it equal
+/// `GEMM.run` with `op(b)` bit for bit. Read-only once made, so threads may share it.
+final class PackedMatrix<Scalar: TensorScalar>: @unchecked Sendable {
+    let k: Int, n: Int
+    private let level: KernelLevel
+    private let storage: UnsafeMutablePointer<Scalar>
+
+    /// Packs `op(b)`: `b` is `[k, n]` with row stride `ldb`, or `[n, k]` when `transB`.
+    init(transB: Bool, k: Int, n: Int, b: UnsafePointer<Scalar>, ldb: Int) {
+        precondition(k > 0 && n > 0, "PackedMatrix: empty operand [\(k), \(n)]")
+        self.k = k
+        self.n = n
+        level = .current
+        let count = Scalar._packedBSize(level: level, k: k, n: n)
+        storage = UnsafeMutableRawPointer.allocate(byteCount: count * MemoryLayout<Scalar>.stride, alignment: 64)
+            .bindMemory(to: Scalar.self, capacity: count)
+        Scalar._packB(level: level, transB: transB, k: k, n: n, b: b, ldb: ldb, packed: storage)
+    }
+
+    deinit { UnsafeMutableRawPointer(storage).deallocate() }
+
+    /// `c = alpha * op(a) * self + beta * c` on the calling thread, where `op(a)` is `[m, k]` (or the
+    /// transpose of a stored `[k, m]` when `transA`). When `beta == 0`, `c` is not read.
+    @inline(__always)
+    func multiply(transA: Bool = false, m: Int, alpha: Scalar = 1, a: UnsafePointer<Scalar>, lda: Int,
+                  beta: Scalar = 0, c: UnsafeMutablePointer<Scalar>, ldc: Int) {
+        Scalar._gemm(level: level, transA: transA, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
+                     packedB: storage, beta: beta, c: c, ldc: ldc)
+    }
+}

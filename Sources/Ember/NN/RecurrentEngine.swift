@@ -137,9 +137,9 @@ enum RecurrentEngine {
                     }
                 } }
                 let reverse = direction == 1
-                // W_hhᵀ [H, G·H] stored once per call, so each step's product packs it with plain copies.
-                let whhT = w[1].transposed(0, 1)
-                whhT.withBase { pwhhT in
+                // W_hhᵀ [H, G·H] packed once per call for every step's product.
+                let whhT = w[1].withBase { PackedMatrix(transB: true, k: H, n: GH, b: $0, ldb: H) }
+                do {
                     xw.withUnsafeBufferPointer { pxw in
                     gh.withUnsafeMutableBufferPointer { pgh in
                     cache.hs.withUnsafeMutableBufferPointer { phs in
@@ -163,8 +163,7 @@ enum RecurrentEngine {
                                 if s == 0 && h0 == nil {
                                     ghb.update(repeating: 0, count: n * GH)    // h_{-1} = 0
                                 } else {
-                                    GEMM.run(transA: false, transB: false, m: n, n: GH, k: H, a: hPrev, lda: H, b: pwhhT, ldb: GH,
-                                             c: ghb, ldc: GH)
+                                    whhT.multiply(m: n, a: hPrev, lda: H, c: ghb, ldc: GH)
                                 }
                                 if config.bias {
                                     w[3].withBase { pb in
@@ -308,7 +307,8 @@ enum RecurrentEngine {
                 var hPrevAll = [Scalar](repeating: 0, count: T * B * H)
                 var dhNew = [Scalar](repeating: 0, count: B * H)
                 var direct = [Scalar](repeating: 0, count: B * H)
-                weights[wBase + 1].withBase { pwhh in
+                // W_hh [G·H, H] packed once for every step's product.
+                let whh = weights[wBase + 1].withBase { PackedMatrix(transB: false, k: GH, n: H, b: $0, ldb: H) }
                 dOut.withBase { pdo in
                 cache.hs.withUnsafeBufferPointer { phs in
                 cache.cs.withUnsafeBufferPointer { pcs in
@@ -375,8 +375,7 @@ enum RecurrentEngine {
                             // Without h0 the gradient of the zero initial state is not wanted.
                             if s == 0 && h0 == nil { continue }
                             // dh_{t-1} = dG_h · W_hh (+ z·dh for GRU); ended rows pass dh through.
-                            GEMM.run(transA: false, transB: false, m: n, n: H, k: GH, a: UnsafePointer(dgh + b0 * GH), lda: GH,
-                                     b: pwhh, ldb: H, c: pdn.baseAddress! + b0 * H, ldc: H)
+                            whh.multiply(m: n, a: UnsafePointer(dgh + b0 * GH), lda: GH, c: pdn.baseAddress! + b0 * H, ldc: H)
                             for b in b0..<(b0 + n) {
                                 let dst = pdh.baseAddress! + b * H, src = pdn.baseAddress! + b * H
                                 if t >= lengths[b] { continue }
@@ -389,7 +388,7 @@ enum RecurrentEngine {
                             }
                         }
                     }
-                } } } } } } } } } } } } } } }
+                } } } } } } } } } } } } } }
                 // Weight gradients: one product each over all steps.
                 let dGhFinal = config.mode == .gru ? dGh : dGx
                 dGhFinal.withUnsafeBufferPointer { pdgh in

@@ -81,6 +81,19 @@ where RawSignificand: FixedWidthInteger {
     static func _gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Self,
                       a: UnsafePointer<Self>, lda: Int, b: UnsafePointer<Self>, ldb: Int,
                       beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int)
+    /// Elements `op(b)` `[k, n]` needs once packed for `level`, see `ember_sgemm_packed_b_size`.
+    static func _packedBSize(level: KernelLevel, k: Int, n: Int) -> Int
+    /// Packs `op(b)` `[k, n]` for `level` into a 64-byte-aligned buffer, see `ember_sgemm_pack_b`.
+    static func _packB(level: KernelLevel, transB: Bool, k: Int, n: Int, b: UnsafePointer<Self>, ldb: Int,
+                       packed: UnsafeMutablePointer<Self>)
+    /// GEMM with `op(b)` packed by `_packB` at the same level, see `ember_sgemm_with_packed_b`.
+    static func _gemm(level: KernelLevel, transA: Bool, m: Int, n: Int, k: Int, alpha: Self,
+                      a: UnsafePointer<Self>, lda: Int, packedB: UnsafePointer<Self>,
+                      beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int)
+}
+
+extension KernelLevel {
+    var c: ember_kernel_level { ember_kernel_level(rawValue: UInt32(rawValue)) }
 }
 
 extension Float: TensorScalar {
@@ -105,6 +118,21 @@ extension Float: TensorScalar {
                              beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
         ember_sgemm(transA ? 1 : 0, transB ? 1 : 0, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
     }
+
+    public static func _packedBSize(level: KernelLevel, k: Int, n: Int) -> Int {
+        ember_sgemm_packed_b_size(level.c, k, n)
+    }
+
+    public static func _packB(level: KernelLevel, transB: Bool, k: Int, n: Int, b: UnsafePointer<Float>, ldb: Int,
+                              packed: UnsafeMutablePointer<Float>) {
+        ember_sgemm_pack_b(level.c, transB ? 1 : 0, k, n, b, ldb, packed)
+    }
+
+    public static func _gemm(level: KernelLevel, transA: Bool, m: Int, n: Int, k: Int, alpha: Float,
+                             a: UnsafePointer<Float>, lda: Int, packedB: UnsafePointer<Float>,
+                             beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        ember_sgemm_with_packed_b(level.c, transA ? 1 : 0, m, n, k, alpha, a, lda, packedB, beta, c, ldc)
+    }
 }
 
 extension Double: TensorScalar {
@@ -117,5 +145,20 @@ extension Double: TensorScalar {
                              a: UnsafePointer<Double>, lda: Int, b: UnsafePointer<Double>, ldb: Int,
                              beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int) {
         ember_dgemm(transA ? 1 : 0, transB ? 1 : 0, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+    }
+
+    public static func _packedBSize(level: KernelLevel, k: Int, n: Int) -> Int {
+        ember_dgemm_packed_b_size(level.c, k, n)
+    }
+
+    public static func _packB(level: KernelLevel, transB: Bool, k: Int, n: Int, b: UnsafePointer<Double>, ldb: Int,
+                              packed: UnsafeMutablePointer<Double>) {
+        ember_dgemm_pack_b(level.c, transB ? 1 : 0, k, n, b, ldb, packed)
+    }
+
+    public static func _gemm(level: KernelLevel, transA: Bool, m: Int, n: Int, k: Int, alpha: Double,
+                             a: UnsafePointer<Double>, lda: Int, packedB: UnsafePointer<Double>,
+                             beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int) {
+        ember_dgemm_with_packed_b(level.c, transA ? 1 : 0, m, n, k, alpha, a, lda, packedB, beta, c, ldc)
     }
 }
