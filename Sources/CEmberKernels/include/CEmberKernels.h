@@ -76,6 +76,34 @@ void ember_vexpf_at_level(ember_kernel_level level, const float *x, float *y, lo
 void ember_vtanhf_at_level(ember_kernel_level level, const float *x, float *y, long n);
 void ember_vsigmoidf_at_level(ember_kernel_level level, const float *x, float *y, long n);
 
+/// Fused elementwise math of one recurrent time step over `n` rows of `H` hidden units, in float.
+/// Row b of a [n, G·H] or [n, H] argument starts at b·G·H or b·H; only `out` (the gradient flowing
+/// into this step's output) has its own row stride. Gates are stored activated, in PyTorch's order.
+/// Each computes exactly what Ember's plain step code computes, bit for bit at the same level.
+///
+/// LSTM forward: gates = (σ, σ, tanh, σ)(xw + gh) as i, f, g, o; c = f·cPrev + i·g; tc = tanh(c);
+/// h = o·tc. xw, gh, gates: [n, 4H]; cPrev, c, tc, h: [n, H].
+void ember_lstm_forward_f(ember_kernel_level level, long n, long H, const float *xw, const float *gh,
+                          const float *cPrev, float *gates, float *c, float *tc, float *h);
+/// LSTM backward: from dh (carried) + out, writes the pre-activation gradients dz [n, 4H] and
+/// updates dc [n, H] in place to the gradient of cPrev.
+void ember_lstm_backward_f(ember_kernel_level level, long n, long H, const float *dh,
+                           const float *out, long outStride, const float *gates, const float *tc,
+                           const float *cPrev, float *dc, float *dz);
+/// GRU forward: r, z = σ(xw + gh); n = tanh(xw_n + r·gh_n); h = (1 - z)·n + z·hPrev. Writes gates
+/// (r, z, n) [n, 3H], hn = gh_n [n, H] and h [n, H].
+void ember_gru_forward_f(ember_kernel_level level, long n, long H, const float *xw, const float *gh,
+                         const float *hPrev, float *gates, float *hn, float *h);
+/// GRU backward: writes the gradients of the input-side pre-activations dzx [n, 3H], of the
+/// hidden-side ones dzh [n, 3H] and the direct part of hPrev's gradient, direct = dh_t·z [n, H].
+void ember_gru_backward_f(ember_kernel_level level, long n, long H, const float *dh,
+                          const float *out, long outStride, const float *gates, const float *hn,
+                          const float *hPrev, float *dzx, float *dzh, float *direct);
+/// tanh (relu = 0) or ReLU (relu = 1) RNN backward: dz = (dh + out)·(1 - h²), or (dh + out)
+/// where h > 0 and 0 elsewhere. h, dz: [n, H].
+void ember_rnn_backward_f(ember_kernel_level level, int relu, long n, long H, const float *dh,
+                          const float *out, long outStride, const float *h, float *dz);
+
 /// Runs `iterations` rounds of independent single-precision fused multiply-adds at the widest level
 /// in use and returns the number of floating-point operations done (2 per lane per FMA).
 /// `sink` receives a value derived from the result so the work cannot be optimised away.

@@ -5,6 +5,7 @@
 // then does one [B, H] x [H, G·H] product and elementwise gate math into preallocated buffers
 // (nothing is allocated per step). Time-major internally: X is [T, B, I].
 
+import CEmberKernels
 #if os(Linux)
 import Glibc
 #endif
@@ -69,6 +70,15 @@ func uninitializedScalars<Scalar: TensorScalar>(_ count: Int) -> [Scalar] {
 /// Layer-direction `index`'s `[B, H]` slice of a `[L·D, B, H]` state (zeros when there is none).
 func stateSlice<Scalar: TensorScalar>(_ state: Tensor<Scalar>?, _ index: Int, _ size: Int) -> [Scalar] {
     state.map { Array($0.scalars[(index * size)..<((index + 1) * size)]) } ?? [Scalar](repeating: 0, count: size)
+}
+
+/// A pointer to a generic scalar known to be Float, for the C kernels.
+@inline(__always) func float<Scalar>(_ p: UnsafePointer<Scalar>) -> UnsafePointer<Float> {
+    UnsafeRawPointer(p).assumingMemoryBound(to: Float.self)
+}
+
+@inline(__always) func float<Scalar>(_ p: UnsafeMutablePointer<Scalar>) -> UnsafeMutablePointer<Float> {
+    UnsafeMutableRawPointer(p).assumingMemoryBound(to: Float.self)
 }
 
 enum RecurrentEngine {
@@ -222,9 +232,34 @@ enum RecurrentEngine {
                 config.mode == .lstm ? Tensor(shape: stateShape, scalars: cN) : nil, layerInputs, caches)
     }
 
-    /// One time step for all B rows: writes h (and c, gates, extra).
+    /// One time step for all B rows: writes h (and c, gates, extra). Float LSTM and GRU steps run
+    /// the fused C kernels, which compute bit for bit what `stepForwardPlain` computes.
     @inline(__always)
     static func stepForward<Scalar: TensorScalar>(
+        _ mode: RecurrentMode, B: Int, H: Int, xw: UnsafePointer<Scalar>, gh: UnsafePointer<Scalar>,
+        hPrev: UnsafePointer<Scalar>, cPrev: UnsafePointer<Scalar>, h: UnsafeMutablePointer<Scalar>,
+        c: UnsafeMutablePointer<Scalar>?, gates: UnsafeMutablePointer<Scalar>?, extra: UnsafeMutablePointer<Scalar>?
+    ) {
+        if Scalar.self == Float.self {
+            let level = ember_kernel_level_in_use()
+            switch mode {
+            case .lstm:
+                ember_lstm_forward_f(level, B, H, float(xw), float(gh), float(cPrev), float(gates!), float(c!), float(extra!), float(h))
+                return
+            case .gru:
+                ember_gru_forward_f(level, B, H, float(xw), float(gh), float(hPrev), float(gates!), float(extra!), float(h))
+                return
+            case .rnnTanh, .rnnRelu:
+                break   // two vector calls already
+            }
+        }
+        stepForwardPlain(mode, B: B, H: H, xw: xw, gh: gh, hPrev: hPrev, cPrev: cPrev, h: h, c: c, gates: gates, extra: extra)
+    }
+
+    /// The step of `stepForward` in plain code, for every scalar type (the reference the fused
+    /// kernels are tested against).
+    @inline(__always)
+    static func stepForwardPlain<Scalar: TensorScalar>(
         _ mode: RecurrentMode, B: Int, H: Int, xw: UnsafePointer<Scalar>, gh: UnsafePointer<Scalar>,
         hPrev: UnsafePointer<Scalar>, cPrev: UnsafePointer<Scalar>, h: UnsafeMutablePointer<Scalar>,
         c: UnsafeMutablePointer<Scalar>?, gates: UnsafeMutablePointer<Scalar>?, extra: UnsafeMutablePointer<Scalar>?
@@ -270,6 +305,80 @@ enum RecurrentEngine {
         }
     }
 
+    /// The gate gradients of one step for `rows` consecutive rows (see `ember_lstm_backward_f` and
+    /// its siblings for the arguments): writes dzx (and dzh for GRU, whose `direct` part of the
+    /// previous state's gradient it also writes) and updates the LSTM cell gradient `dc` in place.
+    /// Float runs the fused C kernels, which compute bit for bit what `stepBackwardPlain` computes.
+    @inline(__always)
+    static func stepBackward<Scalar: TensorScalar>(
+        _ mode: RecurrentMode, rows: Int, H: Int, dh: UnsafePointer<Scalar>, out: UnsafePointer<Scalar>, outStride: Int,
+        h: UnsafePointer<Scalar>, gates: UnsafePointer<Scalar>?, extra: UnsafePointer<Scalar>?,
+        cPrev: UnsafePointer<Scalar>, hPrev: UnsafePointer<Scalar>, dc: UnsafeMutablePointer<Scalar>,
+        dzx: UnsafeMutablePointer<Scalar>, dzh: UnsafeMutablePointer<Scalar>, direct: UnsafeMutablePointer<Scalar>
+    ) {
+        if Scalar.self == Float.self {
+            let level = ember_kernel_level_in_use()
+            switch mode {
+            case .rnnTanh, .rnnRelu:
+                ember_rnn_backward_f(level, mode == .rnnRelu ? 1 : 0, rows, H, float(dh), float(out), outStride, float(h), float(dzx))
+            case .lstm:
+                ember_lstm_backward_f(level, rows, H, float(dh), float(out), outStride, float(gates!), float(extra!),
+                                      float(cPrev), float(dc), float(dzx))
+            case .gru:
+                ember_gru_backward_f(level, rows, H, float(dh), float(out), outStride, float(gates!), float(extra!),
+                                     float(hPrev), float(dzx), float(dzh), float(direct))
+            }
+            return
+        }
+        stepBackwardPlain(mode, rows: rows, H: H, dh: dh, out: out, outStride: outStride, h: h, gates: gates, extra: extra,
+                          cPrev: cPrev, hPrev: hPrev, dc: dc, dzx: dzx, dzh: dzh, direct: direct)
+    }
+
+    /// `stepBackward` in plain code, for every scalar type.
+    @inline(__always)
+    static func stepBackwardPlain<Scalar: TensorScalar>(
+        _ mode: RecurrentMode, rows: Int, H: Int, dh: UnsafePointer<Scalar>, out: UnsafePointer<Scalar>, outStride: Int,
+        h: UnsafePointer<Scalar>, gates: UnsafePointer<Scalar>?, extra: UnsafePointer<Scalar>?,
+        cPrev: UnsafePointer<Scalar>, hPrev: UnsafePointer<Scalar>, dc: UnsafeMutablePointer<Scalar>,
+        dzx: UnsafeMutablePointer<Scalar>, dzh: UnsafeMutablePointer<Scalar>, direct: UnsafeMutablePointer<Scalar>
+    ) {
+        let GH = mode.gates * H
+        for b in 0..<rows {
+            let dhb = dh + b * H, o = out + b * outStride, hb = h + b * H, zx = dzx + b * GH
+            switch mode {
+            case .rnnTanh:
+                for j in 0..<H { zx[j] = (dhb[j] + o[j]) * (1 - hb[j] * hb[j]) }
+            case .rnnRelu:
+                for j in 0..<H { zx[j] = hb[j] > 0 ? dhb[j] + o[j] : 0 }
+            case .lstm:
+                let g = gates! + b * GH, tc = extra! + b * H, dcb = dc + b * H, cp = cPrev + b * H
+                for j in 0..<H {
+                    let dht = dhb[j] + o[j]
+                    let (i, f, gg, og) = (g[j], g[H + j], g[2 * H + j], g[3 * H + j])
+                    let dct = dcb[j] + dht * og * (1 - tc[j] * tc[j])
+                    zx[j] = dct * gg * i * (1 - i)
+                    zx[H + j] = dct * cp[j] * f * (1 - f)
+                    zx[2 * H + j] = dct * i * (1 - gg * gg)
+                    zx[3 * H + j] = dht * tc[j] * og * (1 - og)
+                    dcb[j] = dct * f
+                }
+            case .gru:
+                let g = gates! + b * GH, hn = extra! + b * H
+                let zh = dzh + b * GH, hp = hPrev + b * H, dir = direct + b * H
+                for j in 0..<H {
+                    let dht = dhb[j] + o[j]
+                    let (r, z, n) = (g[j], g[H + j], g[2 * H + j])
+                    let dnPre = dht * (1 - z) * (1 - n * n)
+                    let dr = dnPre * hn[j] * r * (1 - r)
+                    let dz = dht * (hp[j] - n) * z * (1 - z)
+                    zx[j] = dr; zx[H + j] = dz; zx[2 * H + j] = dnPre
+                    zh[j] = dr; zh[H + j] = dz; zh[2 * H + j] = dnPre * r
+                    dir[j] = dht * z
+                }
+            }
+        }
+    }
+
     /// Backpropagation through time. `gOut` is the gradient of the output [T, B, D·H], `ghN`/`gcN`
     /// of the final states. Returns gradients of x [T, B, I] (an empty tensor when `inputGradient` is
     /// false), h0, c0 and every weight (same order). Without h0, the h0 gradient is not computed.
@@ -287,6 +396,7 @@ enum RecurrentEngine {
         var gh0 = [Scalar](repeating: 0, count: config.numLayers * D * B * H)
         var gc0 = config.mode == .lstm ? [Scalar](repeating: 0, count: config.numLayers * D * B * H) : []
         var dOut = gOut    // gradient of the current layer's output [T, B, D·H]
+        let ragged = lengths.contains { $0 < T }
         var gx = Tensor<Scalar>(zeros: [0])
         for layer in stride(from: config.numLayers - 1, through: 0, by: -1) {
             let I = config.layerInputSize(layer)
@@ -335,42 +445,22 @@ enum RecurrentEngine {
                             (php.baseAddress! + t * B * H + b0 * H).update(from: hPrev + b0 * H, count: n * H)
                             let dgx = pdgx.baseAddress! + t * B * GH
                             let dgh = config.mode == .gru ? pdgh.baseAddress! + t * B * GH : dgx
-                            for b in b0..<(b0 + n) where t < lengths[b] {
-                                let dhb = pdh.baseAddress! + b * H, out = pdo + (t * B + b) * D * H + direction * H
-                                let hb = phs.baseAddress! + (t * B + b) * H
-                                let zx = dgx + b * GH
-                                switch config.mode {
-                                case .rnnTanh:
-                                    for j in 0..<H { zx[j] = (dhb[j] + out[j]) * (1 - hb[j] * hb[j]) }
-                                case .rnnRelu:
-                                    for j in 0..<H { zx[j] = hb[j] > 0 ? dhb[j] + out[j] : 0 }
-                                case .lstm:
-                                    let g = pg.baseAddress! + (t * B + b) * GH, tc = pe.baseAddress! + (t * B + b) * H
-                                    let dcb = pdc.baseAddress! + b * H, cp = cPrev + b * H
-                                    for j in 0..<H {
-                                        let dht = dhb[j] + out[j]
-                                        let (i, f, gg, o) = (g[j], g[H + j], g[2 * H + j], g[3 * H + j])
-                                        let dct = dcb[j] + dht * o * (1 - tc[j] * tc[j])
-                                        zx[j] = dct * gg * i * (1 - i)
-                                        zx[H + j] = dct * cp[j] * f * (1 - f)
-                                        zx[2 * H + j] = dct * i * (1 - gg * gg)
-                                        zx[3 * H + j] = dht * tc[j] * o * (1 - o)
-                                        dcb[j] = dct * f
-                                    }
-                                case .gru:
-                                    let g = pg.baseAddress! + (t * B + b) * GH, hn = pe.baseAddress! + (t * B + b) * H
-                                    let zh = dgh + b * GH, hp = hPrev + b * H, dir = pdir.baseAddress! + b * H
-                                    for j in 0..<H {
-                                        let dht = dhb[j] + out[j]
-                                        let (r, z, n) = (g[j], g[H + j], g[2 * H + j])
-                                        let dnPre = dht * (1 - z) * (1 - n * n)
-                                        let dr = dnPre * hn[j] * r * (1 - r)
-                                        let dz = dht * (hp[j] - n) * z * (1 - z)
-                                        zx[j] = dr; zx[H + j] = dz; zx[2 * H + j] = dnPre
-                                        zh[j] = dr; zh[H + j] = dz; zh[2 * H + j] = dnPre * r
-                                        dir[j] = dht * z
-                                    }
-                                }
+                            // Gate gradients of the rows still inside their sequence: all n at once, or
+                            // one at a time when some have ended.
+                            func gateGradients(_ b: Int, _ rows: Int) {
+                                stepBackward(config.mode, rows: rows, H: H, dh: pdh.baseAddress! + b * H,
+                                             out: pdo + (t * B + b) * D * H + direction * H, outStride: D * H,
+                                             h: phs.baseAddress! + (t * B + b) * H,
+                                             gates: pg.baseAddress.map { $0 + (t * B + b) * GH },
+                                             extra: pe.baseAddress.map { $0 + (t * B + b) * H },
+                                             cPrev: cPrev + b * H, hPrev: hPrev + b * H,
+                                             dc: pdc.baseAddress! + b * H, dzx: dgx + b * GH, dzh: dgh + b * GH,
+                                             direct: pdir.baseAddress! + b * H)
+                            }
+                            if ragged {
+                                for b in b0..<(b0 + n) where t < lengths[b] { gateGradients(b, 1) }
+                            } else {
+                                gateGradients(b0, n)
                             }
                             // Without h0 the gradient of the zero initial state is not wanted.
                             if s == 0 && h0 == nil { continue }

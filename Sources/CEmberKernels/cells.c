@@ -1,0 +1,73 @@
+// Fused recurrent-cell steps for float with run-time choice of instruction set (see cells_template.h).
+#include "CEmberKernels.h"
+
+#define VB 16
+#define VATTR
+#define VNAME(x) cell_##x##_portable
+#include "cells_template.h"
+#undef VB
+#undef VATTR
+#undef VNAME
+
+#if defined(__x86_64__)
+#define VB 32
+#define VATTR __attribute__((target("avx2,fma")))
+#define VNAME(x) cell_##x##_avx2
+#include "cells_template.h"
+#undef VB
+#undef VATTR
+#undef VNAME
+
+#define VB 64
+#define VATTR __attribute__((target("avx512f,avx512vl,avx512dq,avx2,fma")))
+#define VNAME(x) cell_##x##_avx512
+#include "cells_template.h"
+#undef VB
+#undef VATTR
+#undef VNAME
+#endif
+
+static ember_kernel_level cell_level(ember_kernel_level requested) {
+    ember_kernel_level best = ember_kernel_best_level();
+    return requested > best ? best : requested;
+}
+
+#if defined(__x86_64__)
+#define CELL_DISPATCH(level, FN, ...)                                                              \
+    switch (cell_level(level)) {                                                                   \
+    case EMBER_KERNEL_AVX512: cell_##FN##_avx512(__VA_ARGS__); return;                             \
+    case EMBER_KERNEL_AVX2: cell_##FN##_avx2(__VA_ARGS__); return;                                 \
+    default: cell_##FN##_portable(__VA_ARGS__); return;                                            \
+    }
+#else
+#define CELL_DISPATCH(level, FN, ...)                                                              \
+    (void)(level);                                                                                 \
+    cell_##FN##_portable(__VA_ARGS__);
+#endif
+
+void ember_lstm_forward_f(ember_kernel_level level, long n, long H, const float *xw, const float *gh,
+                          const float *cPrev, float *gates, float *c, float *tc, float *h) {
+    CELL_DISPATCH(level, lstm_forward, n, H, xw, gh, cPrev, gates, c, tc, h)
+}
+
+void ember_lstm_backward_f(ember_kernel_level level, long n, long H, const float *dh,
+                           const float *out, long outStride, const float *gates, const float *tc,
+                           const float *cPrev, float *dc, float *dz) {
+    CELL_DISPATCH(level, lstm_backward, n, H, dh, out, outStride, gates, tc, cPrev, dc, dz)
+}
+
+void ember_gru_forward_f(ember_kernel_level level, long n, long H, const float *xw, const float *gh,
+                         const float *hPrev, float *gates, float *hn, float *h) {
+    CELL_DISPATCH(level, gru_forward, n, H, xw, gh, hPrev, gates, hn, h)
+}
+
+void ember_gru_backward_f(ember_kernel_level level, long n, long H, const float *dh,
+                          const float *out, long outStride, const float *gates, const float *hn,
+                          const float *hPrev, float *dzx, float *dzh, float *direct) {
+    CELL_DISPATCH(level, gru_backward, n, H, dh, out, outStride, gates, hn, hPrev, dzx, dzh, direct)
+}
+
+void ember_rnn_backward_f(ember_kernel_level level, int relu, long n, long H, const float *dh,
+                          const float *out, long outStride, const float *h, float *dz) {
+    CELL_DISPATCH(level, rnn_backward, relu, n, H, dh, out, outStride, h, dz)
+}

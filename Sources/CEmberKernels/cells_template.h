@@ -1,0 +1,146 @@
+// Fused elementwise math of one recurrent time step (LSTM, GRU, tanh/ReLU RNN) over a block of rows,
+// instantiated per instruction set by cells.c. The gate pre-activations come from GEMMs; these
+// kernels do everything between them in one pass over the row, vector by vector.
+//
+// Floating-point contraction is off inside them, so each value is computed by exactly the
+// operations, in exactly the order, of Ember's plain (Swift) step code; sigmoid and tanh are the
+// same vector functions ember_vsigmoidf and ember_vtanhf use. Results are therefore bitwise those of
+// the plain path at the same kernel level.
+// Parameters: VB (vector bytes), VATTR (function attributes), VNAME(x) (name suffixing).
+#include "vmath_functions.h"
+
+// The first `w` lanes of p (the rest zero); `w` is VLANES except at a row's end.
+static inline VATTR VF VNAME(load)(const float *p, long w) {
+    if (w == VLANES) return *(const VFU *)p;
+    VF v = {0};
+    for (long j = 0; j < w; j++) v[j] = p[j];
+    return v;
+}
+
+static inline VATTR void VNAME(store)(float *p, VF v, long w) {
+    if (w == VLANES) {
+        *(VFU *)p = v;
+        return;
+    }
+    for (long j = 0; j < w; j++) p[j] = v[j];
+}
+
+#define VLOAD(p) VNAME(load)((p), w)
+#define VSTORE(p, v) VNAME(store)((p), (v), w)
+// Visits a row of H values a vector at a time; `j` is the first column and `w` the vector's width.
+#define VROW(H) for (long j = 0, w = (H) < VLANES ? (H) : VLANES; j < (H); j += VLANES, w = (H) - j < VLANES ? (H) - j : VLANES)
+
+static VATTR void VNAME(lstm_forward)(long n, long H, const float *xw, const float *gh,
+                                      const float *cPrev, float *gates, float *c, float *tc,
+                                      float *h) {
+#pragma clang fp contract(off)
+    for (long b = 0; b < n; b++) {
+        const float *x = xw + b * 4 * H, *hh = gh + b * 4 * H, *cp = cPrev + b * H;
+        float *g = gates + b * 4 * H, *cb = c + b * H, *tb = tc + b * H, *hb = h + b * H;
+        VROW(H) {
+            VF i = VNAME(sigmoid)(VLOAD(x + j) + VLOAD(hh + j));
+            VF f = VNAME(sigmoid)(VLOAD(x + H + j) + VLOAD(hh + H + j));
+            VF gg = VNAME(tanh)(VLOAD(x + 2 * H + j) + VLOAD(hh + 2 * H + j));
+            VF o = VNAME(sigmoid)(VLOAD(x + 3 * H + j) + VLOAD(hh + 3 * H + j));
+            VF cv = f * VLOAD(cp + j) + i * gg;
+            VF t = VNAME(tanh)(cv);
+            VSTORE(g + j, i);
+            VSTORE(g + H + j, f);
+            VSTORE(g + 2 * H + j, gg);
+            VSTORE(g + 3 * H + j, o);
+            VSTORE(cb + j, cv);
+            VSTORE(tb + j, t);
+            VSTORE(hb + j, o * t);
+        }
+    }
+}
+
+static VATTR void VNAME(lstm_backward)(long n, long H, const float *dh, const float *out,
+                                       long outStride, const float *gates, const float *tc,
+                                       const float *cPrev, float *dc, float *dz) {
+#pragma clang fp contract(off)
+    for (long b = 0; b < n; b++) {
+        const float *dhb = dh + b * H, *ob = out + b * outStride, *g = gates + b * 4 * H;
+        const float *tb = tc + b * H, *cp = cPrev + b * H;
+        float *dcb = dc + b * H, *z = dz + b * 4 * H;
+        VROW(H) {
+            VF dht = VLOAD(dhb + j) + VLOAD(ob + j);
+            VF i = VLOAD(g + j), f = VLOAD(g + H + j), gg = VLOAD(g + 2 * H + j), o = VLOAD(g + 3 * H + j);
+            VF t = VLOAD(tb + j);
+            VF dct = VLOAD(dcb + j) + dht * o * (1.0f - t * t);
+            VSTORE(z + j, dct * gg * i * (1.0f - i));
+            VSTORE(z + H + j, dct * VLOAD(cp + j) * f * (1.0f - f));
+            VSTORE(z + 2 * H + j, dct * i * (1.0f - gg * gg));
+            VSTORE(z + 3 * H + j, dht * t * o * (1.0f - o));
+            VSTORE(dcb + j, dct * f);
+        }
+    }
+}
+
+static VATTR void VNAME(gru_forward)(long n, long H, const float *xw, const float *gh,
+                                     const float *hPrev, float *gates, float *hn, float *h) {
+#pragma clang fp contract(off)
+    for (long b = 0; b < n; b++) {
+        const float *x = xw + b * 3 * H, *hh = gh + b * 3 * H, *hp = hPrev + b * H;
+        float *g = gates + b * 3 * H, *nb = hn + b * H, *hb = h + b * H;
+        VROW(H) {
+            VF r = VNAME(sigmoid)(VLOAD(x + j) + VLOAD(hh + j));
+            VF z = VNAME(sigmoid)(VLOAD(x + H + j) + VLOAD(hh + H + j));
+            VF hnv = VLOAD(hh + 2 * H + j);
+            VF nv = VNAME(tanh)(VLOAD(x + 2 * H + j) + r * hnv);
+            VSTORE(g + j, r);
+            VSTORE(g + H + j, z);
+            VSTORE(g + 2 * H + j, nv);
+            VSTORE(nb + j, hnv);
+            VSTORE(hb + j, (1.0f - z) * nv + z * VLOAD(hp + j));
+        }
+    }
+}
+
+static VATTR void VNAME(gru_backward)(long n, long H, const float *dh, const float *out,
+                                      long outStride, const float *gates, const float *hn,
+                                      const float *hPrev, float *dzx, float *dzh, float *direct) {
+#pragma clang fp contract(off)
+    for (long b = 0; b < n; b++) {
+        const float *dhb = dh + b * H, *ob = out + b * outStride, *g = gates + b * 3 * H;
+        const float *nb = hn + b * H, *hp = hPrev + b * H;
+        float *zx = dzx + b * 3 * H, *zh = dzh + b * 3 * H, *dir = direct + b * H;
+        VROW(H) {
+            VF dht = VLOAD(dhb + j) + VLOAD(ob + j);
+            VF r = VLOAD(g + j), z = VLOAD(g + H + j), nv = VLOAD(g + 2 * H + j);
+            VF dnPre = dht * (1.0f - z) * (1.0f - nv * nv);
+            VF dr = dnPre * VLOAD(nb + j) * r * (1.0f - r);
+            VF dzv = dht * (VLOAD(hp + j) - nv) * z * (1.0f - z);
+            VSTORE(zx + j, dr);
+            VSTORE(zx + H + j, dzv);
+            VSTORE(zx + 2 * H + j, dnPre);
+            VSTORE(zh + j, dr);
+            VSTORE(zh + H + j, dzv);
+            VSTORE(zh + 2 * H + j, dnPre * r);
+            VSTORE(dir + j, dht * z);
+        }
+    }
+}
+
+static VATTR void VNAME(rnn_backward)(int relu, long n, long H, const float *dh, const float *out,
+                                      long outStride, const float *h, float *dz) {
+#pragma clang fp contract(off)
+    for (long b = 0; b < n; b++) {
+        const float *dhb = dh + b * H, *ob = out + b * outStride, *hb = h + b * H;
+        float *z = dz + b * H;
+        VROW(H) {
+            VF d = VLOAD(dhb + j) + VLOAD(ob + j);
+            VF hv = VLOAD(hb + j);
+            if (relu) VSTORE(z + j, VNAME(blend)(hv > 0.0f, d, VNAME(splat)(0.0f)));
+            else VSTORE(z + j, d * (1.0f - hv * hv));
+        }
+    }
+}
+
+#undef VLOAD
+#undef VSTORE
+#undef VROW
+#undef VF
+#undef VI
+#undef VFU
+#undef VLANES

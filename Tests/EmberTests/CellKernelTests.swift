@@ -1,0 +1,125 @@
+import CEmberKernels
+import Testing
+@testable import Ember
+
+/// The fused C step kernels against the plain step code: bit for bit at the kernel level in use
+/// (what training runs), and within Float rounding of the plain code in Double on every level.
+@Suite struct CellKernelTests {
+    static let levels: [KernelLevel] = KernelLevel.allCases.filter { $0.rawValue <= KernelLevel.best.rawValue }
+    static let modes: [RecurrentMode] = [.rnnTanh, .rnnRelu, .lstm, .gru]
+
+    /// One step's inputs for `n` rows of `H` units (H = 37 leaves a partial vector at every width),
+    /// with the output gradient rows `outStride` apart as in a bidirectional layer.
+    struct Step {
+        let mode: RecurrentMode
+        let n = 3, H = 37
+        var GH: Int { mode.gates * H }
+        var outStride: Int { 2 * H + 5 }
+        let xw, gh, hPrev, cPrev, dh, out, h, gates, extra, dc: [Double]
+
+        init(_ mode: RecurrentMode) {
+            self.mode = mode
+            let (n, H, GH) = (3, 37, mode.gates * 37)
+            xw = randomTensor([n * GH], seed: 1, low: -3, high: 3).scalars
+            gh = randomTensor([n * GH], seed: 2, low: -3, high: 3).scalars
+            hPrev = randomTensor([n * H], seed: 3).scalars
+            cPrev = randomTensor([n * H], seed: 4, low: -2, high: 2).scalars
+            dh = randomTensor([n * H], seed: 5).scalars
+            out = randomTensor([n * (2 * H + 5)], seed: 6).scalars
+            h = randomTensor([n * H], seed: 7).scalars
+            gates = randomTensor([n * GH], seed: 8, low: 0, high: 1).scalars   // activated gates
+            extra = randomTensor([n * H], seed: 9).scalars
+            dc = randomTensor([n * H], seed: 10).scalars
+        }
+
+        /// Forward outputs (h, c, gates, extra) in scalar type `S`, through the fused dispatcher or the plain code.
+        func forward<S: TensorScalar>(_: S.Type, plain: Bool) -> [Double] {
+            let cast: ([Double]) -> [S] = { $0.map { S($0) } }
+            let (x, g, hp, cp) = (cast(xw), cast(gh), cast(hPrev), cast(cPrev))
+            var hOut = [S](repeating: 0, count: n * H), c = hOut, e = hOut
+            var gOut = [S](repeating: 0, count: n * GH)
+            c.withUnsafeMutableBufferPointer { pc in gOut.withUnsafeMutableBufferPointer { pg in
+                e.withUnsafeMutableBufferPointer { pe in hOut.withUnsafeMutableBufferPointer { ph in
+                    if plain {
+                        RecurrentEngine.stepForwardPlain(mode, B: n, H: H, xw: x, gh: g, hPrev: hp, cPrev: cp, h: ph.baseAddress!,
+                                                         c: pc.baseAddress!, gates: pg.baseAddress!, extra: pe.baseAddress!)
+                    } else {
+                        RecurrentEngine.stepForward(mode, B: n, H: H, xw: x, gh: g, hPrev: hp, cPrev: cp, h: ph.baseAddress!,
+                                                    c: pc.baseAddress!, gates: pg.baseAddress!, extra: pe.baseAddress!)
+                    }
+                } }
+            } }
+            return (hOut + c + gOut + e).map { Double($0) }
+        }
+
+        /// Backward outputs (dzx, dzh, direct, dc) in `S`, through the fused dispatcher or the plain code.
+        func backward<S: TensorScalar>(_: S.Type, plain: Bool) -> [Double] {
+            let cast: ([Double]) -> [S] = { $0.map { S($0) } }
+            var dcIO = cast(dc)
+            var dzx = [S](repeating: 0, count: n * GH), dzh = dzx, direct = [S](repeating: 0, count: n * H)
+            let (d, o, hh, g, e, cp, hp) = (cast(dh), cast(out), cast(h), cast(gates), cast(extra), cast(cPrev), cast(hPrev))
+            dcIO.withUnsafeMutableBufferPointer { pdc in dzx.withUnsafeMutableBufferPointer { px in
+                dzh.withUnsafeMutableBufferPointer { ph in direct.withUnsafeMutableBufferPointer { pd in
+                    if plain {
+                        RecurrentEngine.stepBackwardPlain(mode, rows: n, H: H, dh: d, out: o, outStride: outStride, h: hh,
+                                                          gates: g, extra: e, cPrev: cp, hPrev: hp, dc: pdc.baseAddress!,
+                                                          dzx: px.baseAddress!, dzh: ph.baseAddress!, direct: pd.baseAddress!)
+                    } else {
+                        RecurrentEngine.stepBackward(mode, rows: n, H: H, dh: d, out: o, outStride: outStride, h: hh,
+                                                     gates: g, extra: e, cPrev: cp, hPrev: hp, dc: pdc.baseAddress!,
+                                                     dzx: px.baseAddress!, dzh: ph.baseAddress!, direct: pd.baseAddress!)
+                    }
+                } }
+            } }
+            return (dzx + dzh + direct + dcIO).map { Double($0) }
+        }
+
+        /// The C kernels at `level` (forward then backward outputs, laid out as above).
+        func fused(at level: KernelLevel) -> (forward: [Double], backward: [Double]) {
+            let cLevel = ember_kernel_level(rawValue: UInt32(level.rawValue))
+            let f: ([Double]) -> [Float] = { $0.map { Float($0) } }
+            var hOut = [Float](repeating: 0, count: n * H), c = hOut, e = hOut
+            var gOut = [Float](repeating: 0, count: n * GH)
+            switch mode {
+            case .lstm: ember_lstm_forward_f(cLevel, n, H, f(xw), f(gh), f(cPrev), &gOut, &c, &e, &hOut)
+            case .gru: ember_gru_forward_f(cLevel, n, H, f(xw), f(gh), f(hPrev), &gOut, &e, &hOut)
+            case .rnnTanh, .rnnRelu: break
+            }
+            var dcIO = f(dc)
+            var dzx = [Float](repeating: 0, count: n * GH), dzh = dzx, direct = [Float](repeating: 0, count: n * H)
+            switch mode {
+            case .rnnTanh, .rnnRelu:
+                ember_rnn_backward_f(cLevel, mode == .rnnRelu ? 1 : 0, n, H, f(dh), f(out), outStride, f(h), &dzx)
+            case .lstm:
+                ember_lstm_backward_f(cLevel, n, H, f(dh), f(out), outStride, f(gates), f(extra), f(cPrev), &dcIO, &dzx)
+            case .gru:
+                ember_gru_backward_f(cLevel, n, H, f(dh), f(out), outStride, f(gates), f(extra), f(hPrev), &dzx, &dzh, &direct)
+            }
+            return ((hOut + c + gOut + e).map { Double($0) }, (dzx + dzh + direct + dcIO).map { Double($0) })
+        }
+    }
+
+    @Test(arguments: modes)
+    func fusedStepsAreTheirPlainCodeBitForBit(mode: RecurrentMode) {
+        let step = Step(mode)
+        let forward = step.forward(Float.self, plain: false), forwardPlain = step.forward(Float.self, plain: true)
+        let backward = step.backward(Float.self, plain: false), backwardPlain = step.backward(Float.self, plain: true)
+        #expect(zip(forward, forwardPlain).allSatisfy { $0 == $1 }, "forward \(mode)")
+        #expect(zip(backward, backwardPlain).allSatisfy { $0 == $1 }, "backward \(mode)")
+        // And the plain Float code is the Double one up to Float rounding.
+        #expect(maxDifference(forwardPlain, step.forward(Double.self, plain: true)) < 1e-5)
+        #expect(maxDifference(backwardPlain, step.backward(Double.self, plain: true)) < 1e-5)
+    }
+
+    @Test(arguments: levels)
+    func everyLevelMatchesThePlainCodeInDouble(level: KernelLevel) {
+        for mode in Self.modes {
+            let step = Step(mode)
+            let (forward, backward) = step.fused(at: level)
+            if mode == .lstm || mode == .gru {
+                #expect(maxDifference(forward, step.forward(Double.self, plain: true)) < 1e-5, "forward \(mode) \(level)")
+            }
+            #expect(maxDifference(backward, step.backward(Double.self, plain: true)) < 1e-5, "backward \(mode) \(level)")
+        }
+    }
+}
