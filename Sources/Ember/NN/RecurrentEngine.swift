@@ -109,7 +109,7 @@ enum RecurrentEngine {
         var caches: [DirectionCache<Scalar>] = []
         var hN = [Scalar](repeating: 0, count: config.numLayers * D * B * H)
         var cN = config.mode == .lstm ? [Scalar](repeating: 0, count: config.numLayers * D * B * H) : []
-        var output = Tensor<Scalar>(zeros: [T, B, D * H])
+        var output = Tensor<Scalar>(zeros: [0])   // the last layer's output replaces it
         for layer in 0..<config.numLayers {
             layerInputs.append(layerInput)
             let I = config.layerInputSize(layer)
@@ -402,7 +402,8 @@ enum RecurrentEngine {
             let I = config.layerInputSize(layer)
             let X = inputs[layer]
             // The input's gradient (an empty array when it is not wanted).
-            var dX = [Scalar](repeating: 0, count: layer > 0 || inputGradient ? T * B * I : 0)
+            // (Every element is written: the first direction's product does not read it.)
+            var dX: [Scalar] = uninitializedScalars(layer > 0 || inputGradient ? T * B * I : 0)
             for direction in 0..<D {
                 let index = layer * D + direction
                 let reverse = direction == 1
@@ -412,11 +413,13 @@ enum RecurrentEngine {
                 let initialC = stateSlice(c0, index, B * H)
                 var dh = stateSlice(ghN, index, B * H)
                 var dc = stateSlice(gcN, index, B * H)
-                var dGx = [Scalar](repeating: 0, count: T * B * GH)
-                var dGh = config.mode == .gru ? [Scalar](repeating: 0, count: T * B * GH) : []
-                var hPrevAll = [Scalar](repeating: 0, count: T * B * H)
-                var dhNew = [Scalar](repeating: 0, count: B * H)
-                var direct = [Scalar](repeating: 0, count: B * H)
+                // Every step writes every row of these, except that rows past a sequence's end keep
+                // zero gate gradients; dhNew and direct are read only where written.
+                var dGx: [Scalar] = ragged ? [Scalar](repeating: 0, count: T * B * GH) : uninitializedScalars(T * B * GH)
+                var dGh: [Scalar] = config.mode != .gru ? [] : ragged ? [Scalar](repeating: 0, count: T * B * GH) : uninitializedScalars(T * B * GH)
+                var hPrevAll: [Scalar] = uninitializedScalars(T * B * H)
+                var dhNew: [Scalar] = uninitializedScalars(B * H)
+                var direct: [Scalar] = uninitializedScalars(B * H)
                 // W_hh [G·H, H] packed once for every step's product.
                 let whh = weights[wBase + 1].withBase { PackedMatrix(transB: false, k: GH, n: H, b: $0, ldb: H) }
                 dOut.withBase { pdo in
@@ -505,7 +508,7 @@ enum RecurrentEngine {
                             if layer > 0 || inputGradient { weights[wBase].withBase { pwih in
                                 dX.withUnsafeMutableBufferPointer { pdx in
                                     GEMM.run(transA: false, transB: false, m: T * B, n: I, k: GH, a: pdgx.baseAddress!, lda: GH,
-                                             b: pwih, ldb: I, beta: 1, c: pdx.baseAddress!, ldc: I)
+                                             b: pwih, ldb: I, beta: direction == 0 ? 0 : 1, c: pdx.baseAddress!, ldc: I)
                                 }
                             } }
                         }
