@@ -151,6 +151,51 @@ func upcomingMasks(_ c: RecurrentCase, _ layer: RecurrentLayer<Double>) -> [Tens
         }
     }
 
+    /// A loss that uses only some of output, h_n and c_n (the rest get no gradient at all) gives the
+    /// composed network's gradients; a retained graph run backward twice gives them twice.
+    @Test(arguments: [RecurrentCase(mode: .lstm, layers: 2, bidirectional: true, lengths: [5, 2, 1]),
+                      RecurrentCase(mode: .gru, batchFirst: true, withState: false)])
+    func resultsUsedAloneGetTheirGradients(_ c: RecurrentCase) {
+        let D = c.bidirectional ? 2 : 1
+        let gy = randomTensor(c.batchFirst ? [B, T, H * D] : [T, B, H * D], seed: 4)
+        let gh = randomTensor([c.layers * D, B, H], seed: 5), gc = randomTensor([c.layers * D, B, H], seed: 6)
+        let uses: [(out: Bool, h: Bool, c: Bool)] = [(true, false, false), (false, true, false), (false, false, true), (true, false, true)]
+        for use in uses where !use.c || c.mode == .lstm {
+            for twice in [false, true] {
+                manualSeed(7)
+                let layer = makeLayer(c)
+                let x = Variable(randomTensor(c.batchFirst ? [B, T, I] : [T, B, I], seed: 1), requiresGrad: true)
+                let h0 = c.withState ? Variable(randomTensor([c.layers * D, B, H], seed: 2), requiresGrad: true) : nil
+                let c0 = c.withState && c.mode == .lstm ? Variable(randomTensor([c.layers * D, B, H], seed: 3), requiresGrad: true) : nil
+                let (out, hN, cN) = layer.run(x, h0: h0, c0: c0, lengths: c.lengths, name: "test")
+                let xr = Variable(x.data, requiresGrad: true)
+                let (outR, hNR, cNR, cells) = composedReference(c, layer: layer, x: xr, h0: h0.map { Variable($0.data) },
+                                                                c0: c0.map { Variable($0.data) }, masks: [])
+                func loss(_ o: Variable<Double>, _ h: Variable<Double>, _ cell: Variable<Double>?) -> Variable<Double> {
+                    var terms: [Variable<Double>] = []
+                    if use.out { terms.append((o * gy).sum()) }
+                    if use.h { terms.append((h * gh).sum()) }
+                    if use.c, let cell { terms.append((cell * gc).sum()) }
+                    return terms.dropFirst().reduce(terms[0], +)
+                }
+                let fusedLoss = loss(out, hN, cN)
+                fusedLoss.backward(retainGraph: twice)
+                if twice { fusedLoss.backward() }
+                loss(outR, hNR, cNR).backward()
+                let times: Double = twice ? 2 : 1
+                let what = "\(c) using output \(use.out) h_n \(use.h) c_n \(use.c)\(twice ? " twice" : "")"
+                #expect(x.grad!.maxAbsoluteDifference(xr.grad! * times) <= 1e-10, "grad x \(what)")
+                let per = c.bias ? 4 : 2
+                for (i, cell) in cells.enumerated() {
+                    for (k, p) in cell.parameters().prefix(per).enumerated() {
+                        #expect(layer.weights[i * per + k].grad!.maxAbsoluteDifference(p.grad! * times) <= 1e-10,
+                                "grad weight \(i * per + k) \(what)")
+                    }
+                }
+            }
+        }
+    }
+
     /// gradcheck through the fused node for every configuration (inputs, states and weights).
     @Test(arguments: RecurrentCase.all)
     func gradcheckFused(_ c: RecurrentCase) {

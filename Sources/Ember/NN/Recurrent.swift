@@ -129,30 +129,45 @@ public class RecurrentLayer<Scalar: TensorScalar>: Module, TrainingModeSettable 
             return (Variable.record(name, out, inputs) { _ in [] }, Variable.record(name, result.hN, inputs) { _ in [] },
                     result.cN.map { cN in Variable.record(name, cN, inputs) { _ in [] } })
         }
-        let outCount = out.count, stateCount = result.hN.count
-        var pieces = [out.reshaped(to: [-1]), result.hN.reshaped(to: [-1])]
-        if let cN = result.cN { pieces.append(cN.reshaped(to: [-1])) }
-        let packed = concat(pieces, axis: 0)
-        let hasH0 = h0 != nil, hasC0 = c0 != nil, outShape = out.shape, isLSTM = config.mode == .lstm
+        // One node computes every gradient: the final hidden state's node `hN`, whose inputs are the
+        // layer's. The output and c_n are nodes on top of it that hand their incoming gradients over
+        // through `incoming` and pass hN-shaped zeros down, so `hN`'s rule always runs after theirs (in
+        // the same backward pass) and finds them there; a result the loss does not use has none and
+        // counts as zeros. Nothing is copied to pack or unpack the three results.
+        let incoming = RecurrentGradients<Scalar>()
+        let hasH0 = h0 != nil, hasC0 = c0 != nil, isLSTM = config.mode == .lstm, outShape = out.shape
         let inputGradient = input.requiresGrad
-        let node = Variable.record(name, packed, inputs) { g in
-            var gOut = g.narrow(axis: 0, start: 0, length: outCount).reshaped(to: outShape)
-            if batchFirst { gOut = gOut.transposed(0, 1) }
-            let ghN = g.narrow(axis: 0, start: outCount, length: stateCount).reshaped(to: stateShape)
-            let gcN = isLSTM ? g.narrow(axis: 0, start: outCount + stateCount, length: stateCount).reshaped(to: stateShape) : nil
-            let grads = RecurrentEngine.backward(config, gOut: gOut, ghN: ghN, gcN: gcN, h0: h0Data, c0: c0Data,
-                                                 weights: weightData, lengths: lengths, masks: masks,
+        let hN = Variable.record(name, result.hN, inputs) { ghN in
+            let gOut = incoming.output ?? Tensor(zeros: outShape)
+            let gcN = isLSTM ? (incoming.cell ?? Tensor(zeros: stateShape)) : nil
+            incoming.output = nil
+            incoming.cell = nil
+            let grads = RecurrentEngine.backward(config, gOut: batchFirst ? gOut.transposed(0, 1) : gOut, ghN: ghN, gcN: gcN,
+                                                 h0: h0Data, c0: c0Data, weights: weightData, lengths: lengths, masks: masks,
                                                  inputs: result.inputs, caches: result.caches, inputGradient: inputGradient)
             var list: [Tensor<Scalar>?] = [inputGradient ? (batchFirst ? grads.gx.transposed(0, 1) : grads.gx) : nil]
             if hasH0 { list.append(grads.gh0) }
             if hasC0 { list.append(grads.gc0) }
             return list + grads.gWeights.map { Optional($0) }
         }
-        let output = node.narrow(axis: 0, start: 0, length: outCount).reshaped(to: outShape)
-        let hN = node.narrow(axis: 0, start: outCount, length: stateCount).reshaped(to: stateShape)
-        let cN = isLSTM ? node.narrow(axis: 0, start: outCount + stateCount, length: stateCount).reshaped(to: stateShape) : nil
+        let output = Variable.record(name, out, [hN]) { gOut in
+            incoming.output = gOut
+            return [Tensor(zeros: stateShape)]
+        }
+        let cN = result.cN.map { cN in
+            Variable.record(name, cN, [hN]) { gcN in
+                incoming.cell = gcN
+                return [Tensor(zeros: stateShape)]
+            }
+        }
         return (output, hN, cN)
     }
+}
+
+/// Gradients of a recurrent layer's output and c_n, handed to the node that computes all of them.
+final class RecurrentGradients<Scalar: TensorScalar> {
+    var output: Tensor<Scalar>?
+    var cell: Tensor<Scalar>?
 }
 
 /// An Elman RNN, as PyTorch's `nn.RNN`: `h_t = tanh(x_t W_ihᵀ + b_ih + h_{t-1} W_hhᵀ + b_hh)` (or relu),
