@@ -95,20 +95,53 @@ public class AdamBase<Scalar: TensorScalar>: Optimizer {
             }
             state.steps[i] += 1
             let t = Double(state.steps[i])
-            let zeros = Tensor<Scalar>(zeros: p.shape)
-            let m = (state.buffers[i]["exp_avg"] ?? zeros).lerp(to: g, weight: Scalar(1 - beta1))
-            let v = (state.buffers[i]["exp_avg_sq"] ?? zeros) * Scalar(beta2) + g * g * Scalar(1 - beta2)
-            state.buffers[i]["exp_avg"] = m
-            state.buffers[i]["exp_avg_sq"] = v
-            var vHat = v
-            if amsgrad {
-                vHat = (state.buffers[i]["max_exp_avg_sq"] ?? zeros).maximum(v)
-                state.buffers[i]["max_exp_avg_sq"] = vHat
-            }
             let stepSize = learningRate / (1 - Foundation.pow(beta1, t))
             let correction2 = (1 - Foundation.pow(beta2, t)).squareRoot()
-            let denom = vHat.sqrt() / Scalar(correction2) + Scalar(eps)
-            p.data = p.data - (m / denom) * Scalar(stepSize)
+            // The moments are taken out of the state so they are uniquely referenced and updated in place.
+            var m = state.buffers[i].removeValue(forKey: "exp_avg") ?? Tensor(zeros: p.shape)
+            var v = state.buffers[i].removeValue(forKey: "exp_avg_sq") ?? Tensor(zeros: p.shape)
+            var vMax = amsgrad ? state.buffers[i].removeValue(forKey: "max_exp_avg_sq") ?? Tensor(zeros: p.shape) : Tensor(zeros: [0])
+            AdamBase.update(parameter: &p.data, gradient: g, m: &m, v: &v, vMax: &vMax, amsgrad: amsgrad,
+                            w1: Scalar(1 - beta1), beta2: Scalar(beta2), w2: Scalar(1 - beta2),
+                            inverseCorrection2: 1 / Scalar(correction2), eps: Scalar(eps), stepSize: Scalar(stepSize))
+            state.buffers[i]["exp_avg"] = m
+            state.buffers[i]["exp_avg_sq"] = v
+            if amsgrad { state.buffers[i]["max_exp_avg_sq"] = vMax }
+        }
+    }
+
+    /// One pass over a parameter: `m = m + (g - m)·w1`, `v = v·β2 + g·g·w2`, `v̂ = amsgrad ? max(v̂, v) : v`,
+    /// `p = p - m / (sqrt(v̂)·(1/c2) + eps) · stepSize`. The same operations, in the same order and
+    /// precision, as the tensor expressions of PyTorch's rule, so the results are the same bits.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    static func update(parameter: inout Tensor<Scalar>, gradient: Tensor<Scalar>, m: inout Tensor<Scalar>, v: inout Tensor<Scalar>,
+                       vMax: inout Tensor<Scalar>, amsgrad: Bool, w1: Scalar, beta2: Scalar, w2: Scalar,
+                       inverseCorrection2: Scalar, eps: Scalar, stepSize: Scalar) {
+        let count = parameter.count
+        gradient.withBase { g in
+            parameter.withUnsafeMutableBufferPointer { p in
+                m.withUnsafeMutableBufferPointer { m in
+                    v.withUnsafeMutableBufferPointer { v in
+                        vMax.withUnsafeMutableBufferPointer { vMax in
+                            for j in 0..<count {
+                                let gj = g[j]
+                                let mj = m[j] + (gj - m[j]) * w1
+                                let vj = v[j] * beta2 + gj * gj * w2
+                                m[j] = mj
+                                v[j] = vj
+                                var vHat = vj
+                                if amsgrad {
+                                    vHat = Swift.max(vMax[j], vj)
+                                    vMax[j] = vHat
+                                }
+                                let denominator = vHat.squareRoot() * inverseCorrection2 + eps
+                                p[j] = p[j] - mj / denominator * stepSize
+                            }
+                        }
+                    }
+                }
+            }
         }
     }
 
