@@ -141,22 +141,28 @@ static ember_kernel_level clamp_level(ember_kernel_level requested) {
         NAME##_at_level(ember_kernel_level_in_use(), transA, transB, M, N, K, alpha, A, lda, B,     \
                         ldb, beta, C, ldc);                                                         \
     }                                                                                               \
-    /* Applies beta to C; returns whether a product remains to be added. */                         \
-    static int NAME##_scale(long M, long N, long K, T alpha, T beta, T *C, long ldc) {              \
+    /* Applies beta to C, except that with `storeFirst` and beta == 0 it leaves C alone: the      \
+       driver's first block of K then stores without reading. Returns whether a product remains. */ \
+    static int NAME##_scale(long M, long N, long K, T alpha, T beta, T *C, long ldc,               \
+                            int storeFirst) {                                                       \
         if (M <= 0 || N <= 0) return 0;                                                             \
+        int product = K > 0 && alpha != 0;                                                          \
         if (beta == 0) {                                                                            \
-            for (long i = 0; i < M; i++) memset(C + i * ldc, 0, (size_t)N * sizeof(T));             \
+            if (!(storeFirst && product))                                                           \
+                for (long i = 0; i < M; i++) memset(C + i * ldc, 0, (size_t)N * sizeof(T));         \
         } else if (beta != 1) {                                                                     \
             for (long i = 0; i < M; i++)                                                            \
                 for (long j = 0; j < N; j++) C[i * ldc + j] *= beta;                                \
         }                                                                                           \
-        return K > 0 && alpha != 0;                                                                 \
+        return product;                                                                             \
     }                                                                                               \
     void NAME##_at_level(ember_kernel_level requested, int transA, int transB, long M, long N,      \
                          long K, T alpha, const T *A, long lda, const T *B, long ldb, T beta, T *C, \
                          long ldc) {                                                                \
-        if (!NAME##_scale(M, N, K, alpha, beta, C, ldc)) return;                                    \
-        if (M * N * K <= 512) { /* tiny: packing would cost more than the product */              \
+        int tiny = M * N * K <= 512; /* packing would cost more than the product */               \
+        if (!NAME##_scale(M, N, K, alpha, beta, C, ldc, !tiny)) return;                             \
+        T driverBeta = beta == 0 ? 0 : 1;                                                           \
+        if (tiny) {                                                                                 \
             for (long i = 0; i < M; i++)                                                            \
                 for (long p = 0; p < K; p++) {                                                      \
                     T a = alpha * (transA ? A[p * lda + i] : A[i * lda + p]);                       \
@@ -188,7 +194,8 @@ static ember_kernel_level clamp_level(ember_kernel_level requested) {
     void NAME##_with_packed_b(ember_kernel_level requested, int transA, long M, long N, long K,     \
                               T alpha, const T *A, long lda, const T *packedB, T beta, T *C,        \
                               long ldc) {                                                           \
-        if (!NAME##_scale(M, N, K, alpha, beta, C, ldc)) return;                                    \
+        if (!NAME##_scale(M, N, K, alpha, beta, C, ldc, 1)) return;                                 \
+        T driverBeta = beta == 0 ? 0 : 1;                                                           \
         ember_kernel_level level = clamp_level(requested);                                          \
         long sizeA = PORTABLE##_packedASize;                                                        \
         EMBER_GEMM_SIZE_A(AVX2, AVX512)                                                             \
@@ -211,13 +218,13 @@ static ember_kernel_level clamp_level(ember_kernel_level requested) {
 #endif
 
 // The calls EMBER_AT_LEVEL makes, one per entry point, with the instantiation's name as FN.
-#define ember_sgemm_CALL_DRIVER(FN) FN(transA, transB, M, N, K, alpha, A, lda, B, ldb, 1, C, ldc, pa, pb, NULL)
+#define ember_sgemm_CALL_DRIVER(FN) FN(transA, transB, M, N, K, alpha, A, lda, B, ldb, driverBeta, C, ldc, pa, pb, NULL)
 #define ember_dgemm_CALL_DRIVER(FN) ember_sgemm_CALL_DRIVER(FN)
 #define ember_sgemm_CALL_SIZE(FN) size = FN##_packedAllBSize(K, N)
 #define ember_dgemm_CALL_SIZE(FN) ember_sgemm_CALL_SIZE(FN)
 #define ember_sgemm_CALL_PACK(FN) FN##_packAllB(transB, B, ldb, K, N, packed)
 #define ember_dgemm_CALL_PACK(FN) ember_sgemm_CALL_PACK(FN)
-#define ember_sgemm_CALL_PACKED_DRIVER(FN) FN(transA, 0, M, N, K, alpha, A, lda, NULL, 0, 1, C, ldc, pa, NULL, packedB)
+#define ember_sgemm_CALL_PACKED_DRIVER(FN) FN(transA, 0, M, N, K, alpha, A, lda, NULL, 0, driverBeta, C, ldc, pa, NULL, packedB)
 #define ember_dgemm_CALL_PACKED_DRIVER(FN) ember_sgemm_CALL_PACKED_DRIVER(FN)
 
 EMBER_GEMM_ENTRY(ember_sgemm, float, sgemm_portable, sgemm_avx2, sgemm_avx512)

@@ -46,6 +46,22 @@ import Testing
         let expected = naiveMatmul(a, b, m: 3, k: 4, n: 2)
         for i in 0..<3 { for j in 0..<2 { #expect(abs(c[i * 9 + j] - expected[i * 2 + j]) < 1e-12) } }
         #expect(c[2].isNaN)   // untouched past N
+
+        // Above the tiny cutoff the first block of K stores without reading C; every element of
+        // C must still be written, across two blocks of K and partial tiles.
+        let (m, n, k) = (37, 45, 300)
+        let a2 = randomTensor([m * k], seed: 11).scalars, b2 = randomTensor([k * n], seed: 12).scalars
+        let expected2 = naiveMatmul(a2, b2, m: m, k: k, n: n)
+        var c2 = [Double](repeating: .nan, count: m * n)
+        ember_dgemm_at_level(cLevel, 0, 0, m, n, k, 1, a2, k, b2, n, 0, &c2, n)
+        #expect(maxDifference(c2, expected2) < 1e-12, "double \(level)")
+        var c2f = [Float](repeating: .nan, count: m * n)
+        ember_sgemm_at_level(cLevel, 0, 0, m, n, k, 1, a2.map(Float.init), k, b2.map(Float.init), n, 0, &c2f, n)
+        #expect(maxDifference(c2f.map(Double.init), expected2) < 1e-3, "float \(level)")
+        var packedResult = [Double](repeating: .nan, count: m * n)
+        let packed = PackedMatrix<Double>(transB: false, k: k, n: n, b: b2, ldb: n)
+        packed.multiply(m: m, a: a2, lda: k, c: &packedResult, ldc: n)
+        #expect(maxDifference(packedResult, expected2) < 1e-12, "packed")
     }
 
     /// A right-hand operand packed once gives bit for bit the products of the plain entry point, on
