@@ -19,6 +19,7 @@ struct RecurrentCase: CustomStringConvertible, Sendable {
         RecurrentCase(mode: m, layers: 2, bidirectional: true, lengths: [5, 2, 1]),
         RecurrentCase(mode: m, batchFirst: true, lengths: [3, 5, 4], withState: false),
         RecurrentCase(mode: m, layers: 2, bias: false, dropout: 0.5),
+        RecurrentCase(mode: m, layers: 2, bidirectional: true, batchFirst: true, lengths: [4, 5, 2]),
     ] }
 }
 

@@ -122,8 +122,8 @@ public class RecurrentLayer<Scalar: TensorScalar>: Module, TrainingModeSettable 
         }
         let x = batchFirst ? input.data.transposed(0, 1) : input.data
         let result = RecurrentEngine.forward(config, x: x, h0: h0Data, c0: c0Data, weights: weightData,
-                                             lengths: lengths, masks: masks, keepCaches: recording)
-        let out = batchFirst ? result.output.transposed(0, 1) : result.output
+                                             lengths: lengths, masks: masks, keepCaches: recording, batchFirstOutput: batchFirst)
+        let out = result.output
         guard recording else {
             // Nothing to differentiate: no packing, no caches. (record() still runs anomaly checks.)
             return (Variable.record(name, out, inputs) { _ in [] }, Variable.record(name, result.hN, inputs) { _ in [] },
@@ -142,9 +142,10 @@ public class RecurrentLayer<Scalar: TensorScalar>: Module, TrainingModeSettable 
             let gcN = isLSTM ? (incoming.cell ?? Tensor(zeros: stateShape)) : nil
             incoming.output = nil
             incoming.cell = nil
-            let grads = RecurrentEngine.backward(config, gOut: batchFirst ? gOut.transposed(0, 1) : gOut, ghN: ghN, gcN: gcN,
+            let grads = RecurrentEngine.backward(config, gOut: gOut, ghN: ghN, gcN: gcN,
                                                  h0: h0Data, c0: c0Data, weights: weightData, lengths: lengths, masks: masks,
-                                                 inputs: result.inputs, caches: result.caches, inputGradient: inputGradient)
+                                                 inputs: result.inputs, caches: result.caches, inputGradient: inputGradient,
+                                                 batchFirstGradient: batchFirst)
             var list: [Tensor<Scalar>?] = [inputGradient ? (batchFirst ? grads.gx.transposed(0, 1) : grads.gx) : nil]
             if hasH0 { list.append(grads.gh0) }
             if hasC0 { list.append(grads.gc0) }

@@ -94,13 +94,15 @@ enum RecurrentEngine {
     /// `weights` are in PyTorch's order (per layer, per direction: w_ih, w_hh[, b_ih, b_hh]);
     /// `masks` are the dropout masks applied to the outputs of layers 0..<L-1 (empty for none).
     /// `splitRows` runs the recurrence in `recurrenceBlocks(B)` on all cores (callers that already
-    /// run blocks in parallel pass false). Returns the output [T, B, D·H], h_n and c_n [L·D, B, H],
-    /// and the caches.
+    /// run blocks in parallel pass false). Returns the output [T, B, D·H] ([B, T, D·H] when
+    /// `batchFirstOutput`, written so directly rather than transposed afterwards), h_n and c_n
+    /// [L·D, B, H], and the caches.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     static func forward<Scalar: TensorScalar>(
         _ config: RecurrentConfig, x: Tensor<Scalar>, h0: Tensor<Scalar>?, c0: Tensor<Scalar>?,
-        weights: [Tensor<Scalar>], lengths: [Int], masks: [Tensor<Scalar>], keepCaches: Bool = true, splitRows: Bool = true
+        weights: [Tensor<Scalar>], lengths: [Int], masks: [Tensor<Scalar>], keepCaches: Bool = true, splitRows: Bool = true,
+        batchFirstOutput: Bool = false
     ) -> (output: Tensor<Scalar>, hN: Tensor<Scalar>, cN: Tensor<Scalar>?, inputs: [Tensor<Scalar>], caches: [DirectionCache<Scalar>]) {
         let (T, B) = (x.shape[0], x.shape[1])
         let H = config.hiddenSize, D = config.directions, GH = config.mode.gates * H
@@ -116,7 +118,9 @@ enum RecurrentEngine {
             // Outputs past a sequence's end stay zero; without lengths every element is written.
             let ragged = lengths.contains { $0 < T }
             // One direction over full-length sequences: the output is the hidden states themselves (shared, not copied).
-            let shareHidden = D == 1 && !ragged
+            // Only the last layer's output may be batch-first; the layers feed each other time-major.
+            let batchFirst = batchFirstOutput && layer == config.numLayers - 1
+            let shareHidden = D == 1 && !ragged && !batchFirst
             var out: [Scalar] = shareHidden ? [] : ragged ? [Scalar](repeating: 0, count: T * B * D * H) : uninitializedScalars(T * B * D * H)
             for direction in 0..<D {
                 let index = layer * D + direction
@@ -202,7 +206,8 @@ enum RecurrentEngine {
                     if !shareHidden { out.withUnsafeMutableBufferPointer { po in
                         for t in 0..<T {
                             for b in 0..<B where t < lengths[b] {
-                                (po.baseAddress! + (t * B + b) * D * H + direction * H).update(from: phs.baseAddress! + (t * B + b) * H, count: H)
+                                let row = batchFirst ? b * T + t : t * B + b
+                                (po.baseAddress! + row * D * H + direction * H).update(from: phs.baseAddress! + (t * B + b) * H, count: H)
                             }
                         }
                     } }
@@ -220,7 +225,7 @@ enum RecurrentEngine {
                 }
                 caches.append(cache)
             }
-            let outTensor = Tensor(shape: [T, B, D * H], scalars: out)
+            let outTensor = Tensor(shape: batchFirst ? [B, T, D * H] : [T, B, D * H], scalars: out)
             if layer < config.numLayers - 1 {
                 layerInput = masks.isEmpty ? outTensor : outTensor * masks[layer]
             } else {
@@ -379,17 +384,17 @@ enum RecurrentEngine {
         }
     }
 
-    /// Backpropagation through time. `gOut` is the gradient of the output [T, B, D·H], `ghN`/`gcN`
-    /// of the final states. Returns gradients of x [T, B, I] (an empty tensor when `inputGradient` is
+    /// Backpropagation through time. `gOut` is the gradient of the output [T, B, D·H] ([B, T, D·H]
+    /// when `batchFirstGradient`), `ghN`/`gcN` of the final states. Returns gradients of x [T, B, I] (an empty tensor when `inputGradient` is
     /// false), h0, c0 and every weight (same order). Without h0, the h0 gradient is not computed.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     static func backward<Scalar: TensorScalar>(
         _ config: RecurrentConfig, gOut: Tensor<Scalar>, ghN: Tensor<Scalar>, gcN: Tensor<Scalar>?,
         h0: Tensor<Scalar>?, c0: Tensor<Scalar>?, weights: [Tensor<Scalar>], lengths: [Int], masks: [Tensor<Scalar>],
-        inputs: [Tensor<Scalar>], caches: [DirectionCache<Scalar>], inputGradient: Bool = true
+        inputs: [Tensor<Scalar>], caches: [DirectionCache<Scalar>], inputGradient: Bool = true, batchFirstGradient: Bool = false
     ) -> (gx: Tensor<Scalar>, gh0: Tensor<Scalar>, gc0: Tensor<Scalar>?, gWeights: [Tensor<Scalar>]) {
-        let (T, B) = (gOut.shape[0], gOut.shape[1])
+        let (T, B) = batchFirstGradient ? (gOut.shape[1], gOut.shape[0]) : (gOut.shape[0], gOut.shape[1])
         let H = config.hiddenSize, D = config.directions, G = config.mode.gates, GH = G * H
         let P = config.parametersPerDirection
         var gWeights = weights.map { Tensor<Scalar>(zerosLike: $0) }
@@ -399,6 +404,8 @@ enum RecurrentEngine {
         let ragged = lengths.contains { $0 < T }
         var gx = Tensor<Scalar>(zeros: [0])
         for layer in stride(from: config.numLayers - 1, through: 0, by: -1) {
+            // Only the last layer's output gradient comes batch-first; the rest are time-major.
+            let batchFirst = batchFirstGradient && layer == config.numLayers - 1
             let I = config.layerInputSize(layer)
             let X = inputs[layer]
             // The input's gradient (an empty array when it is not wanted).
@@ -452,7 +459,8 @@ enum RecurrentEngine {
                             // one at a time when some have ended.
                             func gateGradients(_ b: Int, _ rows: Int) {
                                 stepBackward(config.mode, rows: rows, H: H, dh: pdh.baseAddress! + b * H,
-                                             out: pdo + (t * B + b) * D * H + direction * H, outStride: D * H,
+                                             out: pdo + (batchFirst ? b * T + t : t * B + b) * D * H + direction * H,
+                                             outStride: (batchFirst ? T : 1) * D * H,
                                              h: phs.baseAddress! + (t * B + b) * H,
                                              gates: pg.baseAddress.map { $0 + (t * B + b) * GH },
                                              extra: pe.baseAddress.map { $0 + (t * B + b) * H },
