@@ -6,30 +6,33 @@ import Testing
     static let levels: [KernelLevel] = KernelLevel.allCases.filter { $0.rawValue <= KernelLevel.best.rawValue }
 
     /// Every instruction-set path, every transpose form, sizes around the tile edges, with alpha and
-    /// beta, against a naive product in Double.
+    /// beta, against a naive product in Double. Alpha 1 without transposing A reads A in place
+    /// (for K >= 64 or N <= 64), so both alphas run.
     @Test(arguments: levels)
     func everyPathMatchesNaive(level: KernelLevel) {
         let cLevel = ember_kernel_level(rawValue: UInt32(level.rawValue))
-        let sizes = [(1, 1, 1), (5, 7, 3), (13, 33, 17), (64, 32, 28), (25, 49, 300), (130, 70, 5)]
+        let sizes = [(1, 1, 1), (5, 7, 3), (13, 33, 17), (64, 32, 28), (25, 49, 300), (130, 70, 5), (37, 100, 70)]
         for (m, n, k) in sizes {
+            for alpha in [0.5, 1] {
             for transA in [false, true] {
                 for transB in [false, true] {
                     let a = randomTensor([m, k], seed: UInt64(m * 31 + k)).scalars
                     let b = randomTensor([k, n], seed: UInt64(n * 17 + k)).scalars
                     let c0 = randomTensor([m, n], seed: 5).scalars
-                    let expected = zip(naiveMatmul(a, b, m: m, k: k, n: n), c0).map { 0.5 * $0 + 2 * $1 }
+                    let expected = zip(naiveMatmul(a, b, m: m, k: k, n: n), c0).map { alpha * $0 + 2 * $1 }
                     // Store A or B transposed when asked, so the kernel reads the transposed layout.
                     let storedA = transA ? Tensor(shape: [m, k], scalars: a).transposed(0, 1).scalars : a
                     let storedB = transB ? Tensor(shape: [k, n], scalars: b).transposed(0, 1).scalars : b
                     var cd = c0
-                    ember_dgemm_at_level(cLevel, transA ? 1 : 0, transB ? 1 : 0, m, n, k, 0.5, storedA,
+                    ember_dgemm_at_level(cLevel, transA ? 1 : 0, transB ? 1 : 0, m, n, k, alpha, storedA,
                                          transA ? m : k, storedB, transB ? k : n, 2, &cd, n)
                     #expect(maxDifference(cd, expected) < 1e-12, "double \(level) \(m)x\(n)x\(k) tA=\(transA) tB=\(transB)")
                     var cf = c0.map(Float.init)
-                    ember_sgemm_at_level(cLevel, transA ? 1 : 0, transB ? 1 : 0, m, n, k, 0.5, storedA.map(Float.init),
+                    ember_sgemm_at_level(cLevel, transA ? 1 : 0, transB ? 1 : 0, m, n, k, Float(alpha), storedA.map(Float.init),
                                          transA ? m : k, storedB.map(Float.init), transB ? k : n, 2, &cf, n)
                     #expect(maxDifference(cf.map(Double.init), expected) < 1e-4 * Double(k), "float \(level) \(m)x\(n)x\(k)")
                 }
+            }
             }
         }
     }
