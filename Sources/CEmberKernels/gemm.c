@@ -69,8 +69,8 @@
 #define GVB 64
 #define GMR 12
 #define GNV 2
-#define GKC 256
-#define GMC 192
+#define GKC 512
+#define GMC 48
 #define GNC 2048
 #define GATTR __attribute__((target("avx512f,avx512vl,avx2,fma")))
 #define GFMA EMBER_FUSED_FMA
