@@ -51,25 +51,35 @@ GATTR static void GCAT(GNAME, packB)(int transB, const GT *B, long ldb, long pc,
 // of GMR values, zero padded past mc.
 GATTR static void GCAT(GNAME, packA)(int transA, const GT *A, long lda, long ic, long pc, long mc,
                                      long kc, GT alpha, GT *restrict dst) {
+    if (transA) {
+        // Row p of the stored A holds column p of op(A): read each row once, front to back, and
+        // deal its values out to the panels (reading panel by panel would stride through the rows
+        // once per panel).
+        for (long p = 0; p < kc; p++) {
+            const GT *src = A + (pc + p) * lda + ic;
+            for (long ir = 0; ir < mc; ir += GMR) {
+                long h = mc - ir < GMR ? mc - ir : GMR;
+                GT *d = dst + ir * kc + p * GMR;
+                if (h == GMR) {
+                    _Pragma("clang loop unroll(full)") for (long i = 0; i < GMR; i++) d[i] = alpha * src[ir + i];
+                } else {
+                    long i = 0;
+                    for (; i < h; i++) d[i] = alpha * src[ir + i];
+                    for (; i < GMR; i++) d[i] = 0;
+                }
+            }
+        }
+        return;
+    }
     for (long ir = 0; ir < mc; ir += GMR) {
         long h = mc - ir < GMR ? mc - ir : GMR;
         GT *panel = dst + ir * kc;
-        if (!transA) {
-            for (long i = 0; i < GMR; i++) {
-                if (i < h) {
-                    const GT *src = A + (ic + ir + i) * lda + pc;
-                    for (long p = 0; p < kc; p++) panel[p * GMR + i] = alpha * src[p];
-                } else {
-                    for (long p = 0; p < kc; p++) panel[p * GMR + i] = 0;
-                }
-            }
-        } else {
-            for (long p = 0; p < kc; p++) {
-                const GT *src = A + (pc + p) * lda + ic + ir;
-                GT *d = panel + p * GMR;
-                long i = 0;
-                for (; i < h; i++) d[i] = alpha * src[i];
-                for (; i < GMR; i++) d[i] = 0;
+        for (long i = 0; i < GMR; i++) {
+            if (i < h) {
+                const GT *src = A + (ic + ir + i) * lda + pc;
+                for (long p = 0; p < kc; p++) panel[p * GMR + i] = alpha * src[p];
+            } else {
+                for (long p = 0; p < kc; p++) panel[p * GMR + i] = 0;
             }
         }
     }
@@ -102,9 +112,11 @@ GATTR static inline __attribute__((always_inline)) void GCAT(GNAME, microRows)(
                 else *cp = acc[i][v];
             }
     } else {
-        for (int i = 0; i < rows; i++) {
+        // Unrolled like the rest, so the accumulators are never indexed by a variable (which would
+        // put them all in memory, zeroed by a call to memset, for every partial tile).
+        _Pragma("clang loop unroll(full)") for (int i = 0; i < rows; i++) {
             GVEC tile[GNV];
-            for (int v = 0; v < GNV; v++) tile[v] = acc[i][v];
+            _Pragma("clang loop unroll(full)") for (int v = 0; v < GNV; v++) tile[v] = acc[i][v];
             const GT *t = (const GT *)tile;
             for (long j = 0; j < nr; j++) c[i * ldc + j] = accumulate ? c[i * ldc + j] + t[j] : t[j];
         }

@@ -125,7 +125,9 @@ func benchGEMM() {
     print("|---|---:|---:|")
     for (name, m, k, n, ta, tb) in [("h·W_hhᵀ: 64x128 · (512x128)ᵀ", 64, 128, 512, false, true),
                                     ("dG·W_hh: 64x512 · 512x128", 64, 512, 128, false, false),
-                                    ("dW_hh = dGᵀ·H: (1792x512)ᵀ · 1792x128", 512, 1792, 128, true, false)] {
+                                    ("dW_hh = dGᵀ·H: (1792x512)ᵀ · 1792x128", 512, 1792, 128, true, false),
+                                    ("dW_ih = dGᵀ·X: (1792x512)ᵀ · 1792x28", 512, 1792, 28, true, false),
+                                    ("X·W_ihᵀ: 1792x28 · (512x28)ᵀ", 1792, 28, 512, false, true)] {
         emberThreadCount = 1
         let one = gemmGFLOPs(m: m, k: k, n: n, transA: ta, transB: tb)
         emberThreadCount = 2
