@@ -41,26 +41,25 @@ static inline VATTR VF VNAME(exp)(VF x) {
     return VNAME(blend)(under & (x == x), VNAME(splat)(0.0f), result);
 }
 
-// tanh: an odd Taylor polynomial (to x^19) below |x| = 0.55, where 1 - 2/(e^{2|x|} + 1) would
-// cancel; that formula above; the sign restored from x.
+// tanh: x P(x^2) / Q(x^2), a 13/6-degree rational approximation (the coefficients of Eigen's
+// float tanh), on x clamped to [-9, 9], where tanh already rounds to +-1 in float. One division and
+// eleven multiply-adds, no exp and no branches: worst relative error 3.4e-7 over every positive
+// float below 20 with fused multiply-adds, 4.2e-7 without. NaN stays NaN, -0 stays -0.
 static inline VATTR VF VNAME(tanh)(VF x) {
-    VI signbit = (VI)x & (int)0x80000000;
-    VF a = (VF)((VI)x & 0x7fffffff);
-    VF a2 = a * a;
-    VF p = VNAME(splat)(-2.3912911424355248e-04f);
-    p = p * a2 + 5.90027440945586e-04f;
-    p = p * a2 - 1.4558343870513183e-03f;
-    p = p * a2 + 3.592128036572481e-03f;
-    p = p * a2 - 8.863235529902197e-03f;
-    p = p * a2 + 2.1869488536155203e-02f;
-    p = p * a2 - 5.396825396825397e-02f;
-    p = p * a2 + 1.3333333333333333e-01f;
-    p = p * a2 - 3.333333333333333e-01f;
-    VF small = a + a * a2 * p;
-    VF e = VNAME(exp)(a + a);
-    VF big = 1.0f - 2.0f / (e + 1.0f);
-    VF r = VNAME(blend)(a < 0.55f, small, big);
-    return (VF)((VI)r | signbit);
+    VF c = VNAME(blend)(x > 9.0f, VNAME(splat)(9.0f), VNAME(blend)(x < -9.0f, VNAME(splat)(-9.0f), x));
+    VF c2 = c * c;
+    VF p = VNAME(splat)(-2.76076847742355e-16f);
+    p = p * c2 + 2.00018790482477e-13f;
+    p = p * c2 - 8.60467152213735e-11f;
+    p = p * c2 + 5.12229709037114e-08f;
+    p = p * c2 + 1.48572235717979e-05f;
+    p = p * c2 + 6.37261928875436e-04f;
+    p = p * c2 + 4.89352455891786e-03f;
+    VF q = VNAME(splat)(1.19825839466702e-06f);
+    q = q * c2 + 1.18534705686654e-04f;
+    q = q * c2 + 2.26843463243900e-03f;
+    q = q * c2 + 4.89352518554385e-03f;
+    return c * p / q;
 }
 
 // sigmoid: 1 / (1 + e^{-x}); e^{-x} overflowing to +inf gives exactly 0.
