@@ -96,13 +96,16 @@ enum RecurrentEngine {
     /// `splitRows` runs the recurrence in `recurrenceBlocks(B)` on all cores (callers that already
     /// run blocks in parallel pass false). Returns the output [T, B, D·H] ([B, T, D·H] when
     /// `batchFirstOutput`, written so directly rather than transposed afterwards), h_n and c_n
-    /// [L·D, B, H], and the caches.
+    /// [L·D, B, H], and the caches. With `outputDestination` the last layer's output is written
+    /// there instead, row (t, b) at `base + (t·rowStrideT + b·rowStrideB)·D·H` (zeros past a
+    /// sequence's end), and the returned output is empty: a caller that runs blocks of a larger
+    /// batch puts each block's rows straight into place.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     static func forward<Scalar: TensorScalar>(
         _ config: RecurrentConfig, x: Tensor<Scalar>, h0: Tensor<Scalar>?, c0: Tensor<Scalar>?,
         weights: [Tensor<Scalar>], lengths: [Int], masks: [Tensor<Scalar>], keepCaches: Bool = true, splitRows: Bool = true,
-        batchFirstOutput: Bool = false
+        batchFirstOutput: Bool = false, outputDestination: OutputDestination<Scalar>? = nil
     ) -> (output: Tensor<Scalar>, hN: Tensor<Scalar>, cN: Tensor<Scalar>?, inputs: [Tensor<Scalar>], caches: [DirectionCache<Scalar>]) {
         let (T, B) = (x.shape[0], x.shape[1])
         let H = config.hiddenSize, D = config.directions, GH = config.mode.gates * H
@@ -120,8 +123,12 @@ enum RecurrentEngine {
             // One direction over full-length sequences: the output is the hidden states themselves (shared, not copied).
             // Only the last layer's output may be batch-first; the layers feed each other time-major.
             let batchFirst = batchFirstOutput && layer == config.numLayers - 1
-            let shareHidden = D == 1 && !ragged && !batchFirst
-            var out: [Scalar] = shareHidden ? [] : ragged ? [Scalar](repeating: 0, count: T * B * D * H) : uninitializedScalars(T * B * D * H)
+            let destination = layer == config.numLayers - 1 ? outputDestination : nil
+            let shareHidden = D == 1 && !ragged && !batchFirst && destination == nil
+            var out: [Scalar] = shareHidden || destination != nil ? []
+                : ragged ? [Scalar](repeating: 0, count: T * B * D * H) : uninitializedScalars(T * B * D * H)
+            // Where row (t, b) of this layer's output goes, in rows of D·H.
+            let (strideT, strideB) = destination.map { ($0.rowStrideT, $0.rowStrideB) } ?? (batchFirst ? (1, T) : (B, 1))
             for direction in 0..<D {
                 let index = layer * D + direction
                 let w = Array(weights[(index * config.parametersPerDirection)...].prefix(config.parametersPerDirection))
@@ -203,14 +210,23 @@ enum RecurrentEngine {
                 // Output rows and final states.
                 if shareHidden { out = cache.hs }
                 cache.hs.withUnsafeBufferPointer { phs in
-                    if !shareHidden { out.withUnsafeMutableBufferPointer { po in
+                    func place(_ base: UnsafeMutablePointer<Scalar>, zeroPadding: Bool) {
                         for t in 0..<T {
-                            for b in 0..<B where t < lengths[b] {
-                                let row = batchFirst ? b * T + t : t * B + b
-                                (po.baseAddress! + row * D * H + direction * H).update(from: phs.baseAddress! + (t * B + b) * H, count: H)
+                            for b in 0..<B {
+                                let target = base + (t * strideT + b * strideB) * D * H + direction * H
+                                if t < lengths[b] {
+                                    target.update(from: phs.baseAddress! + (t * B + b) * H, count: H)
+                                } else if zeroPadding {
+                                    target.update(repeating: 0, count: H)
+                                }
                             }
                         }
-                    } }
+                    }
+                    if let destination {
+                        place(destination.base, zeroPadding: true)
+                    } else if !shareHidden {
+                        out.withUnsafeMutableBufferPointer { place($0.baseAddress!, zeroPadding: false) }
+                    }
                     let lastT = reverse ? 0 : T - 1
                     hN.withUnsafeMutableBufferPointer { p in
                         (p.baseAddress! + index * B * H).update(from: phs.baseAddress! + lastT * B * H, count: B * H)
@@ -225,7 +241,8 @@ enum RecurrentEngine {
                 }
                 caches.append(cache)
             }
-            let outTensor = Tensor(shape: batchFirst ? [B, T, D * H] : [T, B, D * H], scalars: out)
+            let outTensor = destination != nil ? Tensor<Scalar>(zeros: [0])
+                : Tensor(shape: batchFirst ? [B, T, D * H] : [T, B, D * H], scalars: out)
             if layer < config.numLayers - 1 {
                 layerInput = masks.isEmpty ? outTensor : outTensor * masks[layer]
             } else {
@@ -536,4 +553,12 @@ enum RecurrentEngine {
         return (gx, Tensor(shape: stateShape, scalars: gh0),
                 config.mode == .lstm ? Tensor(shape: stateShape, scalars: gc0) : nil, gWeights)
     }
+}
+
+/// Where `RecurrentEngine.forward` writes the last layer's output when the caller owns the buffer:
+/// row (t, b) of the output, D·H values, starts at `base + (t·rowStrideT + b·rowStrideB)·D·H`.
+struct OutputDestination<Scalar>: @unchecked Sendable {
+    let base: UnsafeMutablePointer<Scalar>
+    let rowStrideT: Int
+    let rowStrideB: Int
 }

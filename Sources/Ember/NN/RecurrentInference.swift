@@ -57,18 +57,13 @@ extension RecurrentEngine {
                         return Tensor(shape: [LD, rows, H], scalars: part)
                     }
                 }
+                // The last layer writes this block's rows straight into the output.
+                let destination = OutputDestination(base: shared.output + (batchFirst ? b0 * T : b0) * DH,
+                                                    rowStrideT: batchFirst ? 1 : B, rowStrideB: batchFirst ? T : 1)
                 let result = forward(config, x: Tensor(shape: [T, rows, I], scalars: x), h0: rowsOf(h0), c0: rowsOf(c0),
                                      weights: weights, lengths: Array(lengths[b0..<(b0 + rows)]), masks: [],
-                                     keepCaches: false, splitRows: false)
-                // Scatter the block's output and final states into place.
-                result.output.withBase { pr in
-                    for t in 0..<T {
-                        for r in 0..<rows {
-                            let target = batchFirst ? ((b0 + r) * T + t) * DH : (t * B + b0 + r) * DH
-                            (shared.output + target).update(from: pr + (t * rows + r) * DH, count: DH)
-                        }
-                    }
-                }
+                                     keepCaches: false, splitRows: false, outputDestination: destination)
+                // The block's final states into place.
                 result.hN.withBase { pr in
                     for i in 0..<LD { (shared.hN + (i * B + b0) * H).update(from: pr + i * rows * H, count: rows * H) }
                 }
