@@ -185,6 +185,11 @@ func benchCompare(_ arguments: [String]) {
     }
     let dataDir = option("--data-dir", in: arguments) ?? defaultDataDir()
     let anchor = option("--anchor", in: arguments) ?? "../shared/anchors/torch_rnn_mnist.py"
+    guard FileManager.default.isReadableFile(atPath: anchor) else {
+        // Checked up front: otherwise every PyTorch run fails alike and the table comes out half empty.
+        FileHandle.standardError.write(Data("ember-bench compare: no PyTorch anchor at \(anchor) (pass --anchor FILE, or run from the project directory so that ../shared resolves)\n".utf8))
+        exit(66)
+    }
     let threads = Int(option("--threads", in: arguments) ?? "") ?? 2
     let runs = Int(option("--runs", in: arguments) ?? "") ?? 5
     print("## Ember vs PyTorch (\(threads) threads each, MNIST batch 64, Adam; medians of \(runs) alternating runs)")
