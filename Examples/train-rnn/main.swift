@@ -201,13 +201,15 @@ func run() throws {
     let model = Model(cell: options.cell, hidden: options.hidden, layers: options.layers, bidirectional: options.bidirectional)
     let optimizer = Adam(model.parameters(), lr: options.lr)
     let criterion = CrossEntropyLoss()
-    let loader = DataLoader(train, batchSize: options.batchSize, shuffle: true, seed: options.seed)
+    // No seed of its own: like PyTorch's DataLoader(shuffle=True), every epoch draws its order from
+    // the default generator, so --seed S starts where torch.manual_seed(S) does, in weights and order.
+    let loader = DataLoader(train, batchSize: options.batchSize, shuffle: true)
     var startEpoch = 0, best = -1.0
     if let resume = options.resume {
         (startEpoch, best) = try loadCheckpoint(URL(fileURLWithPath: resume), model: model, optimizer: optimizer, options: options)
         print("Resumed from \(resume) after epoch \(startEpoch) (test accuracy \(String(format: "%.2f", best)) %)")
     }
-    loader.epoch = startEpoch
+    for _ in 0..<startEpoch { loader.skipEpoch() }   // the draws the completed epochs made
 
     var history: [(loss: Double, accuracy: Double, seconds: Double, samplesPerSecond: Double)] = []
     var accuracy = best

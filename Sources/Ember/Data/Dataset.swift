@@ -14,8 +14,14 @@ public protocol Dataset {
 /// Iterates a dataset in batches, as PyTorch's `DataLoader`: `batchSize` samples per batch,
 /// optionally shuffled, with the last partial batch kept unless `dropLast`.
 ///
-/// Shuffling is reproducible: epoch `e` uses a permutation determined by `(seed, e)`, and every new
-/// pass (`for batch in loader`) is the next epoch, so each epoch is shuffled differently.
+/// Shuffling draws exactly what PyTorch's draws, so the same seed visits the samples in the same order:
+/// - without a seed (as `DataLoader(ds, shuffle=True)`), each pass draws its order from the default
+///   generator when it starts (see `manualSeed`);
+/// - with a seed (as `DataLoader(ds, shuffle=True, generator=torch.Generator().manual_seed(seed))`),
+///   epoch `e`'s order depends only on `(seed, e)`: it is the order PyTorch gives its epoch `e` when
+///   the earlier epochs were iterated to their end.
+///
+/// Every new pass (`for batch in loader`) is the next epoch, so each epoch is shuffled differently.
 /// ```swift
 /// let loader = DataLoader(train, batchSize: 64, shuffle: true, seed: 0)
 /// for (images, labels) in loader { ... }   // images [B, 28, 28]
@@ -24,12 +30,16 @@ public final class DataLoader<D: Dataset>: Sequence {
     public let dataset: D
     public let batchSize: Int
     public let shuffle: Bool
-    public let seed: UInt64
+    /// The shuffling seed, or nil when each pass draws its order from the default generator.
+    public let seed: UInt64?
     public let dropLast: Bool
-    /// The epoch the next pass will be (starts at 0; set it to resume).
+    /// The epoch the next pass will be (starts at 0). With a seed, set it to resume at that epoch's
+    /// order; without one, use `skipEpoch()`, which also makes the default generator's draws.
     public var epoch: Int = 0
+    /// The seeded generator as it stands at the start of `cachedEpoch` (saves replaying earlier epochs).
+    private var cached: (epoch: Int, generator: TorchGenerator)?
 
-    public init(_ dataset: D, batchSize: Int, shuffle: Bool = false, seed: UInt64 = 0, dropLast: Bool = false) {
+    public init(_ dataset: D, batchSize: Int, shuffle: Bool = false, seed: UInt64? = nil, dropLast: Bool = false) {
         precondition(batchSize > 0, "DataLoader: expected a positive batchSize, got \(batchSize)")
         self.dataset = dataset
         self.batchSize = batchSize
@@ -41,16 +51,51 @@ public final class DataLoader<D: Dataset>: Sequence {
     /// Batches per epoch.
     public var count: Int { dropLast ? dataset.count / batchSize : (dataset.count + batchSize - 1) / batchSize }
 
-    /// The sample order of `epoch`.
+    /// 32-bit draws one epoch takes from a seeded loader's generator: a 64-bit base seed (PyTorch's
+    /// per-worker seed), the permutation, and the permutation PyTorch's sampler starts (and drops)
+    /// when the epoch ends.
+    private var drawsPerEpoch: Int { 2 + 2 * Swift.max(dataset.count - 1, 0) }
+
+    /// The sample order of `epoch` for a loader with a seed (or without shuffling).
     public func order(epoch: Int) -> [Int] {
-        var indices = Array(0..<dataset.count)
-        guard shuffle else { return indices }
-        var g = SeededGenerator(seed: seed &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(truncatingIfNeeded: epoch) &+ 1)
-        // Fisher–Yates with Ember's generator (the same on every platform).
-        for i in stride(from: indices.count - 1, to: 0, by: -1) {
-            indices.swapAt(i, g.nextInt(below: i + 1))
+        guard shuffle else { return Array(0..<dataset.count) }
+        guard let seed else {
+            preconditionFailure("DataLoader.order(epoch:): this loader has no seed, so each pass draws its order from the default generator when it starts; create it with a seed to ask for an epoch's order")
         }
-        return indices
+        precondition(epoch >= 0, "DataLoader.order(epoch:): expected a non-negative epoch, got \(epoch)")
+        var g: TorchGenerator
+        if let cached, cached.epoch <= epoch {
+            g = cached.generator
+            g.discard((epoch - cached.epoch) * drawsPerEpoch)
+        } else {
+            g = TorchGenerator(seed: seed)
+            g.discard(epoch * drawsPerEpoch)
+        }
+        var next = g
+        next.discard(drawsPerEpoch)
+        cached = (epoch + 1, next)
+        _ = g.random64()
+        return g.randperm(dataset.count)
+    }
+
+    /// The order of the pass that starts now: `order(epoch:)`, or, without a seed, a permutation
+    /// drawn as PyTorch's RandomSampler draws it (the base seed, then the sampler's own seed, both
+    /// from the default generator).
+    private func startEpoch() -> [Int] {
+        guard shuffle, seed == nil else { return order(epoch: epoch) }
+        let samplerSeed = withDefaultGenerator { g in
+            _ = g.random64()
+            return g.random64()
+        }
+        var g = TorchGenerator(seed: samplerSeed)
+        return g.randperm(dataset.count)
+    }
+
+    /// Moves on one epoch without iterating it, making the same draws a pass would (how a resumed
+    /// run reaches the order its next epoch would have had).
+    public func skipEpoch() {
+        _ = startEpoch()
+        epoch += 1
     }
 
     public struct Iterator: IteratorProtocol {
@@ -72,6 +117,6 @@ public final class DataLoader<D: Dataset>: Sequence {
     /// Starts the next epoch.
     public func makeIterator() -> Iterator {
         defer { epoch += 1 }
-        return Iterator(dataset: dataset, order: order(epoch: epoch), batchSize: batchSize, dropLast: dropLast)
+        return Iterator(dataset: dataset, order: startEpoch(), batchSize: batchSize, dropLast: dropLast)
     }
 }

@@ -2,7 +2,8 @@
 
 /// `y = x · weightᵀ + bias`, PyTorch's `nn.Linear`: input `[.., inFeatures]`, output `[.., outFeatures]`.
 /// Parameters `weight` `[outFeatures, inFeatures]` and `bias` `[outFeatures]`, both initialised
-/// U(-1/sqrt(inFeatures), 1/sqrt(inFeatures)) from the default generator (see `manualSeed`).
+/// U(-1/sqrt(inFeatures), 1/sqrt(inFeatures)) from the default generator (see `manualSeed`), with
+/// PyTorch's draws: the same seed gives the same weights as `nn.Linear`.
 public final class Linear<Scalar: TensorScalar>: Layer {
     /// `[outFeatures, inFeatures]`.
     public let weight: Variable<Scalar>
@@ -13,7 +14,7 @@ public final class Linear<Scalar: TensorScalar>: Layer {
         precondition(inFeatures > 0 && outFeatures > 0, "Linear: expected positive sizes, got inFeatures \(inFeatures), outFeatures \(outFeatures)")
         let bound = 1 / Double(inFeatures).squareRoot()
         let (w, b) = withDefaultGenerator { g in
-            (Tensor<Scalar>.uniformInit([outFeatures, inFeatures], bound: bound, generator: &g),
+            (Tensor<Scalar>.kaimingUniformInit([outFeatures, inFeatures], fanIn: inFeatures, generator: &g),
              bias ? Tensor<Scalar>.uniformInit([outFeatures], bound: bound, generator: &g) : nil)
         }
         self.weight = Variable(w, requiresGrad: true)
@@ -70,17 +71,18 @@ public final class Sequential<Scalar: TensorScalar>: Layer {
 // MARK: - Dropout
 
 /// Zeroes each element with probability `p` in training mode and scales the rest by `1/(1-p)`;
-/// the identity in evaluation mode. Masks come from the module's own generator, seeded at creation
-/// (from `seed`, or drawn from the default generator), so runs reproduce. Any shape.
+/// the identity in evaluation mode. Masks come from the module's own generator, seeded from `seed`,
+/// or else from the default generator the first time a mask is drawn (so creating a Dropout, like
+/// creating `nn.Dropout`, leaves the default generator where it was), so runs reproduce. Any shape.
 public final class Dropout<Scalar: TensorScalar>: Layer, TrainingModeSettable {
     public let p: Double
     public var isTraining = true
-    var generator: SeededGenerator
+    var generator: SeededGenerator?
 
     public init(p: Double = 0.5, seed: UInt64? = nil) {
         precondition(p >= 0 && p <= 1, "Dropout: expected a probability in [0, 1], got \(p)")
         self.p = p
-        self.generator = SeededGenerator(seed: seed ?? withDefaultGenerator { $0.next() })
+        self.generator = seed.map { SeededGenerator(seed: $0) }
     }
 
     public func callAsFunction(_ input: Variable<Scalar>) -> Variable<Scalar> {
@@ -88,7 +90,9 @@ public final class Dropout<Scalar: TensorScalar>: Layer, TrainingModeSettable {
         if p == 1 { return input * Tensor<Scalar>(zeros: input.shape) }
         let scale = Scalar(1 / (1 - p))
         var mask = [Scalar](repeating: 0, count: input.data.count)
-        for i in mask.indices where generator.nextUnitDouble() >= p { mask[i] = scale }
+        var g = generator ?? SeededGenerator(seed: withDefaultGenerator { $0.next() })
+        defer { generator = g }
+        for i in mask.indices where g.nextUnitDouble() >= p { mask[i] = scale }
         return input * Tensor(shape: input.shape, scalars: mask)
     }
 }

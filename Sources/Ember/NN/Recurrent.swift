@@ -16,7 +16,8 @@ public class RecurrentLayer<Scalar: TensorScalar>: Module, TrainingModeSettable 
     public var isTraining = true
     /// Parameters in PyTorch's order: per layer, per direction, `weight_ih`, `weight_hh`, `bias_ih`, `bias_hh`.
     public let weights: [Variable<Scalar>]
-    var generator: SeededGenerator
+    /// Dropout masks' generator, seeded from the default generator when the first mask is drawn.
+    var generator: SeededGenerator?
 
     public var inputSize: Int { config.inputSize }
     public var hiddenSize: Int { config.hiddenSize }
@@ -37,7 +38,6 @@ public class RecurrentLayer<Scalar: TensorScalar>: Module, TrainingModeSettable 
         let bound = 1 / Double(hiddenSize).squareRoot()
         let gh = mode.gates * hiddenSize
         var tensors: [Tensor<Scalar>] = []
-        var seed: UInt64 = 0
         withDefaultGenerator { g in
             for layer in 0..<numLayers {
                 for _ in 0..<config.directions {
@@ -49,10 +49,8 @@ public class RecurrentLayer<Scalar: TensorScalar>: Module, TrainingModeSettable 
                     }
                 }
             }
-            seed = g.next()
         }
         weights = tensors.map { Variable($0, requiresGrad: true) }
-        generator = SeededGenerator(seed: seed)
     }
 
     /// PyTorch's names: `weight_ih_l0`, `weight_hh_l0`, `bias_ih_l0`, `bias_hh_l0`, `..._reverse`.
@@ -97,6 +95,8 @@ public class RecurrentLayer<Scalar: TensorScalar>: Module, TrainingModeSettable 
         var masks: [Tensor<Scalar>] = []
         if isTraining && dropout > 0 && config.numLayers > 1 {
             let scale = Scalar(1 / (1 - dropout))
+            var generator = self.generator ?? SeededGenerator(seed: withDefaultGenerator { $0.next() })
+            defer { self.generator = generator }
             for _ in 0..<(config.numLayers - 1) {
                 var m = [Scalar](repeating: 0, count: T * B * config.hiddenSize * config.directions)
                 for i in m.indices where generator.nextUnitDouble() >= dropout { m[i] = dropout < 1 ? scale : 0 }

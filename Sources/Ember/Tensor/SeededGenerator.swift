@@ -34,7 +34,9 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
         s3 = s3 << 45 | s3 >> 19
         return result
     }
+}
 
+extension RandomNumberGenerator {
     /// A uniform `Double` in [0, 1) with 53 random bits.
     public mutating func nextUnitDouble() -> Double {
         Double(next() >> 11) * 0x1.0p-53
@@ -42,7 +44,7 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
 
     /// A uniform integer in `0..<bound` without modulo bias.
     public mutating func nextInt(below bound: Int) -> Int {
-        precondition(bound > 0, "SeededGenerator.nextInt(below:): expected a positive bound, got \(bound)")
+        precondition(bound > 0, "nextInt(below:): expected a positive bound, got \(bound)")
         let range = UInt64(bound)
         let limit = UInt64.max - UInt64.max % range
         while true {

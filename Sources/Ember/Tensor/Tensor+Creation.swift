@@ -33,11 +33,10 @@ extension Tensor {
         return Tensor((0..<n).map { start + Scalar($0) * step })
     }
 
-    /// Samples from the normal distribution with the given mean and standard deviation.
-    @_specialize(where Scalar == Float)
-    @_specialize(where Scalar == Double)
-    public init(randomNormal shape: [Int], mean: Scalar = 0, standardDeviation: Scalar = 1,
-                generator: inout SeededGenerator) {
+    /// Samples from the normal distribution with the given mean and standard deviation
+    /// (Box–Muller on 53-bit uniforms from `generator`).
+    public init<G: RandomNumberGenerator>(randomNormal shape: [Int], mean: Scalar = 0, standardDeviation: Scalar = 1,
+                                          generator: inout G) {
         Tensor.checkShape(shape, "Tensor(randomNormal:)")
         let count = shape.reduce(1, *)
         var values = [Scalar]()
@@ -46,11 +45,9 @@ extension Tensor {
         self.init(shape: shape, scalars: values)
     }
 
-    /// Samples uniformly from `[lowerBound, upperBound)`.
-    @_specialize(where Scalar == Float)
-    @_specialize(where Scalar == Double)
-    public init(randomUniform shape: [Int], lowerBound: Scalar = 0, upperBound: Scalar = 1,
-                generator: inout SeededGenerator) {
+    /// Samples uniformly from `[lowerBound, upperBound)` (53-bit uniforms from `generator`).
+    public init<G: RandomNumberGenerator>(randomUniform shape: [Int], lowerBound: Scalar = 0, upperBound: Scalar = 1,
+                                          generator: inout G) {
         Tensor.checkShape(shape, "Tensor(randomUniform:)")
         precondition(lowerBound <= upperBound,
                      "Tensor(randomUniform:): expected lowerBound <= upperBound, got \(lowerBound) > \(upperBound)")
@@ -62,6 +59,25 @@ extension Tensor {
             let v = Scalar(Double(lowerBound) + width * generator.nextUnitDouble())
             // Rounding to Float can reach the upper bound; keep the interval half-open.
             values.append(v >= upperBound && upperBound > lowerBound ? upperBound.nextDown : v)
+        }
+        self.init(shape: shape, scalars: values)
+    }
+
+    /// Samples uniformly from `[lowerBound, upperBound)` exactly as PyTorch's `tensor.uniform_(lowerBound,
+    /// upperBound)` does with the same generator state: the same values, bit for bit, in row-major order.
+    public init(randomUniform shape: [Int], lowerBound: Scalar = 0, upperBound: Scalar = 1,
+                generator: inout TorchGenerator) {
+        Tensor.checkShape(shape, "Tensor(randomUniform:)")
+        precondition(lowerBound <= upperBound,
+                     "Tensor(randomUniform:): expected lowerBound <= upperBound, got \(lowerBound) > \(upperBound)")
+        let count = shape.reduce(1, *)
+        var values = [Scalar]()
+        values.reserveCapacity(count)
+        if let from = lowerBound as? Float, let to = upperBound as? Float {
+            for _ in 0..<count { values.append(Scalar(generator.uniform(from: from, to: to))) }
+        } else {
+            let from = Double(lowerBound), to = Double(upperBound)
+            for _ in 0..<count { values.append(Scalar(generator.uniform(from: from, to: to))) }
         }
         self.init(shape: shape, scalars: values)
     }
