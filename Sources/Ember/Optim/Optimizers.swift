@@ -58,7 +58,8 @@ public final class SGD<Scalar: TensorScalar>: Optimizer {
 
 /// Adam, as `torch.optim.Adam` (and AdamW with decoupled weight decay, as `torch.optim.AdamW`):
 /// `m = lerp(m, g, 1 - β1)`, `v = β2·v + (1 - β2)·g²`, `v̂ = amsgrad ? max(v̂, v) : v`,
-/// `p -= lr / (1 - β1^t) · m / (sqrt(v̂) / sqrt(1 - β2^t) + eps)`. Adam adds `wd·p` to the gradient;
+/// `p -= lr / (1 - β1^t) · m / (sqrt(v̂) / sqrt(1 - β2^t) + eps)`, each step rounded as PyTorch's CPU
+/// kernels round it. Adam adds `wd·p` to the gradient;
 /// AdamW multiplies `p` by `1 - lr·wd` first. With `amsgrad` the running maximum is kept in the
 /// state (`max_exp_avg_sq`).
 public class AdamBase<Scalar: TensorScalar>: Optimizer {
@@ -91,34 +92,38 @@ public class AdamBase<Scalar: TensorScalar>: Optimizer {
             guard var g = p.grad else { continue }
             if weightDecay != 0 {
                 if decoupled { p.data = p.data * Scalar(1 - learningRate * weightDecay) }
-                else { g = g + p.data * Scalar(weightDecay) }
+                else { g = AdamBase.addScaled(g, p.data, Scalar(weightDecay)) }
             }
             state.steps[i] += 1
             let t = Double(state.steps[i])
             let stepSize = learningRate / (1 - Foundation.pow(beta1, t))
-            let correction2 = (1 - Foundation.pow(beta2, t)).squareRoot()
+            let correction2 = Foundation.pow(1 - Foundation.pow(beta2, t), 0.5)
             // The moments are taken out of the state so they are uniquely referenced and updated in place.
             var m = state.buffers[i].removeValue(forKey: "exp_avg") ?? Tensor(zeros: p.shape)
             var v = state.buffers[i].removeValue(forKey: "exp_avg_sq") ?? Tensor(zeros: p.shape)
             var vMax = amsgrad ? state.buffers[i].removeValue(forKey: "max_exp_avg_sq") ?? Tensor(zeros: p.shape) : Tensor(zeros: [0])
             AdamBase.update(parameter: &p.data, gradient: g, m: &m, v: &v, vMax: &vMax, amsgrad: amsgrad,
                             w1: Scalar(1 - beta1), beta2: Scalar(beta2), w2: Scalar(1 - beta2),
-                            inverseCorrection2: 1 / Scalar(correction2), eps: Scalar(eps), stepSize: Scalar(stepSize))
+                            correction2: Scalar(correction2), eps: Scalar(eps), negativeStepSize: Scalar(-stepSize))
             state.buffers[i]["exp_avg"] = m
             state.buffers[i]["exp_avg_sq"] = v
             if amsgrad { state.buffers[i]["max_exp_avg_sq"] = vMax }
         }
     }
 
-    /// One pass over a parameter: `m = m + (g - m)·w1`, `v = v·β2 + g·g·w2`, `v̂ = amsgrad ? max(v̂, v) : v`,
-    /// `p = p - m / (sqrt(v̂)·(1/c2) + eps) · stepSize`. The same operations, in the same order and
-    /// precision, as the tensor expressions of PyTorch's rule, so the results are the same bits.
+    /// One pass over a parameter, with the roundings of PyTorch's CPU kernels for its rule
+    /// (`exp_avg.lerp_(g, w1)`, `exp_avg_sq.mul_(β2).addcmul_(g, g, value: w2)`,
+    /// `denom = (v̂.sqrt() / c2).add_(eps)`, `p.addcdiv_(m, denom, value: -stepSize)`):
+    /// `m = fma(w1, g - m, m)` (lerp for a weight below 0.5; `fma(w1 - 1, g - m, g)` otherwise),
+    /// `v = fma(w2·g, g, v·β2)`, `p = p + (-stepSize·m) / (sqrt(v̂) / c2 + eps)`.
+    /// A test checks these against the PyTorch formulas' results bit for bit in Float.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     static func update(parameter: inout Tensor<Scalar>, gradient: Tensor<Scalar>, m: inout Tensor<Scalar>, v: inout Tensor<Scalar>,
                        vMax: inout Tensor<Scalar>, amsgrad: Bool, w1: Scalar, beta2: Scalar, w2: Scalar,
-                       inverseCorrection2: Scalar, eps: Scalar, stepSize: Scalar) {
+                       correction2: Scalar, eps: Scalar, negativeStepSize: Scalar) {
         let count = parameter.count
+        let smallWeight = abs(w1) < 0.5
         gradient.withBase { g in
             parameter.withUnsafeMutableBufferPointer { p in
                 m.withUnsafeMutableBufferPointer { m in
@@ -126,8 +131,8 @@ public class AdamBase<Scalar: TensorScalar>: Optimizer {
                         vMax.withUnsafeMutableBufferPointer { vMax in
                             for j in 0..<count {
                                 let gj = g[j]
-                                let mj = m[j] + (gj - m[j]) * w1
-                                let vj = v[j] * beta2 + gj * gj * w2
+                                let mj = smallWeight ? m[j].addingProduct(w1, gj - m[j]) : gj.addingProduct(w1 - 1, gj - m[j])
+                                let vj = (v[j] * beta2).addingProduct(w2 * gj, gj)
                                 m[j] = mj
                                 v[j] = vj
                                 var vHat = vj
@@ -135,14 +140,25 @@ public class AdamBase<Scalar: TensorScalar>: Optimizer {
                                     vHat = Swift.max(vMax[j], vj)
                                     vMax[j] = vHat
                                 }
-                                let denominator = vHat.squareRoot() * inverseCorrection2 + eps
-                                p[j] = p[j] - mj / denominator * stepSize
+                                let denominator = vHat.squareRoot() / correction2 + eps
+                                p[j] = p[j] + negativeStepSize * mj / denominator
                             }
                         }
                     }
                 }
             }
         }
+    }
+
+    /// `a + b·alpha` with one rounding, as PyTorch's `a.add(b, alpha:)` computes it on the CPU.
+    static func addScaled(_ a: Tensor<Scalar>, _ b: Tensor<Scalar>, _ alpha: Scalar) -> Tensor<Scalar> {
+        precondition(a.shape == b.shape, "addScaled: shapes \(a.shape) and \(b.shape) differ")
+        let bs = b.scalars
+        var result = a
+        result.withUnsafeMutableBufferPointer { r in
+            for j in r.indices { r[j] = r[j].addingProduct(bs[j], alpha) }
+        }
+        return result
     }
 
     public func stateDict() -> [String: Tensor<Scalar>] { state.export() }
