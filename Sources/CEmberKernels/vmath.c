@@ -52,3 +52,19 @@
 EMBER_VMATH_ENTRY(exp)
 EMBER_VMATH_ENTRY(tanh)
 EMBER_VMATH_ENTRY(sigmoid)
+
+void ember_adam_f(ember_kernel_level level, long n, float *p, const float *g, float *m, float *v,
+                  float *vMax, int amsgrad, float w1, float beta2, float w2, float c2, float eps,
+                  float nss) {
+#if defined(__x86_64__)
+    if (level > ember_kernel_best_level()) level = ember_kernel_best_level();
+    switch (level) {
+    case EMBER_KERNEL_AVX512: adam_avx512(n, p, g, m, v, vMax, amsgrad, w1, beta2, w2, c2, eps, nss); return;
+    case EMBER_KERNEL_AVX2: adam_avx2(n, p, g, m, v, vMax, amsgrad, w1, beta2, w2, c2, eps, nss); return;
+    default: break;
+    }
+#else
+    (void)level;
+#endif
+    adam_portable(n, p, g, m, v, vMax, amsgrad, w1, beta2, w2, c2, eps, nss);
+}

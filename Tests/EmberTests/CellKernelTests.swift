@@ -123,3 +123,33 @@ import Testing
         }
     }
 }
+
+/// The C Adam kernel computes exactly what `AdamBase.updatePlain` computes, on every kernel level,
+/// for both forms of lerp (β1 above and below 0.5), with and without amsgrad, and over lengths that
+/// leave a partial vector at every width.
+@Suite struct AdamKernelTests {
+    @Test(arguments: [(0.9, false), (0.3, true), (0.6, false)])
+    func kernelEqualsPlainOnEveryLevel(_ beta1: Double, _ amsgrad: Bool) {
+        let n = 83
+        let p0 = randomTensor([n], seed: 1).float(), g = randomTensor([n], seed: 2, low: -0.1, high: 0.1).float()
+        let m0 = randomTensor([n], seed: 3, low: -0.05, high: 0.05).float(), v0 = randomTensor([n], seed: 4, low: 0, high: 1e-3).float()
+        let vMax0 = randomTensor([n], seed: 5, low: 0, high: 1e-3).float()
+        let w1 = Float(1 - beta1), beta2: Float = 0.999, w2 = Float(1 - 0.999), c2: Float = 0.0447, eps: Float = 1e-8, nss: Float = -0.0031
+        var (p, m, v, vMax) = (p0, m0, v0, amsgrad ? vMax0 : Tensor<Float>(zeros: [0]))
+        AdamBase<Float>.updatePlain(parameter: &p, gradient: g, m: &m, v: &v, vMax: &vMax, amsgrad: amsgrad, w1: w1, beta2: beta2,
+                                    w2: w2, correction2: c2, eps: eps, negativeStepSize: nss)
+        for level in CellKernelTests.levels {
+            var (pk, mk, vk, vMaxk) = (p0.scalars, m0.scalars, v0.scalars, amsgrad ? vMax0.scalars : [Float](repeating: 0, count: n))
+            ember_adam_f(ember_kernel_level(rawValue: UInt32(level.rawValue)), n, &pk, g.scalars, &mk, &vk, &vMaxk, amsgrad ? 1 : 0,
+                         w1, beta2, w2, c2, eps, nss)
+            #expect(pk.map(\.bitPattern) == p.scalars.map(\.bitPattern), "\(level)")
+            #expect(mk.map(\.bitPattern) == m.scalars.map(\.bitPattern), "\(level)")
+            #expect(vk.map(\.bitPattern) == v.scalars.map(\.bitPattern), "\(level)")
+            if amsgrad { #expect(vMaxk.map(\.bitPattern) == vMax.scalars.map(\.bitPattern), "\(level)") }
+        }
+    }
+}
+
+private extension Tensor<Double> {
+    func float() -> Tensor<Float> { Tensor<Float>(self) }
+}

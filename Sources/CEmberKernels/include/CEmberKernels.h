@@ -76,6 +76,13 @@ void ember_vexpf_at_level(ember_kernel_level level, const float *x, float *y, lo
 void ember_vtanhf_at_level(ember_kernel_level level, const float *x, float *y, long n);
 void ember_vsigmoidf_at_level(ember_kernel_level level, const float *x, float *y, long n);
 
+/// One Adam/AdamW step over n floats in place (p, m, v and, with amsgrad, vMax), rounded as PyTorch's
+/// CPU kernels round it: m = lerp(m, g, w1) (fused), v = fma(w2·g, g, v·beta2),
+/// p += (nss·m) / (sqrt(v̂) / c2 + eps) with nss the negative step size. Bitwise equal on every level.
+void ember_adam_f(ember_kernel_level level, long n, float *p, const float *g, float *m, float *v,
+                  float *vMax, int amsgrad, float w1, float beta2, float w2, float c2, float eps,
+                  float nss);
+
 /// Fused elementwise math of one recurrent time step over `n` rows of `H` hidden units, in float.
 /// Row b of a [n, G·H] or [n, H] argument starts at b·G·H or b·H; only `out` (the gradient flowing
 /// into this step's output) has its own row stride. Gates are stored activated, in PyTorch's order.

@@ -1,3 +1,4 @@
+import CEmberKernels
 import Foundation
 
 // MARK: - SGD
@@ -116,12 +117,43 @@ public class AdamBase<Scalar: TensorScalar>: Optimizer {
     /// `denom = (v̂.sqrt() / c2).add_(eps)`, `p.addcdiv_(m, denom, value: -stepSize)`):
     /// `m = fma(w1, g - m, m)` (lerp for a weight below 0.5; `fma(w1 - 1, g - m, g)` otherwise),
     /// `v = fma(w2·g, g, v·β2)`, `p = p + (-stepSize·m) / (sqrt(v̂) / c2 + eps)`.
-    /// A test checks these against the PyTorch formulas' results bit for bit in Float.
+    /// A test checks these against the PyTorch formulas' results bit for bit in Float. Float runs the
+    /// vectorised C kernel (`ember_adam_f`), which computes exactly what `updatePlain` computes.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     static func update(parameter: inout Tensor<Scalar>, gradient: Tensor<Scalar>, m: inout Tensor<Scalar>, v: inout Tensor<Scalar>,
                        vMax: inout Tensor<Scalar>, amsgrad: Bool, w1: Scalar, beta2: Scalar, w2: Scalar,
                        correction2: Scalar, eps: Scalar, negativeStepSize: Scalar) {
+        guard Scalar.self == Float.self else {
+            return updatePlain(parameter: &parameter, gradient: gradient, m: &m, v: &v, vMax: &vMax, amsgrad: amsgrad,
+                               w1: w1, beta2: beta2, w2: w2, correction2: correction2, eps: eps, negativeStepSize: negativeStepSize)
+        }
+        func float(_ p: UnsafeMutablePointer<Scalar>?) -> UnsafeMutablePointer<Float>? {
+            p.map { UnsafeMutableRawPointer($0).assumingMemoryBound(to: Float.self) }
+        }
+        let count = parameter.count
+        gradient.withBase { g in
+            parameter.withUnsafeMutableBufferPointer { p in
+                m.withUnsafeMutableBufferPointer { m in
+                    v.withUnsafeMutableBufferPointer { v in
+                        vMax.withUnsafeMutableBufferPointer { vMax in
+                            ember_adam_f(ember_kernel_level_in_use(), count, float(p.baseAddress),
+                                         UnsafeRawPointer(g).assumingMemoryBound(to: Float.self),
+                                         float(m.baseAddress), float(v.baseAddress), float(vMax.baseAddress), amsgrad ? 1 : 0,
+                                         Float(w1), Float(beta2), Float(w2), Float(correction2), Float(eps), Float(negativeStepSize))
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The Swift statement of `update`'s arithmetic (Double always runs it).
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    static func updatePlain(parameter: inout Tensor<Scalar>, gradient: Tensor<Scalar>, m: inout Tensor<Scalar>, v: inout Tensor<Scalar>,
+                            vMax: inout Tensor<Scalar>, amsgrad: Bool, w1: Scalar, beta2: Scalar, w2: Scalar,
+                            correction2: Scalar, eps: Scalar, negativeStepSize: Scalar) {
         let count = parameter.count
         let smallWeight = abs(w1) < 0.5
         gradient.withBase { g in
