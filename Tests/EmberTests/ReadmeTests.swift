@@ -27,11 +27,16 @@ final class Classifier: Module {
         let noise = Tensor<Float>(randomNormal: [2, 3], generator: &rng)
         print(noise.shape)                               // [2, 3]
 
+        var torchRNG = TorchGenerator(seed: 0)           // PyTorch's CPU generator, as torch.manual_seed(0)
+        let u = Tensor<Float>(randomUniform: [3], generator: &torchRNG)
+        print(u.scalars)                                 // [0.4962566, 0.7682218, 0.08847743], as torch.rand(3)
+
         #expect(t.shape == [2, 3] && t.scalars == [1, 2, 3, 4, 5, 6])
         #expect((t + bias).scalars == [11, 22, 33, 14, 25, 36])
         #expect(t.sum(axis: 0).scalars == [5, 7, 9] && t.mean().scalar == 3.5)
         #expect(t.matmul(t.transposed(0, 1)).scalars == [14, 32, 32, 77])
         #expect(noise.shape == [2, 3])
+        #expect(u.scalars == [0.49625659, 0.7682218, 0.08847743] && "\(u.scalars)" == "[0.4962566, 0.7682218, 0.08847743]")
     }
 
     @Test func variables() {
