@@ -147,13 +147,10 @@ enum RecurrentEngine {
                 var gh: [Scalar] = uninitializedScalars(B * GH)
                 layerInput.withBase { px in w[0].withBase { pw in
                     xw.withUnsafeMutableBufferPointer { pxw in
-                        GEMM.run(transA: false, transB: true, m: T * B, n: GH, k: I, a: px, lda: I, b: pw, ldb: I,
-                                 c: pxw.baseAddress!, ldc: GH)
                         if config.bias {
-                            w[2].withBase { pb in
-                                Scalar._binary(.add, pxw.baseAddress!, aRow: GH, aStep: 1, pb, bRow: 0, bStep: 1,
-                                               pxw.baseAddress!, rows: T * B, count: GH, 0, 0)
-                            }
+                            w[2].withBase { pb in projectInputs(rows: T * B, I: I, GH: GH, x: px, w: pw, bias: pb, into: pxw.baseAddress!) }
+                        } else {
+                            projectInputs(rows: T * B, I: I, GH: GH, x: px, w: pw, bias: nil, into: pxw.baseAddress!)
                         }
                     }
                 } }
@@ -401,6 +398,42 @@ enum RecurrentEngine {
         }
     }
 
+    /// The input projection of every step at once, `xw = x · wᵀ + bias` for `rows` rows of `x`
+    /// `[rows, I]` and `w` `[GH, I]`, in blocks of 128 rows spread over the cores. Each block's bias
+    /// is added while its rows are still in cache. Every element is computed exactly as one
+    /// product over all rows followed by the bias addition would compute it.
+    static func projectInputs<Scalar: TensorScalar>(rows: Int, I: Int, GH: Int, x: UnsafePointer<Scalar>, w: UnsafePointer<Scalar>,
+                                                    bias: UnsafePointer<Scalar>?, into xw: UnsafeMutablePointer<Scalar>) {
+        let blockRows = 128
+        let threads = rows * GH * I >= GEMM.parallelThreshold ? emberThreadCount : 1
+        WorkerPool.shared.run(chunks: (rows + blockRows - 1) / blockRows, threads: threads) { block in
+            let r0 = block * blockRows, n = Swift.min(blockRows, rows - r0)
+            let c = xw + r0 * GH
+            Scalar._gemm(transA: false, transB: true, m: n, n: GH, k: I, alpha: 1, a: x + r0 * I, lda: I, b: w, ldb: I,
+                         beta: 0, c: c, ldc: GH)
+            if let bias {
+                Scalar._binary(.add, c, aRow: GH, aStep: 1, bias, bRow: 0, bStep: 1, c, rows: n, count: GH, 0, 0)
+            }
+        }
+    }
+
+    /// `sums[j] = Σ_k src[k·columns + j]`, each column summed from row 0 down (the order of
+    /// `_reduce(.sum)`, so the same bits), in ranges of columns spread over the cores.
+    static func columnSums<Scalar: TensorScalar>(_ src: UnsafePointer<Scalar>, rows: Int, columns: Int,
+                                                 into sums: UnsafeMutablePointer<Scalar>) {
+        let width = 128
+        let threads = rows * columns >= 1 << 16 ? emberThreadCount : 1
+        WorkerPool.shared.run(chunks: (columns + width - 1) / width, threads: threads) { chunk in
+            let j0 = chunk * width, n = Swift.min(width, columns - j0)
+            let dst = sums + j0
+            dst.update(repeating: 0, count: n)
+            for k in 0..<rows {
+                let row = src + k * columns + j0
+                for j in 0..<n { dst[j] += row[j] }
+            }
+        }
+    }
+
     /// Backpropagation through time. `gOut` is the gradient of the output [T, B, D·H] ([B, T, D·H]
     /// when `batchFirstGradient`), `ghN`/`gcN` of the final states. Returns gradients of x [T, B, I] (an empty tensor when `inputGradient` is
     /// false), h0, c0 and every weight (same order). Without h0, the h0 gradient is not computed.
@@ -523,10 +556,15 @@ enum RecurrentEngine {
                                 }
                                 if config.bias {
                                     gWeights[wBase + 2].withUnsafeMutableBufferPointer { gb in
-                                        Scalar._reduce(.sum, pdgx.baseAddress!, gb.baseAddress!, outer: 1, length: T * B, inner: GH)
+                                        columnSums(pdgx.baseAddress!, rows: T * B, columns: GH, into: gb.baseAddress!)
                                     }
-                                    gWeights[wBase + 3].withUnsafeMutableBufferPointer { gb in
-                                        Scalar._reduce(.sum, pdgh.baseAddress!, gb.baseAddress!, outer: 1, length: T * B, inner: GH)
+                                    if config.mode == .gru {
+                                        gWeights[wBase + 3].withUnsafeMutableBufferPointer { gb in
+                                            columnSums(pdgh.baseAddress!, rows: T * B, columns: GH, into: gb.baseAddress!)
+                                        }
+                                    } else {
+                                        // The same gate gradients feed both biases: the same sums.
+                                        gWeights[wBase + 3] = gWeights[wBase + 2]
                                     }
                                 }
                             }
