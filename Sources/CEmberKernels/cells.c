@@ -71,3 +71,8 @@ void ember_rnn_backward_f(ember_kernel_level level, int relu, long n, long H, co
                           const float *out, long outStride, const float *h, float *dz) {
     CELL_DISPATCH(level, rnn_backward, relu, n, H, dh, out, outStride, h, dz)
 }
+
+void ember_rnn_forward_f(ember_kernel_level level, int relu, long n, long H, float *y, long ldy,
+                         const float *gh, const float *bih, const float *bhh) {
+    CELL_DISPATCH(level, rnn_forward, relu, n, H, y, ldy, gh, bih, bhh)
+}

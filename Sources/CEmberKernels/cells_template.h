@@ -137,6 +137,27 @@ static VATTR void VNAME(rnn_backward)(int relu, long n, long H, const float *dh,
     }
 }
 
+// One evaluation step of a tanh (relu = 0) or ReLU RNN over rows `ldy` apart, in place: y holds
+// x·W_ihᵀ on entry and leaves as act((y + bih) + (gh + bhh)), a NULL bias being left out. These
+// are the additions of the recording path's input projection, hidden projection and step, in its
+// order, so the values are its bits.
+static VATTR void VNAME(rnn_forward)(int relu, long n, long H, float *y, long ldy, const float *gh,
+                                     const float *bih, const float *bhh) {
+#pragma clang fp contract(off)
+    for (long b = 0; b < n; b++) {
+        float *yb = y + b * ldy;
+        const float *g = gh + b * H;
+        VROW(H) {
+            VF x = VLOAD(yb + j);
+            if (bih) x = x + VLOAD(bih + j);
+            VF hh = VLOAD(g + j);
+            if (bhh) hh = hh + VLOAD(bhh + j);
+            VF v = x + hh;
+            VSTORE(yb + j, relu ? VNAME(blend)(v > 0.0f, v, VNAME(splat)(0.0f)) : VNAME(tanh)(v));
+        }
+    }
+}
+
 #undef VLOAD
 #undef VSTORE
 #undef VROW

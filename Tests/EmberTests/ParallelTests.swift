@@ -88,6 +88,47 @@ final class Counters: Sendable {
     }
 }
 
+/// A one-layer, one-direction tanh or ReLU RNN evaluates straight in the output buffer
+/// (`RecurrentEngine.rnnBlock`). In Float that gives the recording path's bits, in either layout,
+/// with and without h0 and biases, with a partial last block, on one thread and on two, at every
+/// kernel level.
+@Suite(.serialized) struct RNNInPlaceEvaluationTests {
+    @Test(arguments: [RNNNonlinearity.tanh, .relu])
+    func sameBitsAsTheRecordingPath(_ nonlinearity: RNNNonlinearity) {
+        let level = KernelLevel.current
+        defer { emberThreadCount = 1; KernelLevel.current = level }
+        let batch = RecurrentEngine.inferenceBlockRows + 21, steps = 5, inputs = 7, hidden = 19
+        for kernel in KernelLevel.allCases where kernel.rawValue <= KernelLevel.best.rawValue {
+            KernelLevel.current = kernel
+            for batchFirst in [true, false] {
+                for withH0 in [true, false] {
+                    for bias in [true, false] {
+                        let rnn = RNN<Float>(inputSize: inputs, hiddenSize: hidden, nonlinearity: nonlinearity, bias: bias,
+                                             batchFirst: batchFirst)
+                        var g = SeededGenerator(seed: 5)
+                        let x = Variable(Tensor<Float>(randomNormal: batchFirst ? [batch, steps, inputs] : [steps, batch, inputs],
+                                                       generator: &g))
+                        let h0 = withH0 ? Variable(Tensor<Float>(randomNormal: [1, batch, hidden], generator: &g)) : nil
+                        emberThreadCount = 1
+                        let recorded = rnn(x, h0)
+                        #expect(recorded.output.requiresGrad)
+                        for threads in [1, 2] {
+                            emberThreadCount = threads
+                            let evaluated = withNoGrad { rnn(x, h0) }
+                            let what = "\(nonlinearity) \(kernel) batchFirst \(batchFirst) h0 \(withH0) bias \(bias) threads \(threads)"
+                            #expect(!evaluated.output.requiresGrad)
+                            #expect(evaluated.output.shape == recorded.output.shape, "\(what)")
+                            let sameOutput = evaluated.output.data.scalars.map(\.bitPattern) == recorded.output.data.scalars.map(\.bitPattern)
+                            let sameHidden = evaluated.hidden.data.scalars.map(\.bitPattern) == recorded.hidden.data.scalars.map(\.bitPattern)
+                            #expect(sameOutput && sameHidden, "\(what): output \(sameOutput ? "same" : "differs"), h_n \(sameHidden ? "same" : "differs")")
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// Batches of 64 rows or more run their recurrence in blocks of rows on all cores. A blocked batch
 /// gives each row what a small batch holding only that row's block gives (small batches run as one
 /// block, and those are proven against the cells elsewhere), weight gradients are the sums over the

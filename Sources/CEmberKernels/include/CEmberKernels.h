@@ -110,6 +110,11 @@ void ember_gru_backward_f(ember_kernel_level level, long n, long H, const float 
 /// where h > 0 and 0 elsewhere. h, dz: [n, H].
 void ember_rnn_backward_f(ember_kernel_level level, int relu, long n, long H, const float *dh,
                           const float *out, long outStride, const float *h, float *dz);
+/// tanh (relu = 0) or ReLU (relu = 1) RNN evaluation step in place over n rows ldy apart:
+/// y = act((y + bih) + (gh + bhh)), with y holding x·W_ihᵀ on entry; a NULL bias is left out.
+/// y: [n, H] rows ldy apart, gh: [n, H], biases: [H].
+void ember_rnn_forward_f(ember_kernel_level level, int relu, long n, long H, float *y, long ldy,
+                         const float *gh, const float *bih, const float *bhh);
 
 /// Runs `iterations` rounds of independent single-precision fused multiply-adds at the widest level
 /// in use and returns the number of floating-point operations done (2 per lane per FMA).

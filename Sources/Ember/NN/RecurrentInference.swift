@@ -1,3 +1,5 @@
+import CEmberKernels
+
 // The recurrent stack when nothing will be differentiated: the batch is cut into blocks of rows
 // that run the whole stack over the whole sequence independently (rows never interact), so each
 // block's buffers stay in cache, blocks run on all cores without a synchronisation per step, and
@@ -27,6 +29,12 @@ extension RecurrentEngine {
         var output: [Scalar] = uninitializedScalars(T * B * DH)
         var hN: [Scalar] = uninitializedScalars(LD * B * H)
         var cN: [Scalar] = isLSTM ? uninitializedScalars(LD * B * H) : []
+        // One layer, one direction of a tanh/ReLU RNN over full-length sequences: every step runs
+        // straight in the output (see `rnnBlock`), with both weight matrices packed once for all blocks.
+        let direct = (config.mode == .rnnTanh || config.mode == .rnnRelu) && config.numLayers == 1
+            && config.directions == 1 && lengths.allSatisfy { $0 == T }
+        let packed = direct ? (weights[0].withBase { PackedMatrix(transB: true, k: I, n: H, b: $0, ldb: I) },
+                               weights[1].withBase { PackedMatrix(transB: true, k: H, n: H, b: $0, ldb: H) }) : nil
         input.withBase { px in
         output.withUnsafeMutableBufferPointer { po in
         hN.withUnsafeMutableBufferPointer { phn in
@@ -34,6 +42,11 @@ extension RecurrentEngine {
             let shared = InferencePointers(x: px, output: po.baseAddress!, hN: phn.baseAddress!, cN: pcn.baseAddress)
             WorkerPool.shared.run(chunks: blocks, threads: emberThreadCount) { block in
                 let b0 = block * rowsPerBlock, rows = Swift.min(rowsPerBlock, B - b0)
+                if let (wihT, whhT) = packed {
+                    rnnBlock(config.mode, T: T, B: B, I: I, H: H, b0: b0, rows: rows, batchFirst: batchFirst, wihT: wihT, whhT: whhT,
+                             biases: config.bias ? (weights[2], weights[3]) : nil, h0: h0, shared: shared)
+                    return
+                }
                 // This block's input, time-major [T, rows, I].
                 var x: [Scalar] = uninitializedScalars(T * rows * I)
                 x.withUnsafeMutableBufferPointer { pxb in
@@ -77,6 +90,74 @@ extension RecurrentEngine {
         let stateShape = [LD, B, H]
         return (Tensor(shape: batchFirst ? [B, T, DH] : [T, B, DH], scalars: output),
                 Tensor(shape: stateShape, scalars: hN), isLSTM ? Tensor(shape: stateShape, scalars: cN) : nil)
+    }
+}
+
+extension RecurrentEngine {
+    /// One block of `rows` rows from `b0` of a one-layer, one-direction tanh/ReLU RNN over full-length
+    /// sequences, computed in the output buffer itself: each step's input projection is written
+    /// into the step's output rows and the step turns them into h_t in place, and the next step's
+    /// product reads them from there. The input is read where it lies (rows `ldx` apart), so nothing
+    /// is gathered or copied. The operations are the recording path's, in its order: the same bits.
+    static func rnnBlock<Scalar: TensorScalar>(
+        _ mode: RecurrentMode, T: Int, B: Int, I: Int, H: Int, b0: Int, rows: Int, batchFirst: Bool,
+        wihT: PackedMatrix<Scalar>, whhT: PackedMatrix<Scalar>, biases: (Tensor<Scalar>, Tensor<Scalar>)?,
+        h0: Tensor<Scalar>?, shared: InferencePointers<Scalar>
+    ) {
+        // Row (t, b) of the input and of the output, and the distance between rows b and b + 1.
+        func row(_ t: Int, _ b: Int) -> Int { batchFirst ? b * T + t : t * B + b }
+        let ldx = (batchFirst ? T : 1) * I, ldy = (batchFirst ? T : 1) * H
+        var gh: [Scalar] = uninitializedScalars(rows * H)
+        (biases?.0 ?? Tensor(zeros: [0])).withBase { pbih in
+        (biases?.1 ?? Tensor(zeros: [0])).withBase { pbhh in
+        (h0 ?? Tensor(zeros: [0])).withBase { ph0 in
+        gh.withUnsafeMutableBufferPointer { pgh in
+            for t in 0..<T {
+                let yt = shared.output + row(t, b0) * H
+                wihT.multiply(m: rows, a: shared.x + row(t, b0) * I, lda: ldx, c: yt, ldc: ldy)
+                if t == 0 && h0 == nil {
+                    pgh.baseAddress!.update(repeating: 0, count: rows * H)   // h_{-1} = 0
+                } else {
+                    let (hPrev, lda) = t == 0 ? (ph0 + b0 * H, H) : (UnsafePointer(shared.output + row(t - 1, b0) * H), ldy)
+                    whhT.multiply(m: rows, a: hPrev, lda: lda, c: pgh.baseAddress!, ldc: H)
+                }
+                rnnStepInPlace(mode, rows: rows, H: H, y: yt, ldy: ldy, gh: UnsafePointer(pgh.baseAddress!),
+                               bih: biases == nil ? nil : pbih, bhh: biases == nil ? nil : pbhh)
+            }
+            let last = shared.output + row(T - 1, b0) * H
+            for r in 0..<rows { (shared.hN + (b0 + r) * H).update(from: last + r * ldy, count: H) }
+        } } } }
+    }
+
+    /// `y = act((y + bih) + (gh + bhh))` over `rows` rows `ldy` apart (a nil bias left out): the
+    /// additions of the recording path's projections and step, then its activation. Float runs
+    /// `ember_rnn_forward_f`, which computes these bits.
+    static func rnnStepInPlace<Scalar: TensorScalar>(
+        _ mode: RecurrentMode, rows: Int, H: Int, y: UnsafeMutablePointer<Scalar>, ldy: Int, gh: UnsafePointer<Scalar>,
+        bih: UnsafePointer<Scalar>?, bhh: UnsafePointer<Scalar>?
+    ) {
+        if Scalar.self == Float.self {
+            ember_rnn_forward_f(ember_kernel_level_in_use(), mode == .rnnRelu ? 1 : 0, rows, H, float(y), ldy,
+                                float(gh), bih.map { float($0) }, bhh.map { float($0) })
+            return
+        }
+        rnnStepInPlacePlain(mode, rows: rows, H: H, y: y, ldy: ldy, gh: gh, bih: bih, bhh: bhh)
+    }
+
+    /// `rnnStepInPlace` in plain code, for every scalar type.
+    static func rnnStepInPlacePlain<Scalar: TensorScalar>(
+        _ mode: RecurrentMode, rows: Int, H: Int, y: UnsafeMutablePointer<Scalar>, ldy: Int, gh: UnsafePointer<Scalar>,
+        bih: UnsafePointer<Scalar>?, bhh: UnsafePointer<Scalar>?
+    ) {
+        for r in 0..<rows {
+            let yr = y + r * ldy, g = gh + r * H
+            for j in 0..<H {
+                let x = bih.map { yr[j] + $0[j] } ?? yr[j]
+                let hh = bhh.map { g[j] + $0[j] } ?? g[j]
+                yr[j] = x + hh
+            }
+            Scalar._unary(mode == .rnnRelu ? .relu : .tanh, yr, yr, count: H, 0, 0)
+        }
     }
 }
 
