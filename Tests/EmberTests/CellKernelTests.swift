@@ -124,6 +124,54 @@ import Testing
     }
 }
 
+/// The in-place RNN evaluation step (`ember_rnn_forward_f`): bit for bit its plain code at the level
+/// in use, and within Float rounding of the plain code in Double on every level, over rows further
+/// apart than they are long, with and without biases.
+@Suite struct RNNStepKernelTests {
+    static let rows = 5, H = 37, ldy = 50
+
+    /// The step in `S` over `y` (rows `ldy` apart), through the dispatcher, the plain code, or the C kernel at a level.
+    static func step<S: TensorScalar>(_: S.Type, relu: Bool, biases: Bool, how: String, level: KernelLevel = .current) -> [Double] {
+        let cast: ([Double]) -> [S] = { $0.map { S($0) } }
+        var y = cast(randomTensor([rows * ldy], seed: 21, low: -2, high: 2).scalars)
+        let gh = cast(randomTensor([rows * H], seed: 22, low: -2, high: 2).scalars)
+        let bih = cast(randomTensor([H], seed: 23).scalars), bhh = cast(randomTensor([H], seed: 24).scalars)
+        let mode: RecurrentMode = relu ? .rnnRelu : .rnnTanh
+        y.withUnsafeMutableBufferPointer { py in
+            gh.withUnsafeBufferPointer { pg in bih.withUnsafeBufferPointer { pbi in bhh.withUnsafeBufferPointer { pbh in
+                let (bi, bh) = biases ? (pbi.baseAddress, pbh.baseAddress) : (nil, nil)
+                switch how {
+                case "plain":
+                    RecurrentEngine.rnnStepInPlacePlain(mode, rows: rows, H: H, y: py.baseAddress!, ldy: ldy, gh: pg.baseAddress!, bih: bi, bhh: bh)
+                case "dispatch":
+                    RecurrentEngine.rnnStepInPlace(mode, rows: rows, H: H, y: py.baseAddress!, ldy: ldy, gh: pg.baseAddress!, bih: bi, bhh: bh)
+                default:
+                    func f<P>(_ p: UnsafePointer<P>?) -> UnsafePointer<Float>? { p.map { UnsafeRawPointer($0).assumingMemoryBound(to: Float.self) } }
+                    ember_rnn_forward_f(ember_kernel_level(rawValue: UInt32(level.rawValue)), relu ? 1 : 0, rows, H,
+                                        UnsafeMutableRawPointer(py.baseAddress!).assumingMemoryBound(to: Float.self), ldy,
+                                        f(pg.baseAddress), f(bi), f(bh))
+                }
+            } } }
+        }
+        return y.map { Double($0) }
+    }
+
+    @Test(arguments: [false, true], [false, true])
+    func kernelIsItsPlainCode(relu: Bool, biases: Bool) {
+        let fused = Self.step(Float.self, relu: relu, biases: biases, how: "dispatch")
+        let plain = Self.step(Float.self, relu: relu, biases: biases, how: "plain")
+        #expect(fused == plain)
+        let double = Self.step(Double.self, relu: relu, biases: biases, how: "plain")
+        for level in CellKernelTests.levels {
+            let atLevel = Self.step(Float.self, relu: relu, biases: biases, how: "level", level: level)
+            #expect(maxDifference(atLevel, double) < 1e-5, "\(level)")
+            // Elements between the rows are left alone (the plain code does not touch them either).
+            let gaps = (0..<(Self.rows - 1)).flatMap { r in (r * Self.ldy + Self.H)..<((r + 1) * Self.ldy) }
+            #expect(gaps.allSatisfy { atLevel[$0] == plain[$0] }, "\(level)")
+        }
+    }
+}
+
 /// The C Adam kernel computes exactly what `AdamBase.updatePlain` computes, on every kernel level,
 /// for both forms of lerp (β1 above and below 0.5), with and without amsgrad, and over lengths that
 /// leave a partial vector at every width.

@@ -90,16 +90,16 @@ final class Counters: Sendable {
 
 /// A one-layer, one-direction tanh or ReLU RNN evaluates straight in the output buffer
 /// (`RecurrentEngine.rnnBlock`). In Float that gives the recording path's bits, in either layout,
-/// with and without h0 and biases, with a partial last block, on one thread and on two, at every
-/// kernel level.
+/// with and without h0 and biases, with a partial last block, on one thread and on two. (Its step
+/// kernel is checked on every level in CellKernelTests; the level is process-wide, so it is not
+/// changed here while other tests run.)
 @Suite(.serialized) struct RNNInPlaceEvaluationTests {
     @Test(arguments: [RNNNonlinearity.tanh, .relu])
     func sameBitsAsTheRecordingPath(_ nonlinearity: RNNNonlinearity) {
-        let level = KernelLevel.current
-        defer { emberThreadCount = 1; KernelLevel.current = level }
+        defer { emberThreadCount = 1 }
         let batch = RecurrentEngine.inferenceBlockRows + 21, steps = 5, inputs = 7, hidden = 19
-        for kernel in KernelLevel.allCases where kernel.rawValue <= KernelLevel.best.rawValue {
-            KernelLevel.current = kernel
+        let kernel = KernelLevel.current
+        do {
             for batchFirst in [true, false] {
                 for withH0 in [true, false] {
                     for bias in [true, false] {
