@@ -36,7 +36,8 @@ public final class DataLoader<D: Dataset>: Sequence {
     /// The epoch the next pass will be (starts at 0). With a seed, set it to resume at that epoch's
     /// order; without one, use `skipEpoch()`, which also makes the default generator's draws.
     public var epoch: Int = 0
-    /// The seeded generator as it stands at the start of `cachedEpoch` (saves replaying earlier epochs).
+    /// A seeded loader's generator as it stands at the start of epoch `cached.epoch` (saves replaying
+    /// the draws of earlier epochs).
     private var cached: (epoch: Int, generator: TorchGenerator)?
 
     public init(_ dataset: D, batchSize: Int, shuffle: Bool = false, seed: UInt64? = nil, dropLast: Bool = false) {

@@ -84,15 +84,16 @@ public struct TorchGenerator: RandomNumberGenerator, Sendable {
     }
 
     /// A random permutation of `0..<n`, as `torch.randperm(n, generator=g)` on the CPU: draws
-    /// `n - 1` times (the swap partner of position `i` is `i + random() % (n - i)`).
+    /// `n - 1` times (the swap partner of position `i` is `i + random() % (n - i)`; from
+    /// 2³²/20 elements on, PyTorch draws 64 bits, and so does this).
     public mutating func randperm(_ n: Int) -> [Int] {
         precondition(n >= 0, "TorchGenerator.randperm: expected a non-negative count, got \(n)")
         var result = Array(0..<n)
         guard n > 1 else { return result }
-        precondition(n < Int(UInt32.max / 20), "TorchGenerator.randperm: n = \(n) is beyond the 32-bit draws PyTorch uses for small n")
+        let small = n < Int(UInt32.max / 20)
         result.withUnsafeMutableBufferPointer { r in
             for i in 0..<(n - 1) {
-                let z = Int(random()) % (n - i)
+                let z = small ? Int(random()) % (n - i) : Int(random64() % UInt64(n - i))
                 r.swapAt(i, i + z)
             }
         }
