@@ -118,7 +118,9 @@ final class WorkerPool: @unchecked Sendable {
                     if spins & 1023 != 0 { spinPause(); continue }
                     let now = DispatchTime.now().uptimeNanoseconds
                     if idleSince == 0 { idleSince = now }
-                    if now - idleSince < WorkerPool.spinBudget { spinPause(); continue }
+                    // Let any other thread waiting for this core run (the spin must never stand
+                    // between the caller and a core).
+                    if now - idleSince < WorkerPool.spinBudget { sched_yield(); continue }
                     sleepers.wrappingAdd(1, ordering: .sequentiallyConsistent)
                     if generation.load(ordering: .sequentiallyConsistent) == seen { wake.wait() }
                     sleepers.wrappingSubtract(1, ordering: .sequentiallyConsistent)
