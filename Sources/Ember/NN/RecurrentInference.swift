@@ -112,9 +112,16 @@ extension RecurrentEngine {
         (biases?.1 ?? Tensor(zeros: [0])).withBase { pbhh in
         (h0 ?? Tensor(zeros: [0])).withBase { ph0 in
         gh.withUnsafeMutableBufferPointer { pgh in
+            // Batch-first, the block's input and output rows are contiguous: one product projects
+            // every step at once (the same sums as one product per step).
+            if batchFirst {
+                wihT.multiply(m: rows * T, a: shared.x + row(0, b0) * I, lda: I, c: shared.output + row(0, b0) * H, ldc: H)
+            }
             for t in 0..<T {
                 let yt = shared.output + row(t, b0) * H
-                wihT.multiply(m: rows, a: shared.x + row(t, b0) * I, lda: ldx, c: yt, ldc: ldy)
+                if !batchFirst {
+                    wihT.multiply(m: rows, a: shared.x + row(t, b0) * I, lda: ldx, c: yt, ldc: ldy)
+                }
                 if t == 0 && h0 == nil {
                     pgh.baseAddress!.update(repeating: 0, count: rows * H)   // h_{-1} = 0
                 } else {
