@@ -99,29 +99,27 @@ final class Counters: Sendable {
         defer { emberThreadCount = 1 }
         let batch = RecurrentEngine.inferenceBlockRows + 21, steps = 5, inputs = 7, hidden = 19
         let kernel = KernelLevel.current
-        do {
-            for batchFirst in [true, false] {
-                for withH0 in [true, false] {
-                    for bias in [true, false] {
-                        let rnn = RNN<Float>(inputSize: inputs, hiddenSize: hidden, nonlinearity: nonlinearity, bias: bias,
-                                             batchFirst: batchFirst)
-                        var g = SeededGenerator(seed: 5)
-                        let x = Variable(Tensor<Float>(randomNormal: batchFirst ? [batch, steps, inputs] : [steps, batch, inputs],
-                                                       generator: &g))
-                        let h0 = withH0 ? Variable(Tensor<Float>(randomNormal: [1, batch, hidden], generator: &g)) : nil
-                        emberThreadCount = 1
-                        let recorded = rnn(x, h0)
-                        #expect(recorded.output.requiresGrad)
-                        for threads in [1, 2] {
-                            emberThreadCount = threads
-                            let evaluated = withNoGrad { rnn(x, h0) }
-                            let what = "\(nonlinearity) \(kernel) batchFirst \(batchFirst) h0 \(withH0) bias \(bias) threads \(threads)"
-                            #expect(!evaluated.output.requiresGrad)
-                            #expect(evaluated.output.shape == recorded.output.shape, "\(what)")
-                            let sameOutput = evaluated.output.data.scalars.map(\.bitPattern) == recorded.output.data.scalars.map(\.bitPattern)
-                            let sameHidden = evaluated.hidden.data.scalars.map(\.bitPattern) == recorded.hidden.data.scalars.map(\.bitPattern)
-                            #expect(sameOutput && sameHidden, "\(what): output \(sameOutput ? "same" : "differs"), h_n \(sameHidden ? "same" : "differs")")
-                        }
+        for batchFirst in [true, false] {
+            for withH0 in [true, false] {
+                for bias in [true, false] {
+                    let rnn = RNN<Float>(inputSize: inputs, hiddenSize: hidden, nonlinearity: nonlinearity, bias: bias,
+                                         batchFirst: batchFirst)
+                    var g = SeededGenerator(seed: 5)
+                    let x = Variable(Tensor<Float>(randomNormal: batchFirst ? [batch, steps, inputs] : [steps, batch, inputs],
+                                                   generator: &g))
+                    let h0 = withH0 ? Variable(Tensor<Float>(randomNormal: [1, batch, hidden], generator: &g)) : nil
+                    emberThreadCount = 1
+                    let recorded = rnn(x, h0)
+                    #expect(recorded.output.requiresGrad)
+                    for threads in [1, 2] {
+                        emberThreadCount = threads
+                        let evaluated = withNoGrad { rnn(x, h0) }
+                        let what = "\(nonlinearity) \(kernel) batchFirst \(batchFirst) h0 \(withH0) bias \(bias) threads \(threads)"
+                        #expect(!evaluated.output.requiresGrad)
+                        #expect(evaluated.output.shape == recorded.output.shape, "\(what)")
+                        let sameOutput = evaluated.output.data.scalars.map(\.bitPattern) == recorded.output.data.scalars.map(\.bitPattern)
+                        let sameHidden = evaluated.hidden.data.scalars.map(\.bitPattern) == recorded.hidden.data.scalars.map(\.bitPattern)
+                        #expect(sameOutput && sameHidden, "\(what): output \(sameOutput ? "same" : "differs"), h_n \(sameHidden ? "same" : "differs")")
                     }
                 }
             }

@@ -128,18 +128,14 @@ public class AdamBase<Scalar: TensorScalar>: Optimizer {
             return updatePlain(parameter: &parameter, gradient: gradient, m: &m, v: &v, vMax: &vMax, amsgrad: amsgrad,
                                w1: w1, beta2: beta2, w2: w2, correction2: correction2, eps: eps, negativeStepSize: negativeStepSize)
         }
-        func float(_ p: UnsafeMutablePointer<Scalar>?) -> UnsafeMutablePointer<Float>? {
-            p.map { UnsafeMutableRawPointer($0).assumingMemoryBound(to: Float.self) }
-        }
         let count = parameter.count
         gradient.withBase { g in
             parameter.withUnsafeMutableBufferPointer { p in
                 m.withUnsafeMutableBufferPointer { m in
                     v.withUnsafeMutableBufferPointer { v in
                         vMax.withUnsafeMutableBufferPointer { vMax in
-                            ember_adam_f(ember_kernel_level_in_use(), count, float(p.baseAddress),
-                                         UnsafeRawPointer(g).assumingMemoryBound(to: Float.self),
-                                         float(m.baseAddress), float(v.baseAddress), float(vMax.baseAddress), amsgrad ? 1 : 0,
+                            ember_adam_f(ember_kernel_level_in_use(), count, p.baseAddress.map(float), float(g),
+                                         m.baseAddress.map(float), v.baseAddress.map(float), vMax.baseAddress.map(float), amsgrad ? 1 : 0,
                                          Float(w1), Float(beta2), Float(w2), Float(correction2), Float(eps), Float(negativeStepSize))
                         }
                     }

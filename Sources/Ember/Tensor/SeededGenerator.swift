@@ -36,14 +36,25 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
     }
 }
 
-extension RandomNumberGenerator {
+extension SeededGenerator {
     /// A uniform `Double` in [0, 1) with 53 random bits.
-    public mutating func nextUnitDouble() -> Double {
+    public mutating func nextUnitDouble() -> Double { unitDouble() }
+
+    /// A uniform integer in `0..<bound` without modulo bias.
+    public mutating func nextInt(below bound: Int) -> Int { uniformInt(below: bound) }
+
+    /// A standard normal sample (Box–Muller, one draw per call).
+    public mutating func nextNormal() -> Double { standardNormal() }
+}
+
+// The recipes behind those, for any generator (Tensor creation takes any `RandomNumberGenerator`).
+// Internal, so Ember adds nothing to the standard library's protocol in its users' code.
+extension RandomNumberGenerator {
+    mutating func unitDouble() -> Double {
         Double(next() >> 11) * 0x1.0p-53
     }
 
-    /// A uniform integer in `0..<bound` without modulo bias.
-    public mutating func nextInt(below bound: Int) -> Int {
+    mutating func uniformInt(below bound: Int) -> Int {
         precondition(bound > 0, "nextInt(below:): expected a positive bound, got \(bound)")
         let range = UInt64(bound)
         let limit = UInt64.max - UInt64.max % range
@@ -53,11 +64,10 @@ extension RandomNumberGenerator {
         }
     }
 
-    /// A standard normal sample (Box–Muller, one draw per call).
-    public mutating func nextNormal() -> Double {
+    mutating func standardNormal() -> Double {
         // u1 in (0, 1] so the logarithm is finite.
-        let u1 = 1 - nextUnitDouble()
-        let u2 = nextUnitDouble()
+        let u1 = 1 - unitDouble()
+        let u2 = unitDouble()
         return (-2 * _log(u1)).squareRoot() * _cos(2 * Double.pi * u2)
     }
 }

@@ -41,7 +41,7 @@ extension Tensor {
         let count = shape.reduce(1, *)
         var values = [Scalar]()
         values.reserveCapacity(count)
-        for _ in 0..<count { values.append(mean + standardDeviation * Scalar(generator.nextNormal())) }
+        for _ in 0..<count { values.append(mean + standardDeviation * Scalar(generator.standardNormal())) }
         self.init(shape: shape, scalars: values)
     }
 
@@ -56,7 +56,7 @@ extension Tensor {
         var values = [Scalar]()
         values.reserveCapacity(count)
         for _ in 0..<count {
-            let v = Scalar(Double(lowerBound) + width * generator.nextUnitDouble())
+            let v = Scalar(Double(lowerBound) + width * generator.unitDouble())
             // Rounding to Float can reach the upper bound; keep the interval half-open.
             values.append(v >= upperBound && upperBound > lowerBound ? upperBound.nextDown : v)
         }
