@@ -160,17 +160,27 @@ static ember_kernel_level clamp_level(ember_kernel_level requested) {
                          long K, T alpha, const T *A, long lda, const T *B, long ldb, T beta, T *C, \
                          long ldc) {                                                                \
         int tiny = M * N * K <= 512; /* packing would cost more than the product */               \
-        if (!NAME##_scale(M, N, K, alpha, beta, C, ldc, !tiny)) return;                             \
+        if (!NAME##_scale(M, N, K, alpha, beta, C, ldc, 1)) return;                                 \
         T driverBeta = beta == 0 ? 0 : 1;                                                           \
+        ember_kernel_level level = clamp_level(requested);                                          \
         if (tiny) {                                                                                 \
+            /* Each element as the micro-kernel forms it (one chain from zero in the order of K, */ \
+            /* fused where the level's kernel fuses, then stored or added to C), so that a tiny  */ \
+            /* product has the bits a larger one would give its elements. */                        \
+            int fused = level != EMBER_KERNEL_PORTABLE;                                             \
             for (long i = 0; i < M; i++)                                                            \
-                for (long p = 0; p < K; p++) {                                                      \
-                    T a = alpha * (transA ? A[p * lda + i] : A[i * lda + p]);                       \
-                    for (long j = 0; j < N; j++) C[i * ldc + j] += a * (transB ? B[j * ldb + p] : B[p * ldb + j]); \
+                for (long j = 0; j < N; j++) {                                                      \
+                    T acc = 0;                                                                      \
+                    for (long p = 0; p < K; p++) {                                                  \
+                        T a = alpha * (transA ? A[p * lda + i] : A[i * lda + p]);                   \
+                        T b = transB ? B[j * ldb + p] : B[p * ldb + j];                             \
+                        if (fused) acc = __builtin_elementwise_fma(a, b, acc);                      \
+                        else acc += a * b;                                                          \
+                    }                                                                               \
+                    C[i * ldc + j] = driverBeta == 0 ? acc : C[i * ldc + j] + acc;                  \
                 }                                                                                   \
             return;                                                                                 \
         }                                                                                           \
-        ember_kernel_level level = clamp_level(requested);                                          \
         long sizeA = PORTABLE##_packedASize, sizeB = PORTABLE##_packedBSize;                        \
         EMBER_GEMM_SIZES(AVX2, AVX512)                                                              \
         T *pa = scratch_reserve(&scratchA, (size_t)sizeA * sizeof(T));                              \

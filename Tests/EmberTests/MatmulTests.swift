@@ -111,6 +111,34 @@ import Testing
         }
     }
 
+    /// A product small enough for the unpacked loop (M·N·K <= 512) gives its elements the bits the
+    /// packed kernels give the same elements of a larger product, on every level, with alpha and
+    /// beta and every transpose form: a recurrence's last block of a few rows must not round
+    /// differently from the others.
+    @Test(arguments: levels)
+    func tinyProductsHaveTheKernelsBits(level: KernelLevel) {
+        let cLevel = ember_kernel_level(rawValue: UInt32(level.rawValue))
+        for (m, n, k) in [(1, 19, 7), (2, 5, 30), (3, 8, 20)] {
+            let big = 64
+            for (alpha, beta) in [(Float(1), Float(0)), (0.5, 2)] {
+                for transA in [false, true] {
+                    for transB in [false, true] {
+                        let a = randomTensor([big * k], seed: 41).scalars.map(Float.init)
+                        let b = randomTensor([k * n], seed: 42).scalars.map(Float.init)
+                        let c0 = randomTensor([big * n], seed: 43).scalars.map(Float.init)
+                        // A stored [k, big] when transposed: the tiny product reads its first m columns.
+                        let (ldaBig, ldb) = (transA ? big : k, transB ? k : n)
+                        var whole = c0, tiny = Array(c0[0..<(m * n)])
+                        ember_sgemm_at_level(cLevel, transA ? 1 : 0, transB ? 1 : 0, big, n, k, alpha, a, ldaBig, b, ldb, beta, &whole, n)
+                        ember_sgemm_at_level(cLevel, transA ? 1 : 0, transB ? 1 : 0, m, n, k, alpha, a, ldaBig, b, ldb, beta, &tiny, n)
+                        #expect(zip(tiny, whole[0..<(m * n)]).allSatisfy { $0.bitPattern == $1.bitPattern },
+                                "\(level) \(m)x\(n)x\(k) alpha \(alpha) beta \(beta) tA=\(transA) tB=\(transB)")
+                    }
+                }
+            }
+        }
+    }
+
     /// `PackedMatrix` (the kernel level in use) against `GEMM.run`, with beta 0 over a NaN-filled C.
     @Test func packedMatrixMatchesGEMM() {
         let (m, n, k) = (70, 96, 40)
