@@ -1,5 +1,6 @@
 // Fused recurrent-cell steps for float with run-time choice of instruction set (see cells_template.h).
 #include "CEmberKernels.h"
+#include <stdlib.h>
 
 #define VB 16
 #define VATTR
@@ -75,4 +76,46 @@ void ember_rnn_backward_f(ember_kernel_level level, int relu, long n, long H, co
 void ember_rnn_forward_f(ember_kernel_level level, int relu, long n, long H, float *y, long ldy,
                          const float *gh, const float *bih, const float *bhh) {
     CELL_DISPATCH(level, rnn_forward, relu, n, H, y, ldy, gh, bih, bhh)
+}
+
+int ember_rnn_sequence_f(ember_kernel_level level, int relu, long n, long T, long I, long H,
+                         const float *x, long ldxb, long ldxt, const float *wih, const float *whh,
+                         const float *bih, const float *bhh, const float *h0, float *y, long ldyb,
+                         long ldyt) {
+    // The kernel forms each product as one chain; the GEMM splits K past its block size.
+    long kc = ember_sgemm_k_block(level);
+    if (I > kc || H > kc || I <= 0 || H <= 0) return 0;
+    if (n <= 0 || T <= 0) return 1;
+    // The weights transposed ([I, HP] and [H, HP]), columns padded with zeros to whole tiles, in
+    // a grow-only buffer per thread (a few KiB; remade per call, as the weights may have changed).
+    static _Thread_local float *scratch = NULL;
+    static _Thread_local size_t scratchCount = 0;
+    long HP = (H + 31) / 32 * 32;
+    size_t count = (size_t)(I + H) * (size_t)HP;
+    if (scratchCount < count) {
+        free(scratch);
+        scratch = malloc(count * sizeof(float));
+        scratchCount = scratch ? count : 0;
+        if (!scratch) abort();   // as the GEMM's packing buffers: a few KiB not available
+    }
+    float *wihT = scratch, *whhT = scratch + I * HP;
+    for (long p = 0; p < I; p++)
+        for (long j = 0; j < HP; j++) wihT[p * HP + j] = j < H ? wih[j * I + p] : 0;
+    for (long p = 0; p < H; p++)
+        for (long j = 0; j < HP; j++) whhT[p * HP + j] = j < H ? whh[j * H + p] : 0;
+#if defined(__x86_64__)
+    switch (cell_level(level)) {
+    case EMBER_KERNEL_AVX512:
+        cell_rnn_sequence_avx512(relu, n, T, I, H, HP, x, ldxb, ldxt, wihT, whhT, bih, bhh, h0, y, ldyb, ldyt);
+        break;
+    case EMBER_KERNEL_AVX2:
+        cell_rnn_sequence_avx2(relu, n, T, I, H, HP, x, ldxb, ldxt, wihT, whhT, bih, bhh, h0, y, ldyb, ldyt);
+        break;
+    default:
+        cell_rnn_sequence_portable(relu, n, T, I, H, HP, x, ldxb, ldxt, wihT, whhT, bih, bhh, h0, y, ldyb, ldyt);
+    }
+#else
+    cell_rnn_sequence_portable(relu, n, T, I, H, HP, x, ldxb, ldxt, wihT, whhT, bih, bhh, h0, y, ldyb, ldyt);
+#endif
+    return 1;
 }

@@ -239,3 +239,9 @@ static ember_kernel_level clamp_level(ember_kernel_level requested) {
 
 EMBER_GEMM_ENTRY(ember_sgemm, float, sgemm_portable, sgemm_avx2, sgemm_avx512)
 EMBER_GEMM_ENTRY(ember_dgemm, double, dgemm_portable, dgemm_avx2, dgemm_avx512)
+
+long ember_sgemm_k_block(ember_kernel_level level) {
+#define ember_k_block_CALL(FN) return FN##_kBlock
+    EMBER_AT_LEVEL(clamp_level(level), sgemm_portable, sgemm_avx2, sgemm_avx512, ember_k_block_CALL);
+#undef ember_k_block_CALL
+}

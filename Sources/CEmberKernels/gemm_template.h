@@ -210,6 +210,8 @@ GATTR static void GNAME(int transA, int transB, long M, long N, long K, GT alpha
 // Sizes of the packing buffers this instantiation needs, in elements.
 static const long GCAT(GNAME, packedASize) = GMC * GKC;
 static const long GCAT(GNAME, packedBSize) = GKC * (((GNC + GNR - 1) / GNR) * GNR);
+// The depth of a block of K: products with K up to this are one chain of multiply-adds.
+static const long GCAT(GNAME, kBlock) = GKC;
 
 #undef GPACKED_OFFSET
 #undef GVEC

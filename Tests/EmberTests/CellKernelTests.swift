@@ -172,6 +172,67 @@ import Testing
     }
 }
 
+/// The fused RNN sequence kernel gives, on every level, the bits of what it replaces: the GEMM's
+/// products at that level followed by `ember_rnn_forward_f` at that level, step by step. The shapes
+/// cover partial vectors and tiles (H 19, 37), several column panels (H 70), products below the
+/// GEMM's tiny cutoff (1 row), rows past one tile, both layouts, h0 or none, biases or none.
+@Suite struct RNNSequenceKernelTests {
+    @Test(arguments: CellKernelTests.levels)
+    func sameBitsAsProductsAndSteps(level: KernelLevel) {
+        let cl = ember_kernel_level(rawValue: UInt32(level.rawValue))
+        for (n, T, I, H) in [(1, 3, 7, 19), (13, 4, 28, 32), (29, 3, 5, 37), (7, 2, 30, 70)] {
+            let f: ([Double]) -> [Float] = { $0.map(Float.init) }
+            let x = f(randomTensor([n * T * I], seed: 31).scalars), h0 = f(randomTensor([n * H], seed: 32).scalars)
+            let wih = f(randomTensor([H * I], seed: 33, low: -0.5, high: 0.5).scalars)
+            let whh = f(randomTensor([H * H], seed: 34, low: -0.5, high: 0.5).scalars)
+            let bih = f(randomTensor([H], seed: 35).scalars), bhh = f(randomTensor([H], seed: 36).scalars)
+            for batchFirst in [true, false] {
+                for relu in [false, true] {
+                    for withH0 in [true, false] {
+                        for bias in [true, false] {
+                            let (ldxb, ldxt) = batchFirst ? (T * I, I) : (I, n * I)
+                            let (ldyb, ldyt) = batchFirst ? (T * H, H) : (H, n * H)
+                            var expected = [Float](repeating: .nan, count: n * T * H), got = expected
+                            var gh = [Float](repeating: 0, count: n * H)
+                            x.withUnsafeBufferPointer { px in
+                            expected.withUnsafeMutableBufferPointer { py in
+                            gh.withUnsafeMutableBufferPointer { pg in
+                                let (bi, bh) = bias ? (Optional(bih), Optional(bhh)) : (nil, nil)
+                                for t in 0..<T {
+                                    let yt = py.baseAddress! + t * ldyt
+                                    ember_sgemm_at_level(cl, 0, 1, n, H, I, 1, px.baseAddress! + t * ldxt, ldxb, wih, I, 0, yt, ldyb)
+                                    if t > 0 {
+                                        ember_sgemm_at_level(cl, 0, 1, n, H, H, 1, yt - ldyt, ldyb, whh, H, 0, pg.baseAddress!, H)
+                                    } else if withH0 {
+                                        ember_sgemm_at_level(cl, 0, 1, n, H, H, 1, h0, H, whh, H, 0, pg.baseAddress!, H)
+                                    }
+                                    ember_rnn_forward_f(cl, relu ? 1 : 0, n, H, yt, ldyb, pg.baseAddress!, bi, bh)
+                                }
+                            } } }
+                            let done = ember_rnn_sequence_f(cl, relu ? 1 : 0, n, T, I, H, x, ldxb, ldxt, wih, whh,
+                                                            bias ? bih : nil, bias ? bhh : nil, withH0 ? h0 : nil, &got, ldyb, ldyt)
+                            let what = "\(level) n \(n) T \(T) I \(I) H \(H) batchFirst \(batchFirst) relu \(relu) h0 \(withH0) bias \(bias)"
+                            #expect(done == 1, "\(what)")
+                            #expect(zip(got, expected).allSatisfy { $0.bitPattern == $1.bitPattern }, "\(what)")
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Shapes whose products the GEMM would split into blocks of K are refused, untouched.
+    @Test func refusesProductsPastOneBlockOfK() {
+        let cl = ember_kernel_level_in_use()
+        let k = ember_sgemm_k_block(cl)
+        #expect(k >= 64)
+        var y = [Float](repeating: .nan, count: k + 1)
+        let w = [Float](repeating: 0, count: k + 1)
+        #expect(ember_rnn_sequence_f(cl, 0, 1, 1, k + 1, 1, w, k + 1, k + 1, w, w, nil, nil, nil, &y, 1, 1) == 0)
+        #expect(y.allSatisfy { $0.isNaN })
+    }
+}
+
 /// The C Adam kernel computes exactly what `AdamBase.updatePlain` computes, on every kernel level,
 /// for both forms of lerp (β1 above and below 0.5), with and without amsgrad, and over lengths that
 /// leave a partial vector at every width.

@@ -116,6 +116,22 @@ void ember_rnn_backward_f(ember_kernel_level level, int relu, long n, long H, co
 void ember_rnn_forward_f(ember_kernel_level level, int relu, long n, long H, float *y, long ldy,
                          const float *gh, const float *bih, const float *bhh);
 
+/// A one-layer, one-direction tanh (relu = 0) or ReLU RNN evaluated over T steps for n rows:
+/// y_t = act((x_t·W_ihᵀ + bih) + (h_{t-1}·W_hhᵀ + bhh)), h_{-1} = h0 (zeros when NULL), every h_t
+/// written into y, where the next step reads it. Each value is bitwise what `ember_sgemm_at_level`
+/// products followed by `ember_rnn_forward_f` give at the same level. Row (b, t) of x [.., I] is at
+/// x + b·ldxb + t·ldxt and of y [.., H] at y + b·ldyb + t·ldyt; wih: [H, I], whh: [H, H] as stored
+/// (row-major), bih/bhh: [H] or NULL, h0: [n, H] or NULL. Returns 0 without doing anything when
+/// I or H exceeds the GEMM's K block at this level (`ember_sgemm_k_block`), else 1.
+int ember_rnn_sequence_f(ember_kernel_level level, int relu, long n, long T, long I, long H,
+                         const float *x, long ldxb, long ldxt, const float *wih, const float *whh,
+                         const float *bih, const float *bhh, const float *h0, float *y, long ldyb,
+                         long ldyt);
+
+/// The depth of one block of K in `ember_sgemm` at `level` (clamped): a product with K at most
+/// this is formed as one chain of multiply-adds per element.
+long ember_sgemm_k_block(ember_kernel_level level);
+
 /// Runs `iterations` rounds of independent single-precision fused multiply-adds at the widest level
 /// in use and returns the number of floating-point operations done (2 per lane per FMA).
 /// `sink` receives a value derived from the result so the work cannot be optimised away.

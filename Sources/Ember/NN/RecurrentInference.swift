@@ -33,7 +33,11 @@ extension RecurrentEngine {
         // straight in the output (see `rnnBlock`), with both weight matrices packed once for all blocks.
         let direct = (config.mode == .rnnTanh || config.mode == .rnnRelu) && config.numLayers == 1
             && config.directions == 1 && lengths.allSatisfy { $0 == T }
-        let packed = direct ? (weights[0].withBase { PackedMatrix(transB: true, k: I, n: H, b: $0, ldb: I) },
+        // In Float, the whole sequence runs in one fused kernel where its shapes allow (I and H within
+        // one block of the GEMM's K); otherwise the steps run as products and in-place steps.
+        let level = ember_kernel_level_in_use()
+        let fused = direct && Scalar.self == Float.self && I <= ember_sgemm_k_block(level) && H <= ember_sgemm_k_block(level)
+        let packed = direct && !fused ? (weights[0].withBase { PackedMatrix(transB: true, k: I, n: H, b: $0, ldb: I) },
                                weights[1].withBase { PackedMatrix(transB: true, k: H, n: H, b: $0, ldb: H) }) : nil
         input.withBase { px in
         output.withUnsafeMutableBufferPointer { po in
@@ -42,6 +46,11 @@ extension RecurrentEngine {
             let shared = InferencePointers(x: px, output: po.baseAddress!, hN: phn.baseAddress!, cN: pcn.baseAddress)
             WorkerPool.shared.run(chunks: blocks, threads: emberThreadCount) { block in
                 let b0 = block * rowsPerBlock, rows = Swift.min(rowsPerBlock, B - b0)
+                if fused {
+                    rnnSequence(config.mode, level: level, T: T, B: B, I: I, H: H, b0: b0, rows: rows, batchFirst: batchFirst,
+                                weights: weights, bias: config.bias, h0: h0, shared: shared)
+                    return
+                }
                 if let (wihT, whhT) = packed {
                     rnnBlock(config.mode, T: T, B: B, I: I, H: H, b0: b0, rows: rows, batchFirst: batchFirst, wihT: wihT, whhT: whhT,
                              biases: config.bias ? (weights[2], weights[3]) : nil, h0: h0, shared: shared)
@@ -134,6 +143,32 @@ extension RecurrentEngine {
             let last = shared.output + row(T - 1, b0) * H
             for r in 0..<rows { (shared.hN + (b0 + r) * H).update(from: last + r * ldy, count: H) }
         } } } }
+    }
+
+    /// `rnnBlock` in Float as one call of the fused sequence kernel (`ember_rnn_sequence_f`), which
+    /// forms the same products and steps in the same order, so gives the same bits; it runs each
+    /// tile of rows through every step with the weights, inputs and states in the level-1 cache.
+    /// The caller has checked that I and H fit one block of the GEMM's K at `level`.
+    static func rnnSequence<Scalar: TensorScalar>(
+        _ mode: RecurrentMode, level: ember_kernel_level, T: Int, B: Int, I: Int, H: Int, b0: Int, rows: Int,
+        batchFirst: Bool, weights: [Tensor<Scalar>], bias: Bool, h0: Tensor<Scalar>?, shared: InferencePointers<Scalar>
+    ) {
+        // Distances between rows b and b + 1, and between steps t and t + 1, of the input and output.
+        let (xb, xt) = batchFirst ? (T * I, I) : (I, B * I)
+        let (yb, yt) = batchFirst ? (T * H, H) : (H, B * H)
+        let first = batchFirst ? b0 * T : b0
+        weights[0].withBase { wih in
+        weights[1].withBase { whh in
+        (bias ? weights[2] : Tensor(zeros: [0])).withBase { bih in
+        (bias ? weights[3] : Tensor(zeros: [0])).withBase { bhh in
+        (h0 ?? Tensor(zeros: [0])).withBase { ph0 in
+            let done = ember_rnn_sequence_f(level, mode == .rnnRelu ? 1 : 0, rows, T, I, H, float(shared.x + first * I), xb, xt,
+                                            float(wih), float(whh), bias ? float(bih) : nil, bias ? float(bhh) : nil,
+                                            h0 == nil ? nil : float(ph0 + b0 * H), float(shared.output + first * H), yb, yt)
+            precondition(done != 0, "rnnSequence: I = \(I) or H = \(H) exceeds the GEMM's K block")
+        } } } } }
+        let last = shared.output + (batchFirst ? (b0 * T + T - 1) : ((T - 1) * B + b0)) * H
+        for r in 0..<rows { (shared.hN + (b0 + r) * H).update(from: last + r * yb, count: H) }
     }
 
     /// `y = act((y + bih) + (gh + bhh))` over `rows` rows `ldy` apart (a nil bias left out): the
