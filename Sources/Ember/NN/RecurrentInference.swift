@@ -26,7 +26,8 @@ extension RecurrentEngine {
         let isLSTM = config.mode == .lstm
         let rowsPerBlock = inferenceBlockRows
         let blocks = (B + rowsPerBlock - 1) / rowsPerBlock
-        var output: [Scalar] = uninitializedScalars(T * B * DH)
+        // A large output reuses the storage of an earlier one its owner has let go (see StorageCache).
+        var output: [Scalar] = StorageCache.take(T * B * DH)
         var hN: [Scalar] = uninitializedScalars(LD * B * H)
         var cN: [Scalar] = isLSTM ? uninitializedScalars(LD * B * H) : []
         // One layer, one direction of a tanh/ReLU RNN over full-length sequences: every step runs
@@ -96,6 +97,7 @@ extension RecurrentEngine {
                 }
             }
         } } } }
+        StorageCache.remember(output)
         let stateShape = [LD, B, H]
         return (Tensor(shape: batchFirst ? [B, T, DH] : [T, B, DH], scalars: output),
                 Tensor(shape: stateShape, scalars: hN), isLSTM ? Tensor(shape: stateShape, scalars: cN) : nil)
