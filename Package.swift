@@ -19,7 +19,8 @@ let package = Package(
         // GEMM and other hot loops. AVX2/AVX-512 code paths are chosen per function with target
         // attributes and selected at run time by CPU detection, so no unsafe compiler flags are
         // needed and Ember stays usable as a dependency; a portable path serves every other CPU.
-        .target(name: "CEmberKernels"),
+        // libm: a tiny product's fused multiply-adds call fmaf/fma on the baseline target.
+        .target(name: "CEmberKernels", linkerSettings: [.linkedLibrary("m", .when(platforms: [.linux]))]),
         // The system zlib (gzip inflate with CRC check) for the MNIST files.
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
 

@@ -157,7 +157,13 @@ enum RecurrentEngine {
                 let reverse = direction == 1
                 // W_hhᵀ [H, G·H] packed once per call for every step's product.
                 let whhT = w[1].withBase { PackedMatrix(transB: true, k: H, n: GH, b: $0, ldb: H) }
+                // Each block puts its rows of the output in place as it goes, on its own core while
+                // they are in cache: into the caller's destination (zeros past a sequence's end) or
+                // this layer's own output, unless the output is the hidden states themselves.
+                let zeroPadding = destination != nil
                 do {
+                    out.withUnsafeMutableBufferPointer { pout in
+                    let placeBase = destination?.base ?? (shareHidden ? nil : pout.baseAddress)
                     xw.withUnsafeBufferPointer { pxw in
                     gh.withUnsafeMutableBufferPointer { pgh in
                     cache.hs.withUnsafeMutableBufferPointer { phs in
@@ -200,30 +206,24 @@ enum RecurrentEngine {
                                     (ht + b * H).update(from: hPrev + b * H, count: H)
                                     if let ct { (ct + b * H).update(from: cPrev + b * H, count: H) }
                                 }
-                            }
-                        }
-                    } } } } } } } }
-                }
-                // Output rows and final states.
-                if shareHidden { out = cache.hs }
-                cache.hs.withUnsafeBufferPointer { phs in
-                    func place(_ base: UnsafeMutablePointer<Scalar>, zeroPadding: Bool) {
-                        for t in 0..<T {
-                            for b in 0..<B {
-                                let target = base + (t * strideT + b * strideB) * D * H + direction * H
-                                if t < lengths[b] {
-                                    target.update(from: phs.baseAddress! + (t * B + b) * H, count: H)
-                                } else if zeroPadding {
-                                    target.update(repeating: 0, count: H)
+                                // This step's output rows into place.
+                                if let placeBase {
+                                    for b in b0..<(b0 + n) {
+                                        let target = placeBase + (t * strideT + b * strideB) * D * H + direction * H
+                                        if t < lengths[b] {
+                                            target.update(from: ht + (b - b0) * H, count: H)
+                                        } else if zeroPadding {
+                                            target.update(repeating: 0, count: H)
+                                        }
+                                    }
                                 }
                             }
                         }
-                    }
-                    if let destination {
-                        place(destination.base, zeroPadding: true)
-                    } else if !shareHidden {
-                        out.withUnsafeMutableBufferPointer { place($0.baseAddress!, zeroPadding: false) }
-                    }
+                    } } } } } } } } }
+                }
+                // The final states (the output rows are in place).
+                if shareHidden { out = cache.hs }
+                cache.hs.withUnsafeBufferPointer { phs in
                     let lastT = reverse ? 0 : T - 1
                     hN.withUnsafeMutableBufferPointer { p in
                         (p.baseAddress! + index * B * H).update(from: phs.baseAddress! + lastT * B * H, count: B * H)

@@ -5,9 +5,9 @@ import Synchronization
 /// Large arrays Ember handed out as results, kept so that their storage can be reused once their
 /// owner lets go of them.
 ///
-/// A fresh allocation of many megabytes comes straight from the kernel, which zeroes every page
-/// on first touch: evaluating the 10,000 MNIST test images in one batch spent a quarter to a third
-/// of its time in the kernel zeroing the 36 MB output (`ember-bench eval`, perf). An operation that
+/// A fresh allocation of many megabytes comes straight from the operating system, which zeroes
+/// every page on first touch: evaluating the 10,000 MNIST test images in one batch spent a quarter
+/// to a third of its time with the system zeroing the 36 MB output (`ember-bench eval`, perf). An operation that
 /// makes such a result takes an array of the same size from here when nobody else references it
 /// any more, and its pages are already mapped.
 ///
