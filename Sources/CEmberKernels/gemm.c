@@ -195,15 +195,11 @@ static ember_kernel_level clamp_level(ember_kernel_level requested) {
         EMBER_AT_LEVEL(level, PORTABLE, AVX2, AVX512, NAME##_CALL_SIZE);                            \
         return size;                                                                                \
     }                                                                                               \
-    void NAME##_pack_b_part(ember_kernel_level requested, int transB, long K, long N, const T *B,   \
-                            long ldb, T *packed, long part, long parts) {                           \
-        if (K <= 0 || N <= 0 || parts <= 0 || part < 0 || part >= parts) return;                    \
-        ember_kernel_level level = clamp_level(requested);                                          \
-        EMBER_AT_LEVEL(level, PORTABLE, AVX2, AVX512, NAME##_CALL_PACK);                            \
-    }                                                                                               \
     void NAME##_pack_b(ember_kernel_level requested, int transB, long K, long N, const T *B,        \
                        long ldb, T *packed) {                                                       \
-        NAME##_pack_b_part(requested, transB, K, N, B, ldb, packed, 0, 1);                          \
+        if (K <= 0 || N <= 0) return;                                                               \
+        ember_kernel_level level = clamp_level(requested);                                          \
+        EMBER_AT_LEVEL(level, PORTABLE, AVX2, AVX512, NAME##_CALL_PACK);                            \
     }                                                                                               \
     void NAME##_with_packed_b(ember_kernel_level requested, int transA, long M, long N, long K,     \
                               T alpha, const T *A, long lda, const T *packedB, T beta, T *C,        \
@@ -236,7 +232,7 @@ static ember_kernel_level clamp_level(ember_kernel_level requested) {
 #define ember_dgemm_CALL_DRIVER(FN) ember_sgemm_CALL_DRIVER(FN)
 #define ember_sgemm_CALL_SIZE(FN) size = FN##_packedAllBSize(K, N)
 #define ember_dgemm_CALL_SIZE(FN) ember_sgemm_CALL_SIZE(FN)
-#define ember_sgemm_CALL_PACK(FN) FN##_packAllB(transB, B, ldb, K, N, packed, part, parts)
+#define ember_sgemm_CALL_PACK(FN) FN##_packAllB(transB, B, ldb, K, N, packed)
 #define ember_dgemm_CALL_PACK(FN) ember_sgemm_CALL_PACK(FN)
 #define ember_sgemm_CALL_PACKED_DRIVER(FN) FN(transA, 0, M, N, K, alpha, A, lda, NULL, 0, driverBeta, C, ldc, pa, NULL, packedB)
 #define ember_dgemm_CALL_PACKED_DRIVER(FN) ember_sgemm_CALL_PACKED_DRIVER(FN)

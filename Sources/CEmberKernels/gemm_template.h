@@ -158,20 +158,14 @@ GATTR static void GCAT(GNAME, micro)(long kc, const GT *restrict a, long lda, co
 #define GPACKED_OFFSET(jc, pc, nc, K) ((jc) * (K) + (pc) * ((((nc) + GNR - 1) / GNR) * GNR))
 
 // Packs all of op(B) [K, N] once, block by block in the order the driver visits them, so products
-// that reuse the same B (one per time step of a recurrence) skip packing it again. Only share
-// `part` of `parts` of each block's panels is packed (a contiguous run of them), so several threads
-// can pack one matrix together; part 0 of 1 packs everything.
+// that reuse the same B (one per time step of a recurrence) skip packing it again.
 GATTR static void GCAT(GNAME, packAllB)(int transB, const GT *B, long ldb, long K, long N,
-                                        GT *restrict dst, long part, long parts) {
+                                        GT *restrict dst) {
     for (long jc = 0; jc < N; jc += GNC) {
         long nc = N - jc < GNC ? N - jc : GNC;
-        long panels = (nc + GNR - 1) / GNR;
-        long first = panels * part / parts, end = panels * (part + 1) / parts;
-        if (first >= end) continue;
-        long j0 = first * GNR, j1 = end * GNR < nc ? end * GNR : nc;
         for (long pc = 0; pc < K; pc += GKC) {
             long kc = K - pc < GKC ? K - pc : GKC;
-            GCAT(GNAME, packB)(transB, B, ldb, pc, jc + j0, kc, j1 - j0, dst + GPACKED_OFFSET(jc, pc, nc, K) + j0 * kc);
+            GCAT(GNAME, packB)(transB, B, ldb, pc, jc, kc, nc, dst + GPACKED_OFFSET(jc, pc, nc, K));
         }
     }
 }

@@ -93,18 +93,8 @@ final class PackedMatrix<Scalar: TensorScalar>: @unchecked Sendable {
         let count = Scalar._packedBSize(level: level, k: k, n: n)
         storage = UnsafeMutableRawPointer.allocate(byteCount: count * MemoryLayout<Scalar>.stride, alignment: 64)
             .bindMemory(to: Scalar.self, capacity: count)
-        // A large operand (a recurrent layer's W_hh, packed before every forward and backward pass,
-        // while the other core would wait) is packed by both cores, each taking half of its panels.
-        let parts = k * n >= PackedMatrix.parallelPackingThreshold && !WorkerPool.isInsideRegion ? Swift.min(emberThreadCount, 2) : 1
-        let p = SendablePointers(a: b, b: b, c: storage)
-        let level = self.level
-        WorkerPool.shared.run(chunks: parts, threads: parts) { part in
-            Scalar._packB(level: level, transB: transB, k: k, n: n, b: p.a, ldb: ldb, packed: p.c, part: part, parts: parts)
-        }
+        Scalar._packB(level: level, transB: transB, k: k, n: n, b: b, ldb: ldb, packed: storage)
     }
-
-    /// Operands of at least this many elements are packed on two cores.
-    static var parallelPackingThreshold: Int { 1 << 15 }
 
     deinit { UnsafeMutableRawPointer(storage).deallocate() }
 

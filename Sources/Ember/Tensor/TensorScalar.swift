@@ -83,10 +83,9 @@ where RawSignificand: FixedWidthInteger {
                       beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int)
     /// Elements `op(b)` `[k, n]` needs once packed for `level`, see `ember_sgemm_packed_b_size`.
     static func _packedBSize(level: KernelLevel, k: Int, n: Int) -> Int
-    /// Packs share `part` of `parts` of `op(b)` `[k, n]` for `level` into a 64-byte-aligned buffer
-    /// (part 0 of 1: all of it), see `ember_sgemm_pack_b_part`.
+    /// Packs `op(b)` `[k, n]` for `level` into a 64-byte-aligned buffer, see `ember_sgemm_pack_b`.
     static func _packB(level: KernelLevel, transB: Bool, k: Int, n: Int, b: UnsafePointer<Self>, ldb: Int,
-                       packed: UnsafeMutablePointer<Self>, part: Int, parts: Int)
+                       packed: UnsafeMutablePointer<Self>)
     /// GEMM with `op(b)` packed by `_packB` at the same level, see `ember_sgemm_with_packed_b`.
     static func _gemm(level: KernelLevel, transA: Bool, m: Int, n: Int, k: Int, alpha: Self,
                       a: UnsafePointer<Self>, lda: Int, packedB: UnsafePointer<Self>,
@@ -125,8 +124,8 @@ extension Float: TensorScalar {
     }
 
     public static func _packB(level: KernelLevel, transB: Bool, k: Int, n: Int, b: UnsafePointer<Float>, ldb: Int,
-                              packed: UnsafeMutablePointer<Float>, part: Int, parts: Int) {
-        ember_sgemm_pack_b_part(level.c, transB ? 1 : 0, k, n, b, ldb, packed, part, parts)
+                              packed: UnsafeMutablePointer<Float>) {
+        ember_sgemm_pack_b(level.c, transB ? 1 : 0, k, n, b, ldb, packed)
     }
 
     public static func _gemm(level: KernelLevel, transA: Bool, m: Int, n: Int, k: Int, alpha: Float,
@@ -153,8 +152,8 @@ extension Double: TensorScalar {
     }
 
     public static func _packB(level: KernelLevel, transB: Bool, k: Int, n: Int, b: UnsafePointer<Double>, ldb: Int,
-                              packed: UnsafeMutablePointer<Double>, part: Int, parts: Int) {
-        ember_dgemm_pack_b_part(level.c, transB ? 1 : 0, k, n, b, ldb, packed, part, parts)
+                              packed: UnsafeMutablePointer<Double>) {
+        ember_dgemm_pack_b(level.c, transB ? 1 : 0, k, n, b, ldb, packed)
     }
 
     public static func _gemm(level: KernelLevel, transA: Bool, m: Int, n: Int, k: Int, alpha: Double,
