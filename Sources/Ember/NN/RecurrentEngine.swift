@@ -140,20 +140,28 @@ enum RecurrentEngine {
                     cs: config.mode == .lstm ? uninitializedScalars(T * B * H) : [],
                     gates: config.mode == .rnnTanh || config.mode == .rnnRelu ? [] : uninitializedScalars(steps * B * GH),
                     extra: config.mode == .lstm || config.mode == .gru ? uninitializedScalars(steps * B * H) : [])
-                // Input projection of every step at once: [T·B, I] x W_ihᵀ (+ b_ih).
-                var xw: [Scalar] = uninitializedScalars(T * B * GH)
+                // Input projections, x_t W_ihᵀ (+ b_ih). When all steps' projections would not stay in
+                // cache ([T·B, G·H] of 1 MiB or more), each block projects its rows one step at a time
+                // into a buffer of one step ([B, G·H]) that stays in cache, rather than writing them all
+                // to memory first and reading them back step by step (the same products and sums, so
+                // the same bits). Otherwise every step is projected at once: [T·B, I] x W_ihᵀ.
+                let projectInBlocks = T * B * GH >= 1 << 18
+                var xw: [Scalar] = uninitializedScalars((projectInBlocks ? 1 : T) * B * GH)
                 let initialH = stateSlice(h0, index, B * H)
                 let initialC = stateSlice(c0, index, B * H)
                 var gh: [Scalar] = uninitializedScalars(B * GH)
-                layerInput.withBase { px in w[0].withBase { pw in
-                    xw.withUnsafeMutableBufferPointer { pxw in
-                        if config.bias {
-                            w[2].withBase { pb in projectInputs(rows: T * B, I: I, GH: GH, x: px, w: pw, bias: pb, into: pxw.baseAddress!) }
-                        } else {
-                            projectInputs(rows: T * B, I: I, GH: GH, x: px, w: pw, bias: nil, into: pxw.baseAddress!)
+                let wihT = projectInBlocks ? w[0].withBase { PackedMatrix(transB: true, k: I, n: GH, b: $0, ldb: I) } : nil
+                if !projectInBlocks {
+                    layerInput.withBase { px in w[0].withBase { pw in
+                        xw.withUnsafeMutableBufferPointer { pxw in
+                            if config.bias {
+                                w[2].withBase { pb in projectInputs(rows: T * B, I: I, GH: GH, x: px, w: pw, bias: pb, into: pxw.baseAddress!) }
+                            } else {
+                                projectInputs(rows: T * B, I: I, GH: GH, x: px, w: pw, bias: nil, into: pxw.baseAddress!)
+                            }
                         }
-                    }
-                } }
+                    } }
+                }
                 let reverse = direction == 1
                 // W_hhᵀ [H, G·H] packed once per call for every step's product.
                 let whhT = w[1].withBase { PackedMatrix(transB: true, k: H, n: GH, b: $0, ldb: H) }
@@ -164,7 +172,8 @@ enum RecurrentEngine {
                 do {
                     out.withUnsafeMutableBufferPointer { pout in
                     let placeBase = destination?.base ?? (shareHidden ? nil : pout.baseAddress)
-                    xw.withUnsafeBufferPointer { pxw in
+                    layerInput.withBase { px in
+                    xw.withUnsafeMutableBufferPointer { pxw in
                     gh.withUnsafeMutableBufferPointer { pgh in
                     cache.hs.withUnsafeMutableBufferPointer { phs in
                     cache.cs.withUnsafeMutableBufferPointer { pcs in
@@ -194,7 +203,19 @@ enum RecurrentEngine {
                                         Scalar._binary(.add, ghb, aRow: GH, aStep: 1, pb, bRow: 0, bStep: 1, ghb, rows: n, count: GH, 0, 0)
                                     }
                                 }
-                                let xt = pxw.baseAddress! + t * B * GH + b0 * GH
+                                let xt: UnsafePointer<Scalar>
+                                if let wihT {
+                                    let xwb = pxw.baseAddress! + b0 * GH
+                                    wihT.multiply(m: n, a: px + (t * B + b0) * I, lda: I, c: xwb, ldc: GH)
+                                    if config.bias {
+                                        w[2].withBase { pb in
+                                            Scalar._binary(.add, xwb, aRow: GH, aStep: 1, pb, bRow: 0, bStep: 1, xwb, rows: n, count: GH, 0, 0)
+                                        }
+                                    }
+                                    xt = UnsafePointer(xwb)
+                                } else {
+                                    xt = UnsafePointer(pxw.baseAddress! + t * B * GH + b0 * GH)
+                                }
                                 let ht = phs.baseAddress! + t * B * H + b0 * H
                                 let ct = config.mode == .lstm ? pcs.baseAddress! + t * B * H + b0 * H : nil
                                 stepForward(config.mode, B: n, H: H, xw: xt, gh: UnsafePointer(ghb), hPrev: hPrev, cPrev: cPrev,
@@ -219,7 +240,7 @@ enum RecurrentEngine {
                                 }
                             }
                         }
-                    } } } } } } } } }
+                    } } } } } } } } } }
                 }
                 // The final states (the output rows are in place).
                 if shareHidden { out = cache.hs }
