@@ -225,3 +225,57 @@ func inputGradientSkipKeepsWeightGradients(_ mode: RecurrentMode) {
     }
     #expect(gradients[0] == gradients[1])
 }
+
+/// When all steps' input projections are large ([T·B, G·H] of 2¹⁸ elements or more), each block of
+/// rows projects its inputs one step at a time; a block run as a batch of its own is below that
+/// size and projects every step at once first. Each row must come out with the same bits either
+/// way (outputs, final states, and the input and state gradients that use the forward's caches),
+/// with ragged lengths, two bidirectional layers and initial states, on one thread and two.
+@Suite(.serialized) struct StepwiseProjectionTests {
+    @Test(arguments: [RecurrentMode.rnnTanh, .lstm, .gru])
+    func sameBitsAsProjectingEveryStepAtOnce(_ mode: RecurrentMode) {
+        defer { emberThreadCount = 1 }
+        let (batch, inputs, hidden) = (70, 5, 32)
+        let gates = mode == .lstm ? 4 : mode == .gru ? 3 : 1
+        let steps = (1 << 18) / (batch * gates * hidden) + 1
+        let blocks = RecurrentEngine.recurrenceBlocks(batch)
+        #expect(blocks.count == 2 && steps * batch * gates * hidden >= 1 << 18)
+        #expect(blocks.allSatisfy { steps * $0.count * gates * hidden < 1 << 18 })
+        let layer: RecurrentLayer<Float> = switch mode {
+        case .lstm: LSTM(inputSize: inputs, hiddenSize: hidden, numLayers: 2, bidirectional: true)
+        case .gru: GRU(inputSize: inputs, hiddenSize: hidden, numLayers: 2, bidirectional: true)
+        default: RNN(inputSize: inputs, hiddenSize: hidden, numLayers: 2, bidirectional: true)
+        }
+        var g = SeededGenerator(seed: 21)
+        let x = Tensor<Float>(randomNormal: [steps, batch, inputs], generator: &g)
+        let h0 = Tensor<Float>(randomNormal: [4, batch, hidden], generator: &g)
+        let c0 = Tensor<Float>(randomNormal: [4, batch, hidden], generator: &g)
+        let lengths = (0..<batch).map { steps - ($0 * 7) % (steps / 2) }
+        /// Per-row results for `rows`, each as [outer][rows][inner] flattened: output, h_n, x and h0 gradients.
+        func run(_ rows: Range<Int>) -> [[Float]] {
+            layer.zeroGrad()
+            let xs = Variable(x.narrow(axis: 1, start: rows.lowerBound, length: rows.count), requiresGrad: true)
+            let hs = Variable(h0.narrow(axis: 1, start: rows.lowerBound, length: rows.count), requiresGrad: true)
+            let cs = mode == .lstm ? Variable(c0.narrow(axis: 1, start: rows.lowerBound, length: rows.count)) : nil
+            let (out, hN, _) = layer.run(xs, h0: hs, c0: cs, lengths: Array(lengths[rows]), name: "test")
+            (out.sum() + hN.sum()).backward()
+            return [out.data.scalars, hN.data.scalars, xs.grad!.scalars, hs.grad!.scalars]
+        }
+        let parts = blocks.map { run($0.start..<($0.start + $0.count)) }
+        for threads in [1, 2] {
+            emberThreadCount = threads
+            let whole = run(0..<batch)
+            for (i, outer) in [steps, 4, steps, 4].enumerated() {
+                var joined: [Float] = []
+                for o in 0..<outer {
+                    for part in parts {
+                        let inner = part[i].count / outer
+                        joined += part[i][(o * inner)..<((o + 1) * inner)]
+                    }
+                }
+                #expect(whole[i].count == joined.count && zip(whole[i], joined).allSatisfy { $0.bitPattern == $1.bitPattern },
+                        "\(mode) threads \(threads): tensor \(i) differs")
+            }
+        }
+    }
+}
