@@ -141,7 +141,7 @@ enum RecurrentEngine {
                     gates: config.mode == .rnnTanh || config.mode == .rnnRelu ? [] : uninitializedScalars(steps * B * GH),
                     extra: config.mode == .lstm || config.mode == .gru ? uninitializedScalars(steps * B * H) : [])
                 // Input projections, x_t W_ihᵀ (+ b_ih). When all steps' projections would not stay in
-                // cache ([T·B, G·H] of 1 MiB or more), each block projects its rows one step at a time
+                // cache ([T·B, G·H] of 2¹⁸ elements or more, 1 MiB of floats), each block projects its rows one step at a time
                 // into a buffer of one step ([B, G·H]) that stays in cache, rather than writing them all
                 // to memory first and reading them back step by step (the same products and sums, so
                 // the same bits). Otherwise every step is projected at once: [T·B, I] x W_ihᵀ.

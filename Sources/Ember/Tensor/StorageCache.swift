@@ -24,7 +24,7 @@ enum StorageCache {
     /// to it). Never instantiated and never used for anything but `isKnownUniquelyReferenced`, which
     /// reads only the object's reference count. Not `AnyObject`: in the Swift 6 language mode,
     /// `isKnownUniquelyReferenced` of an `AnyObject` variable answered false for a sole reference
-    /// (swiftc 6.3, without optimisation), while a class type answers correctly.
+    /// (swiftc 6.3, in Ember's debug and release builds alike), while a class type answers correctly.
     final class Storage {}
 
     /// One remembered array: its storage object, its element type, element count and size in bytes.
