@@ -468,7 +468,8 @@ enum RecurrentEngine {
         let (T, B) = batchFirstGradient ? (gOut.shape[1], gOut.shape[0]) : (gOut.shape[0], gOut.shape[1])
         let H = config.hiddenSize, D = config.directions, G = config.mode.gates, GH = G * H
         let P = config.parametersPerDirection
-        var gWeights = weights.map { Tensor<Scalar>(zerosLike: $0) }
+        // Every one is assigned below, by the direction it belongs to.
+        var gWeights = weights.map { _ in Tensor<Scalar>(zeros: [0]) }
         var gh0 = [Scalar](repeating: 0, count: config.numLayers * D * B * H)
         var gc0 = config.mode == .lstm ? [Scalar](repeating: 0, count: config.numLayers * D * B * H) : []
         var dOut = gOut    // gradient of the current layer's output [T, B, D·H]
@@ -495,7 +496,15 @@ enum RecurrentEngine {
                 // zero gate gradients; dhNew and direct are read only where written.
                 var dGx: [Scalar] = ragged ? [Scalar](repeating: 0, count: T * B * GH) : uninitializedScalars(T * B * GH)
                 var dGh: [Scalar] = config.mode != .gru ? [] : ragged ? [Scalar](repeating: 0, count: T * B * GH) : uninitializedScalars(T * B * GH)
-                var hPrevAll: [Scalar] = uninitializedScalars(T * B * H)
+                // The weight gradients' left operands, one row per (t, b) in the order of dG's rows:
+                // [h_{t-1} | x_t | 1] when both weights multiply the same gate gradients (RNN, LSTM),
+                // else [h_{t-1} | 1] and [x_t | 1] (GRU); the 1 (with a bias) yields the bias sums.
+                // Each is filled by the recurrence blocks as they pass, while its rows are in cache.
+                let one = config.bias ? 1 : 0
+                let separateInput = config.mode == .gru
+                let jw = separateInput ? H + one : H + I + one, xjw = I + one
+                var joint: [Scalar] = uninitializedScalars(T * B * jw)
+                var inputJoint: [Scalar] = separateInput ? uninitializedScalars(T * B * xjw) : []
                 var dhNew: [Scalar] = uninitializedScalars(B * H)
                 var direct: [Scalar] = uninitializedScalars(B * H)
                 // W_hh [G·H, H] packed once for every step's product.
@@ -509,7 +518,9 @@ enum RecurrentEngine {
                 initialC.withUnsafeBufferPointer { pc0 in
                 dGx.withUnsafeMutableBufferPointer { pdgx in
                 dGh.withUnsafeMutableBufferPointer { pdgh in
-                hPrevAll.withUnsafeMutableBufferPointer { php in
+                joint.withUnsafeMutableBufferPointer { pj in
+                inputJoint.withUnsafeMutableBufferPointer { pxj in
+                X.withBase { px in
                 dh.withUnsafeMutableBufferPointer { pdh in
                 dc.withUnsafeMutableBufferPointer { pdc in
                 dhNew.withUnsafeMutableBufferPointer { pdn in
@@ -523,7 +534,16 @@ enum RecurrentEngine {
                             let prevT = reverse ? t + 1 : t - 1
                             let hPrev = s == 0 ? ph0.baseAddress! : phs.baseAddress! + prevT * B * H
                             let cPrev = config.mode == .lstm ? (s == 0 ? pc0.baseAddress! : pcs.baseAddress! + prevT * B * H) : hPrev
-                            (php.baseAddress! + t * B * H + b0 * H).update(from: hPrev + b0 * H, count: n * H)
+                            for b in b0..<(b0 + n) {
+                                let row = pj.baseAddress! + (t * B + b) * jw
+                                row.update(from: hPrev + b * H, count: H)
+                                let xrow = separateInput ? pxj.baseAddress! + (t * B + b) * xjw : row + H
+                                xrow.update(from: px + (t * B + b) * I, count: I)
+                                if one == 1 {
+                                    xrow[I] = 1
+                                    if separateInput { row[H] = 1 }
+                                }
+                            }
                             let dgx = pdgx.baseAddress! + t * B * GH
                             let dgh = config.mode == .gru ? pdgh.baseAddress! + t * B * GH : dgx
                             // Gate gradients of the rows still inside their sequence: all n at once, or
@@ -560,41 +580,57 @@ enum RecurrentEngine {
                             }
                         }
                     }
-                } } } } } } } } } } } } } }
-                // Weight gradients: one product each over all steps.
+                } } } } } } } } } } } } } } } }
+                // Weight gradients, all steps at once: [W_hh | W_ih | b]ᵀ = [H_prev | X | 1]ᵀ · dG, so that
+                // dG [T·B, G·H], the large operand, is read row by row as GEMM's right operand.
                 let dGhFinal = config.mode == .gru ? dGh : dGx
-                dGhFinal.withUnsafeBufferPointer { pdgh in
-                    dGx.withUnsafeBufferPointer { pdgx in
-                        X.withBase { px in
-                            hPrevAll.withUnsafeBufferPointer { php in
-                                gWeights[wBase].withUnsafeMutableBufferPointer { gw in
-                                    GEMM.run(transA: true, transB: false, m: GH, n: I, k: T * B, a: pdgx.baseAddress!, lda: GH,
-                                             b: px, ldb: I, c: gw.baseAddress!, ldc: I)
-                                }
-                                gWeights[wBase + 1].withUnsafeMutableBufferPointer { gw in
-                                    GEMM.run(transA: true, transB: false, m: GH, n: H, k: T * B, a: pdgh.baseAddress!, lda: GH,
-                                             b: php.baseAddress!, ldb: H, c: gw.baseAddress!, ldc: H)
-                                }
-                                if config.bias {
-                                    gWeights[wBase + 2].withUnsafeMutableBufferPointer { gb in
-                                        columnSums(pdgx.baseAddress!, rows: T * B, columns: GH, into: gb.baseAddress!)
-                                    }
-                                    if config.mode == .gru {
-                                        gWeights[wBase + 3].withUnsafeMutableBufferPointer { gb in
-                                            columnSums(pdgh.baseAddress!, rows: T * B, columns: GH, into: gb.baseAddress!)
-                                        }
-                                    } else {
-                                        // The same gate gradients feed both biases: the same sums.
-                                        gWeights[wBase + 3] = gWeights[wBase + 2]
-                                    }
-                                }
+                var product: [Scalar] = uninitializedScalars(jw * GH)
+                var inputProduct: [Scalar] = separateInput ? uninitializedScalars(xjw * GH) : []
+                joint.withUnsafeBufferPointer { pj in
+                    product.withUnsafeMutableBufferPointer { pc in
+                        dGhFinal.withUnsafeBufferPointer { pdgh in
+                            GEMM.run(transA: true, transB: false, m: jw, n: GH, k: T * B, a: pj.baseAddress!, lda: jw,
+                                     b: pdgh.baseAddress!, ldb: GH, c: pc.baseAddress!, ldc: GH)
+                        }
+                    }
+                }
+                if separateInput {
+                    inputJoint.withUnsafeBufferPointer { pxj in
+                        inputProduct.withUnsafeMutableBufferPointer { pc in
+                            dGx.withUnsafeBufferPointer { pdgx in
+                                GEMM.run(transA: true, transB: false, m: xjw, n: GH, k: T * B, a: pxj.baseAddress!, lda: xjw,
+                                         b: pdgx.baseAddress!, ldb: GH, c: pc.baseAddress!, ldc: GH)
                             }
-                            if layer > 0 || inputGradient { weights[wBase].withBase { pwih in
-                                dX.withUnsafeMutableBufferPointer { pdx in
-                                    GEMM.run(transA: false, transB: false, m: T * B, n: I, k: GH, a: pdgx.baseAddress!, lda: GH,
-                                             b: pwih, ldb: I, beta: direction == 0 ? 0 : 1, c: pdx.baseAddress!, ldc: I)
-                                }
-                            } }
+                        }
+                    }
+                }
+                // Rows [first, first + columns) of a [_, G·H] product, transposed into [G·H, columns].
+                func transposed(_ source: [Scalar], first: Int, columns: Int) -> Tensor<Scalar> {
+                    var result: [Scalar] = uninitializedScalars(GH * columns)
+                    source.withUnsafeBufferPointer { ps in
+                        result.withUnsafeMutableBufferPointer { pr in
+                            for c in 0..<columns {
+                                let src = ps.baseAddress! + (first + c) * GH, dst = pr.baseAddress! + c
+                                for m in 0..<GH { dst[m * columns] = src[m] }
+                            }
+                        }
+                    }
+                    return Tensor(shape: columns == 1 ? [GH] : [GH, columns], scalars: result)
+                }
+                gWeights[wBase + 1] = transposed(product, first: 0, columns: H)
+                gWeights[wBase] = separateInput ? transposed(inputProduct, first: 0, columns: I) : transposed(product, first: H, columns: I)
+                if config.bias {
+                    gWeights[wBase + 2] = separateInput ? transposed(inputProduct, first: I, columns: 1) : transposed(product, first: H + I, columns: 1)
+                    // RNN and LSTM: the same gate gradients feed both biases, so the same sums.
+                    gWeights[wBase + 3] = separateInput ? transposed(product, first: H, columns: 1) : gWeights[wBase + 2]
+                }
+                if layer > 0 || inputGradient {
+                    dGx.withUnsafeBufferPointer { pdgx in
+                        weights[wBase].withBase { pwih in
+                            dX.withUnsafeMutableBufferPointer { pdx in
+                                GEMM.run(transA: false, transB: false, m: T * B, n: I, k: GH, a: pdgx.baseAddress!, lda: GH,
+                                         b: pwih, ldb: I, beta: direction == 0 ? 0 : 1, c: pdx.baseAddress!, ldc: I)
+                            }
                         }
                     }
                 }
