@@ -228,6 +228,37 @@ func upcomingMasks(_ c: RecurrentCase, _ layer: RecurrentLayer<Double>) -> [Tens
         #expect(result.passed, "\(c): \(result)")
     }
 
+    /// The backward pass goes back through the sequence a chunk of steps at a time and adds each
+    /// chunk's weight gradients as it goes. One step per chunk gives every gradient of one chunk for
+    /// the whole sequence (the composed network's, by the test above), up to rounding in Double.
+    @Test(arguments: RecurrentCase.all)
+    func chunkedBackwardEqualsOneChunk(_ c: RecurrentCase) {
+        manualSeed(9)
+        let layer = makeLayer(c)
+        let D = c.bidirectional ? 2 : 1
+        let x = randomTensor([T, B, I], seed: 1)
+        let h0 = c.withState ? randomTensor([c.layers * D, B, H], seed: 2) : nil
+        let c0 = c.withState && c.mode == .lstm ? randomTensor([c.layers * D, B, H], seed: 3) : nil
+        let weights = layer.weights.map(\.data)
+        let lengths = c.lengths ?? Array(repeating: T, count: B)
+        let forward = RecurrentEngine.forward(layer.config, x: x, h0: h0, c0: c0, weights: weights, lengths: lengths, masks: [])
+        let gOut = randomTensor([T, B, D * H], seed: 4), ghN = randomTensor([c.layers * D, B, H], seed: 5)
+        let gcN = c.mode == .lstm ? randomTensor([c.layers * D, B, H], seed: 6) : nil
+        func backward(chunkRows: Int) -> [Tensor<Double>] {
+            let g = RecurrentEngine.backward(layer.config, gOut: gOut, ghN: ghN, gcN: gcN, h0: h0, c0: c0, weights: weights,
+                                             lengths: lengths, masks: [], inputs: forward.inputs, caches: forward.caches,
+                                             chunkRows: chunkRows)
+            return [g.gx, g.gh0] + (g.gc0.map { [$0] } ?? []) + g.gWeights
+        }
+        let whole = backward(chunkRows: T * B), stepwise = backward(chunkRows: 1), pairs = backward(chunkRows: 2 * B)
+        #expect(whole.count == stepwise.count && whole.count == pairs.count)
+        for (i, (w, (s, p))) in zip(whole, zip(stepwise, pairs)).enumerated() {
+            #expect(w.shape == s.shape && w.shape == p.shape, "\(c): gradient \(i) shape")
+            #expect(w.maxAbsoluteDifference(s) <= 1e-12, "\(c): gradient \(i), one step per chunk")
+            #expect(w.maxAbsoluteDifference(p) <= 1e-12, "\(c): gradient \(i), two steps per chunk (the last chunk one)")
+        }
+    }
+
     @Test func shapesFollowPyTorch() {
         let rnn = RNN<Float>(inputSize: 28, hiddenSize: 32, numLayers: 2, batchFirst: true, bidirectional: true)
         let (out, h) = rnn(Variable(Tensor(zeros: [7, 28, 28])))

@@ -90,6 +90,12 @@ enum RecurrentEngine {
         return (0..<count).map { k in (k * B / count, (k + 1) * B / count - k * B / count) }
     }
 
+    /// About how many rows of a batch (steps × B) the backward pass takes back through the sequence
+    /// before adding their weight gradients: their gate gradients (512 × G·H values, 1 MiB for
+    /// LSTM-128) are still in cache then. LSTM-128 at batch 64, one thread: 256 to 512 rows were
+    /// the fastest; all 1,792 rows at once was about 17 % slower in those products.
+    static let chunkRows = 512
+
     /// Runs the layer stack. `x` is time-major [T, B, I]; `h0`/`c0` are [L·D, B, H] or nil for zeros;
     /// `weights` are in PyTorch's order (per layer, per direction: w_ih, w_hh[, b_ih, b_hh]);
     /// `masks` are the dropout masks applied to the outputs of layers 0..<L-1 (empty for none).
@@ -221,7 +227,8 @@ enum RecurrentEngine {
                                 stepForward(config.mode, B: n, H: H, xw: xt, gh: UnsafePointer(ghb), hPrev: hPrev, cPrev: cPrev,
                                             h: ht, c: ct,
                                             gates: pg.baseAddress.map { $0 + (keepCaches ? t : 0) * B * GH + b0 * GH },
-                                            extra: pe.baseAddress.map { $0 + (keepCaches ? t : 0) * B * H + b0 * H })
+                                            extra: pe.baseAddress.map { $0 + (keepCaches ? t : 0) * B * H + b0 * H },
+                                            next: !keepCaches || s == T - 1 ? 0 : (reverse ? -B * H : B * H))
                                 // Sequences that have ended carry their state and output zeros.
                                 for b in 0..<n where t >= lengths[b0 + b] {
                                     (ht + b * H).update(from: hPrev + b * H, count: H)
@@ -278,13 +285,14 @@ enum RecurrentEngine {
     static func stepForward<Scalar: TensorScalar>(
         _ mode: RecurrentMode, B: Int, H: Int, xw: UnsafePointer<Scalar>, gh: UnsafePointer<Scalar>,
         hPrev: UnsafePointer<Scalar>, cPrev: UnsafePointer<Scalar>, h: UnsafeMutablePointer<Scalar>,
-        c: UnsafeMutablePointer<Scalar>?, gates: UnsafeMutablePointer<Scalar>?, extra: UnsafeMutablePointer<Scalar>?
+        c: UnsafeMutablePointer<Scalar>?, gates: UnsafeMutablePointer<Scalar>?, extra: UnsafeMutablePointer<Scalar>?,
+        next: Int = 0
     ) {
         if Scalar.self == Float.self {
             let level = ember_kernel_level_in_use()
             switch mode {
             case .lstm:
-                ember_lstm_forward_f(level, B, H, float(xw), float(gh), float(cPrev), float(gates!), float(c!), float(extra!), float(h))
+                ember_lstm_forward_f(level, B, H, float(xw), float(gh), float(cPrev), float(gates!), float(c!), float(extra!), float(h), next)
                 return
             case .gru:
                 ember_gru_forward_f(level, B, H, float(xw), float(gh), float(hPrev), float(gates!), float(extra!), float(h))
@@ -354,7 +362,8 @@ enum RecurrentEngine {
         _ mode: RecurrentMode, rows: Int, H: Int, dh: UnsafePointer<Scalar>, out: UnsafePointer<Scalar>, outStride: Int,
         h: UnsafePointer<Scalar>, gates: UnsafePointer<Scalar>?, extra: UnsafePointer<Scalar>?,
         cPrev: UnsafePointer<Scalar>, hPrev: UnsafePointer<Scalar>, dc: UnsafeMutablePointer<Scalar>,
-        dzx: UnsafeMutablePointer<Scalar>, dzh: UnsafeMutablePointer<Scalar>, direct: UnsafeMutablePointer<Scalar>
+        dzx: UnsafeMutablePointer<Scalar>, dzh: UnsafeMutablePointer<Scalar>, direct: UnsafeMutablePointer<Scalar>,
+        next: Int = 0
     ) {
         if Scalar.self == Float.self {
             let level = ember_kernel_level_in_use()
@@ -363,7 +372,7 @@ enum RecurrentEngine {
                 ember_rnn_backward_f(level, mode == .rnnRelu ? 1 : 0, rows, H, float(dh), float(out), outStride, float(h), float(dzx))
             case .lstm:
                 ember_lstm_backward_f(level, rows, H, float(dh), float(out), outStride, float(gates!), float(extra!),
-                                      float(cPrev), float(dc), float(dzx))
+                                      float(cPrev), float(dc), float(dzx), next)
             case .gru:
                 ember_gru_backward_f(level, rows, H, float(dh), float(out), outStride, float(gates!), float(extra!),
                                      float(hPrev), float(dzx), float(dzh), float(direct))
@@ -438,32 +447,18 @@ enum RecurrentEngine {
         }
     }
 
-    /// `sums[j] = Σ_k src[k·columns + j]`, each column summed from row 0 down (the order of
-    /// `_reduce(.sum)`, so the same bits), in ranges of columns spread over the cores.
-    static func columnSums<Scalar: TensorScalar>(_ src: UnsafePointer<Scalar>, rows: Int, columns: Int,
-                                                 into sums: UnsafeMutablePointer<Scalar>) {
-        let width = 128
-        let threads = rows * columns >= 1 << 16 ? emberThreadCount : 1
-        WorkerPool.shared.run(chunks: (columns + width - 1) / width, threads: threads) { chunk in
-            let j0 = chunk * width, n = Swift.min(width, columns - j0)
-            let dst = sums + j0
-            dst.update(repeating: 0, count: n)
-            for k in 0..<rows {
-                let row = src + k * columns + j0
-                for j in 0..<n { dst[j] += row[j] }
-            }
-        }
-    }
-
     /// Backpropagation through time. `gOut` is the gradient of the output [T, B, D·H] ([B, T, D·H]
     /// when `batchFirstGradient`), `ghN`/`gcN` of the final states. Returns gradients of x [T, B, I] (an empty tensor when `inputGradient` is
     /// false), h0, c0 and every weight (same order). Without h0, the h0 gradient is not computed.
+    /// `chunkRows` sets how many rows (steps × B) go back through the sequence between additions to
+    /// the weight gradients (see `RecurrentEngine.chunkRows`; tests vary it).
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     static func backward<Scalar: TensorScalar>(
         _ config: RecurrentConfig, gOut: Tensor<Scalar>, ghN: Tensor<Scalar>, gcN: Tensor<Scalar>?,
         h0: Tensor<Scalar>?, c0: Tensor<Scalar>?, weights: [Tensor<Scalar>], lengths: [Int], masks: [Tensor<Scalar>],
-        inputs: [Tensor<Scalar>], caches: [DirectionCache<Scalar>], inputGradient: Bool = true, batchFirstGradient: Bool = false
+        inputs: [Tensor<Scalar>], caches: [DirectionCache<Scalar>], inputGradient: Bool = true, batchFirstGradient: Bool = false,
+        chunkRows: Int = chunkRows
     ) -> (gx: Tensor<Scalar>, gh0: Tensor<Scalar>, gc0: Tensor<Scalar>?, gWeights: [Tensor<Scalar>]) {
         let (T, B) = batchFirstGradient ? (gOut.shape[1], gOut.shape[0]) : (gOut.shape[0], gOut.shape[1])
         let H = config.hiddenSize, D = config.directions, G = config.mode.gates, GH = G * H
@@ -492,23 +487,31 @@ enum RecurrentEngine {
                 let initialC = stateSlice(c0, index, B * H)
                 var dh = stateSlice(ghN, index, B * H)
                 var dc = stateSlice(gcN, index, B * H)
-                // Every step writes every row of these, except that rows past a sequence's end keep
-                // zero gate gradients; dhNew and direct are read only where written.
-                var dGx: [Scalar] = ragged ? [Scalar](repeating: 0, count: T * B * GH) : uninitializedScalars(T * B * GH)
-                var dGh: [Scalar] = config.mode != .gru ? [] : ragged ? [Scalar](repeating: 0, count: T * B * GH) : uninitializedScalars(T * B * GH)
-                // The weight gradients' left operands, one row per (t, b) in the order of dG's rows:
-                // [h_{t-1} | x_t | 1] when both weights multiply the same gate gradients (RNN, LSTM),
-                // else [h_{t-1} | 1] and [x_t | 1] (GRU); the 1 (with a bias) yields the bias sums.
-                // Each is filled by the recurrence blocks as they pass, while its rows are in cache.
+                // The recurrence runs back through the sequence a chunk of steps at a time (about
+                // `chunkRows` rows of the batch); after each chunk, its rows' weight gradients are added
+                // while its gate gradients are still in cache:
+                //   [W_hh | W_ih | b]ᵀ += [h_{t-1} | x_t | 1]ᵀ · dG   (RNN, LSTM: one product), or
+                //   [W_hh | b_hh]ᵀ += [h_{t-1} | 1]ᵀ · dG_h and [W_ih | b_ih]ᵀ += [x_t | 1]ᵀ · dG_x (GRU),
+                // with dG, the large operand, read row by row as GEMM's right operand; the column of
+                // ones (with a bias) gives the bias sums. Then dX = dG_x · W_ih for the chunk's rows.
+                // The buffers below hold one chunk, row (t, b) at ((t - first t of the chunk)·B + b).
+                let chunkSteps = Swift.min(T, Swift.max(1, chunkRows / B))
                 let one = config.bias ? 1 : 0
                 let separateInput = config.mode == .gru
                 let jw = separateInput ? H + one : H + I + one, xjw = I + one
-                var joint: [Scalar] = uninitializedScalars(T * B * jw)
-                var inputJoint: [Scalar] = separateInput ? uninitializedScalars(T * B * xjw) : []
+                var dGx: [Scalar] = uninitializedScalars(chunkSteps * B * GH)
+                var dGh: [Scalar] = separateInput ? uninitializedScalars(chunkSteps * B * GH) : []
+                var joint: [Scalar] = uninitializedScalars(chunkSteps * B * jw)
+                var inputJoint: [Scalar] = separateInput ? uninitializedScalars(chunkSteps * B * xjw) : []
+                // The products [jw, G·H] and [xjw, G·H], transposed into the gradients at the end.
+                var product: [Scalar] = uninitializedScalars(jw * GH)
+                var inputProduct: [Scalar] = separateInput ? uninitializedScalars(xjw * GH) : []
+                // Read only where written.
                 var dhNew: [Scalar] = uninitializedScalars(B * H)
                 var direct: [Scalar] = uninitializedScalars(B * H)
                 // W_hh [G·H, H] packed once for every step's product.
                 let whh = weights[wBase + 1].withBase { PackedMatrix(transB: false, k: GH, n: H, b: $0, ldb: H) }
+                let wantInput = layer > 0 || inputGradient
                 dOut.withBase { pdo in
                 cache.hs.withUnsafeBufferPointer { phs in
                 cache.cs.withUnsafeBufferPointer { pcs in
@@ -520,90 +523,98 @@ enum RecurrentEngine {
                 dGh.withUnsafeMutableBufferPointer { pdgh in
                 joint.withUnsafeMutableBufferPointer { pj in
                 inputJoint.withUnsafeMutableBufferPointer { pxj in
+                product.withUnsafeMutableBufferPointer { pprod in
+                inputProduct.withUnsafeMutableBufferPointer { piprod in
                 X.withBase { px in
+                weights[wBase].withBase { pwih in
+                dX.withUnsafeMutableBufferPointer { pdx in
                 dh.withUnsafeMutableBufferPointer { pdh in
                 dc.withUnsafeMutableBufferPointer { pdc in
                 dhNew.withUnsafeMutableBufferPointer { pdn in
                 direct.withUnsafeMutableBufferPointer { pdir in
-                    // Rows never interact: blocks of rows run back through the sequence on their own, on all cores.
                     let blocks = recurrenceBlocks(B)
-                    WorkerPool.shared.run(chunks: blocks.count, threads: emberThreadCount) { block in
-                        let (b0, n) = blocks[block]
-                        for s in stride(from: T - 1, through: 0, by: -1) {
-                            let t = reverse ? T - 1 - s : s
-                            let prevT = reverse ? t + 1 : t - 1
-                            let hPrev = s == 0 ? ph0.baseAddress! : phs.baseAddress! + prevT * B * H
-                            let cPrev = config.mode == .lstm ? (s == 0 ? pc0.baseAddress! : pcs.baseAddress! + prevT * B * H) : hPrev
-                            for b in b0..<(b0 + n) {
-                                let row = pj.baseAddress! + (t * B + b) * jw
-                                row.update(from: hPrev + b * H, count: H)
-                                let xrow = separateInput ? pxj.baseAddress! + (t * B + b) * xjw : row + H
-                                xrow.update(from: px + (t * B + b) * I, count: I)
-                                if one == 1 {
-                                    xrow[I] = 1
-                                    if separateInput { row[H] = 1 }
+                    for sHi in stride(from: T - 1, through: 0, by: -chunkSteps) {
+                        let sLo = Swift.max(0, sHi - chunkSteps + 1)
+                        let tFirst = reverse ? T - 1 - sHi : sLo, rows = (sHi - sLo + 1) * B
+                        // Rows never interact: blocks of rows run back through the chunk on their own, on all cores.
+                        WorkerPool.shared.run(chunks: blocks.count, threads: emberThreadCount) { block in
+                            let (b0, n) = blocks[block]
+                            for s in stride(from: sHi, through: sLo, by: -1) {
+                                let t = reverse ? T - 1 - s : s
+                                let prevT = reverse ? t + 1 : t - 1
+                                let local = (t - tFirst) * B   // the step's first row in the chunk buffers
+                                let hPrev = s == 0 ? ph0.baseAddress! : phs.baseAddress! + prevT * B * H
+                                let cPrev = config.mode == .lstm ? (s == 0 ? pc0.baseAddress! : pcs.baseAddress! + prevT * B * H) : hPrev
+                                for b in b0..<(b0 + n) {
+                                    let row = pj.baseAddress! + (local + b) * jw
+                                    row.update(from: hPrev + b * H, count: H)
+                                    let xrow = separateInput ? pxj.baseAddress! + (local + b) * xjw : row + H
+                                    xrow.update(from: px + (t * B + b) * I, count: I)
+                                    if one == 1 {
+                                        xrow[I] = 1
+                                        if separateInput { row[H] = 1 }
+                                    }
                                 }
-                            }
-                            let dgx = pdgx.baseAddress! + t * B * GH
-                            let dgh = config.mode == .gru ? pdgh.baseAddress! + t * B * GH : dgx
-                            // Gate gradients of the rows still inside their sequence: all n at once, or
-                            // one at a time when some have ended.
-                            func gateGradients(_ b: Int, _ rows: Int) {
-                                stepBackward(config.mode, rows: rows, H: H, dh: pdh.baseAddress! + b * H,
-                                             out: pdo + (batchFirst ? b * T + t : t * B + b) * D * H + direction * H,
-                                             outStride: (batchFirst ? T : 1) * D * H,
-                                             h: phs.baseAddress! + (t * B + b) * H,
-                                             gates: pg.baseAddress.map { $0 + (t * B + b) * GH },
-                                             extra: pe.baseAddress.map { $0 + (t * B + b) * H },
-                                             cPrev: cPrev + b * H, hPrev: hPrev + b * H,
-                                             dc: pdc.baseAddress! + b * H, dzx: dgx + b * GH, dzh: dgh + b * GH,
-                                             direct: pdir.baseAddress! + b * H)
-                            }
-                            if ragged {
-                                for b in b0..<(b0 + n) where t < lengths[b] { gateGradients(b, 1) }
-                            } else {
-                                gateGradients(b0, n)
-                            }
-                            // Without h0 the gradient of the zero initial state is not wanted.
-                            if s == 0 && h0 == nil { continue }
-                            // dh_{t-1} = dG_h · W_hh (+ z·dh for GRU); ended rows pass dh through.
-                            whh.multiply(m: n, a: UnsafePointer(dgh + b0 * GH), lda: GH, c: pdn.baseAddress! + b0 * H, ldc: H)
-                            for b in b0..<(b0 + n) {
-                                let dst = pdh.baseAddress! + b * H, src = pdn.baseAddress! + b * H
-                                if t >= lengths[b] { continue }
-                                if config.mode == .gru {
-                                    let dir = pdir.baseAddress! + b * H
-                                    for j in 0..<H { dst[j] = src[j] + dir[j] }
+                                let dgx = pdgx.baseAddress! + local * GH
+                                let dgh = separateInput ? pdgh.baseAddress! + local * GH : dgx
+                                // Gate gradients of the rows still inside their sequence: all n at once, or
+                                // one at a time when some have ended (whose gate gradients are zero).
+                                func gateGradients(_ b: Int, _ rows: Int) {
+                                    stepBackward(config.mode, rows: rows, H: H, dh: pdh.baseAddress! + b * H,
+                                                 out: pdo + (batchFirst ? b * T + t : t * B + b) * D * H + direction * H,
+                                                 outStride: (batchFirst ? T : 1) * D * H,
+                                                 h: phs.baseAddress! + (t * B + b) * H,
+                                                 gates: pg.baseAddress.map { $0 + (t * B + b) * GH },
+                                                 extra: pe.baseAddress.map { $0 + (t * B + b) * H },
+                                                 cPrev: cPrev + b * H, hPrev: hPrev + b * H,
+                                                 dc: pdc.baseAddress! + b * H, dzx: dgx + b * GH, dzh: dgh + b * GH,
+                                                 direct: pdir.baseAddress! + b * H,
+                                                 next: s == 0 ? 0 : (reverse ? B * H : -B * H))
+                                }
+                                if ragged {
+                                    for b in b0..<(b0 + n) {
+                                        if t < lengths[b] {
+                                            gateGradients(b, 1)
+                                        } else {
+                                            (dgx + b * GH).update(repeating: 0, count: GH)
+                                            if separateInput { (dgh + b * GH).update(repeating: 0, count: GH) }
+                                        }
+                                    }
                                 } else {
-                                    dst.update(from: src, count: H)
+                                    gateGradients(b0, n)
+                                }
+                                // Without h0 the gradient of the zero initial state is not wanted.
+                                if s == 0 && h0 == nil { continue }
+                                // dh_{t-1} = dG_h · W_hh (+ z·dh for GRU); ended rows pass dh through.
+                                whh.multiply(m: n, a: UnsafePointer(dgh + b0 * GH), lda: GH, c: pdn.baseAddress! + b0 * H, ldc: H)
+                                for b in b0..<(b0 + n) {
+                                    let dst = pdh.baseAddress! + b * H, src = pdn.baseAddress! + b * H
+                                    if t >= lengths[b] { continue }
+                                    if config.mode == .gru {
+                                        let dir = pdir.baseAddress! + b * H
+                                        for j in 0..<H { dst[j] = src[j] + dir[j] }
+                                    } else {
+                                        dst.update(from: src, count: H)
+                                    }
                                 }
                             }
                         }
-                    }
-                } } } } } } } } } } } } } } } }
-                // Weight gradients, all steps at once: [W_hh | W_ih | b]ᵀ = [H_prev | X | 1]ᵀ · dG, so that
-                // dG [T·B, G·H], the large operand, is read row by row as GEMM's right operand.
-                let dGhFinal = config.mode == .gru ? dGh : dGx
-                var product: [Scalar] = uninitializedScalars(jw * GH)
-                var inputProduct: [Scalar] = separateInput ? uninitializedScalars(xjw * GH) : []
-                joint.withUnsafeBufferPointer { pj in
-                    product.withUnsafeMutableBufferPointer { pc in
-                        dGhFinal.withUnsafeBufferPointer { pdgh in
-                            GEMM.run(transA: true, transB: false, m: jw, n: GH, k: T * B, a: pj.baseAddress!, lda: jw,
-                                     b: pdgh.baseAddress!, ldb: GH, c: pc.baseAddress!, ldc: GH)
+                        // The chunk's weight gradients (the first chunk writes, the rest add) and input gradients.
+                        let beta: Scalar = sHi == T - 1 ? 0 : 1
+                        GEMM.run(transA: true, transB: false, m: jw, n: GH, k: rows, a: pj.baseAddress!, lda: jw,
+                                 b: separateInput ? pdgh.baseAddress! : pdgx.baseAddress!, ldb: GH, beta: beta,
+                                 c: pprod.baseAddress!, ldc: GH)
+                        if separateInput {
+                            GEMM.run(transA: true, transB: false, m: xjw, n: GH, k: rows, a: pxj.baseAddress!, lda: xjw,
+                                     b: pdgx.baseAddress!, ldb: GH, beta: beta, c: piprod.baseAddress!, ldc: GH)
+                        }
+                        if wantInput {
+                            // The second direction adds to the first's.
+                            GEMM.run(transA: false, transB: false, m: rows, n: I, k: GH, a: pdgx.baseAddress!, lda: GH,
+                                     b: pwih, ldb: I, beta: direction == 0 ? 0 : 1, c: pdx.baseAddress! + tFirst * B * I, ldc: I)
                         }
                     }
-                }
-                if separateInput {
-                    inputJoint.withUnsafeBufferPointer { pxj in
-                        inputProduct.withUnsafeMutableBufferPointer { pc in
-                            dGx.withUnsafeBufferPointer { pdgx in
-                                GEMM.run(transA: true, transB: false, m: xjw, n: GH, k: T * B, a: pxj.baseAddress!, lda: xjw,
-                                         b: pdgx.baseAddress!, ldb: GH, c: pc.baseAddress!, ldc: GH)
-                            }
-                        }
-                    }
-                }
+                } } } } } } } } } } } } } } } } } } } }
                 // Rows [first, first + columns) of a [_, G·H] product, transposed into [G·H, columns].
                 func transposed(_ source: [Scalar], first: Int, columns: Int) -> Tensor<Scalar> {
                     var result: [Scalar] = uninitializedScalars(GH * columns)
@@ -623,16 +634,6 @@ enum RecurrentEngine {
                     gWeights[wBase + 2] = separateInput ? transposed(inputProduct, first: I, columns: 1) : transposed(product, first: H + I, columns: 1)
                     // RNN and LSTM: the same gate gradients feed both biases, so the same sums.
                     gWeights[wBase + 3] = separateInput ? transposed(product, first: H, columns: 1) : gWeights[wBase + 2]
-                }
-                if layer > 0 || inputGradient {
-                    dGx.withUnsafeBufferPointer { pdgx in
-                        weights[wBase].withBase { pwih in
-                            dX.withUnsafeMutableBufferPointer { pdx in
-                                GEMM.run(transA: false, transB: false, m: T * B, n: I, k: GH, a: pdgx.baseAddress!, lda: GH,
-                                         b: pwih, ldb: I, beta: direction == 0 ? 0 : 1, c: pdx.baseAddress!, ldc: I)
-                            }
-                        }
-                    }
                 }
                 gh0.replaceSubrange((index * B * H)..<((index + 1) * B * H), with: dh)
                 if config.mode == .lstm { gc0.replaceSubrange((index * B * H)..<((index + 1) * B * H), with: dc) }
