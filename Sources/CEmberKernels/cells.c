@@ -47,14 +47,14 @@ static ember_kernel_level cell_level(ember_kernel_level requested) {
 #endif
 
 void ember_lstm_forward_f(ember_kernel_level level, long n, long H, const float *xw, const float *gh,
-                          const float *cPrev, float *gates, float *c, float *tc, float *h, long next) {
-    CELL_DISPATCH(level, lstm_forward, n, H, xw, gh, cPrev, gates, c, tc, h, next)
+                          const float *cPrev, float *gates, float *c, float *tc, float *h) {
+    CELL_DISPATCH(level, lstm_forward, n, H, xw, gh, cPrev, gates, c, tc, h)
 }
 
 void ember_lstm_backward_f(ember_kernel_level level, long n, long H, const float *dh,
                            const float *out, long outStride, const float *gates, const float *tc,
-                           const float *cPrev, float *dc, float *dz, long next) {
-    CELL_DISPATCH(level, lstm_backward, n, H, dh, out, outStride, gates, tc, cPrev, dc, dz, next)
+                           const float *cPrev, float *dc, float *dz) {
+    CELL_DISPATCH(level, lstm_backward, n, H, dh, out, outStride, gates, tc, cPrev, dc, dz)
 }
 
 void ember_gru_forward_f(ember_kernel_level level, long n, long H, const float *xw, const float *gh,

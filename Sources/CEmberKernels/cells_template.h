@@ -32,21 +32,11 @@ static inline VATTR void VNAME(store)(float *p, VF v, long w) {
 
 static VATTR void VNAME(lstm_forward)(long n, long H, const float *xw, const float *gh,
                                       const float *cPrev, float *gates, float *c, float *tc,
-                                      float *h, long next) {
+                                      float *h) {
 #pragma clang fp contract(off)
     for (long b = 0; b < n; b++) {
         const float *x = xw + b * 4 * H, *hh = gh + b * 4 * H, *cp = cPrev + b * H;
         float *g = gates + b * 4 * H, *cb = c + b * H, *tb = tc + b * H, *hb = h + b * H;
-        if (next) {
-            // The next step's rows, a cache line (16 floats) at a time: fetched for writing while
-            // this one computes, rather than each store waiting for its line.
-            for (long j = 0; j < H; j += 16) {
-                for (int q = 0; q < 4; q++) __builtin_prefetch(g + 4 * next + q * H + j, 1, 2);
-                __builtin_prefetch(cb + next + j, 1, 2);
-                __builtin_prefetch(tb + next + j, 1, 2);
-                __builtin_prefetch(hb + next + j, 1, 2);
-            }
-        }
         VROW(H) {
             VF i = VNAME(sigmoid)(VLOAD(x + j) + VLOAD(hh + j));
             VF f = VNAME(sigmoid)(VLOAD(x + H + j) + VLOAD(hh + H + j));
@@ -67,20 +57,12 @@ static VATTR void VNAME(lstm_forward)(long n, long H, const float *xw, const flo
 
 static VATTR void VNAME(lstm_backward)(long n, long H, const float *dh, const float *out,
                                        long outStride, const float *gates, const float *tc,
-                                       const float *cPrev, float *dc, float *dz, long next) {
+                                       const float *cPrev, float *dc, float *dz) {
 #pragma clang fp contract(off)
     for (long b = 0; b < n; b++) {
         const float *dhb = dh + b * H, *ob = out + b * outStride, *g = gates + b * 4 * H;
         const float *tb = tc + b * H, *cp = cPrev + b * H;
         float *dcb = dc + b * H, *z = dz + b * 4 * H;
-        if (next) {
-            // The next step's rows, a cache line at a time, while this one computes.
-            for (long j = 0; j < H; j += 16) {
-                for (int q = 0; q < 4; q++) __builtin_prefetch(g + 4 * next + q * H + j, 0, 2);
-                __builtin_prefetch(tb + next + j, 0, 2);
-                __builtin_prefetch(cp + next + j, 0, 2);
-            }
-        }
         VROW(H) {
             VF dht = VLOAD(dhb + j) + VLOAD(ob + j);
             VF i = VLOAD(g + j), f = VLOAD(g + H + j), gg = VLOAD(g + 2 * H + j), o = VLOAD(g + 3 * H + j);

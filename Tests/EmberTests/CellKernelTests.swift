@@ -81,7 +81,7 @@ import Testing
             var hOut = [Float](repeating: 0, count: n * H), c = hOut, e = hOut
             var gOut = [Float](repeating: 0, count: n * GH)
             switch mode {
-            case .lstm: ember_lstm_forward_f(cLevel, n, H, f(xw), f(gh), f(cPrev), &gOut, &c, &e, &hOut, 0)
+            case .lstm: ember_lstm_forward_f(cLevel, n, H, f(xw), f(gh), f(cPrev), &gOut, &c, &e, &hOut)
             case .gru: ember_gru_forward_f(cLevel, n, H, f(xw), f(gh), f(hPrev), &gOut, &e, &hOut)
             case .rnnTanh, .rnnRelu: break
             }
@@ -91,7 +91,7 @@ import Testing
             case .rnnTanh, .rnnRelu:
                 ember_rnn_backward_f(cLevel, mode == .rnnRelu ? 1 : 0, n, H, f(dh), f(out), outStride, f(h), &dzx)
             case .lstm:
-                ember_lstm_backward_f(cLevel, n, H, f(dh), f(out), outStride, f(gates), f(extra), f(cPrev), &dcIO, &dzx, 0)
+                ember_lstm_backward_f(cLevel, n, H, f(dh), f(out), outStride, f(gates), f(extra), f(cPrev), &dcIO, &dzx)
             case .gru:
                 ember_gru_backward_f(cLevel, n, H, f(dh), f(out), outStride, f(gates), f(extra), f(hPrev), &dzx, &dzh, &direct)
             }

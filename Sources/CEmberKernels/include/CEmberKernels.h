@@ -89,19 +89,14 @@ void ember_adam_f(ember_kernel_level level, long n, float *p, const float *g, fl
 /// Each computes exactly what Ember's plain step code computes, bit for bit at the same level.
 ///
 /// LSTM forward: gates = (σ, σ, tanh, σ)(xw + gh) as i, f, g, o; c = f·cPrev + i·g; tc = tanh(c);
-/// h = o·tc. xw, gh, gates: [n, 4H]; cPrev, c, tc, h: [n, H]. `next`, when not 0, is the distance
-/// in elements from a row of c, tc or h to the same row of the step written next (4·next for gates):
-/// those lines are requested for writing while this step computes. A hint only; it changes nothing
-/// computed.
+/// h = o·tc. xw, gh, gates: [n, 4H]; cPrev, c, tc, h: [n, H].
 void ember_lstm_forward_f(ember_kernel_level level, long n, long H, const float *xw, const float *gh,
-                          const float *cPrev, float *gates, float *c, float *tc, float *h, long next);
+                          const float *cPrev, float *gates, float *c, float *tc, float *h);
 /// LSTM backward: from dh (carried) + out, writes the pre-activation gradients dz [n, 4H] and
-/// updates dc [n, H] in place to the gradient of cPrev. `next`, when not 0, is the distance in
-/// elements from a row of tc or cPrev to the same row of the step read next (4·next for gates):
-/// those lines are prefetched while this step computes. A hint only.
+/// updates dc [n, H] in place to the gradient of cPrev.
 void ember_lstm_backward_f(ember_kernel_level level, long n, long H, const float *dh,
                            const float *out, long outStride, const float *gates, const float *tc,
-                           const float *cPrev, float *dc, float *dz, long next);
+                           const float *cPrev, float *dc, float *dz);
 /// GRU forward: r, z = σ(xw + gh); n = tanh(xw_n + r·gh_n); h = (1 - z)·n + z·hPrev. Writes gates
 /// (r, z, n) [n, 3H], hn = gh_n [n, H] and h [n, H].
 void ember_gru_forward_f(ember_kernel_level level, long n, long H, const float *xw, const float *gh,

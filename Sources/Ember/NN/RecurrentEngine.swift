@@ -227,8 +227,7 @@ enum RecurrentEngine {
                                 stepForward(config.mode, B: n, H: H, xw: xt, gh: UnsafePointer(ghb), hPrev: hPrev, cPrev: cPrev,
                                             h: ht, c: ct,
                                             gates: pg.baseAddress.map { $0 + (keepCaches ? t : 0) * B * GH + b0 * GH },
-                                            extra: pe.baseAddress.map { $0 + (keepCaches ? t : 0) * B * H + b0 * H },
-                                            next: !keepCaches || s == T - 1 ? 0 : (reverse ? -B * H : B * H))
+                                            extra: pe.baseAddress.map { $0 + (keepCaches ? t : 0) * B * H + b0 * H })
                                 // Sequences that have ended carry their state and output zeros.
                                 for b in 0..<n where t >= lengths[b0 + b] {
                                     (ht + b * H).update(from: hPrev + b * H, count: H)
@@ -285,14 +284,13 @@ enum RecurrentEngine {
     static func stepForward<Scalar: TensorScalar>(
         _ mode: RecurrentMode, B: Int, H: Int, xw: UnsafePointer<Scalar>, gh: UnsafePointer<Scalar>,
         hPrev: UnsafePointer<Scalar>, cPrev: UnsafePointer<Scalar>, h: UnsafeMutablePointer<Scalar>,
-        c: UnsafeMutablePointer<Scalar>?, gates: UnsafeMutablePointer<Scalar>?, extra: UnsafeMutablePointer<Scalar>?,
-        next: Int = 0
+        c: UnsafeMutablePointer<Scalar>?, gates: UnsafeMutablePointer<Scalar>?, extra: UnsafeMutablePointer<Scalar>?
     ) {
         if Scalar.self == Float.self {
             let level = ember_kernel_level_in_use()
             switch mode {
             case .lstm:
-                ember_lstm_forward_f(level, B, H, float(xw), float(gh), float(cPrev), float(gates!), float(c!), float(extra!), float(h), next)
+                ember_lstm_forward_f(level, B, H, float(xw), float(gh), float(cPrev), float(gates!), float(c!), float(extra!), float(h))
                 return
             case .gru:
                 ember_gru_forward_f(level, B, H, float(xw), float(gh), float(hPrev), float(gates!), float(extra!), float(h))
@@ -362,8 +360,7 @@ enum RecurrentEngine {
         _ mode: RecurrentMode, rows: Int, H: Int, dh: UnsafePointer<Scalar>, out: UnsafePointer<Scalar>, outStride: Int,
         h: UnsafePointer<Scalar>, gates: UnsafePointer<Scalar>?, extra: UnsafePointer<Scalar>?,
         cPrev: UnsafePointer<Scalar>, hPrev: UnsafePointer<Scalar>, dc: UnsafeMutablePointer<Scalar>,
-        dzx: UnsafeMutablePointer<Scalar>, dzh: UnsafeMutablePointer<Scalar>, direct: UnsafeMutablePointer<Scalar>,
-        next: Int = 0
+        dzx: UnsafeMutablePointer<Scalar>, dzh: UnsafeMutablePointer<Scalar>, direct: UnsafeMutablePointer<Scalar>
     ) {
         if Scalar.self == Float.self {
             let level = ember_kernel_level_in_use()
@@ -372,7 +369,7 @@ enum RecurrentEngine {
                 ember_rnn_backward_f(level, mode == .rnnRelu ? 1 : 0, rows, H, float(dh), float(out), outStride, float(h), float(dzx))
             case .lstm:
                 ember_lstm_backward_f(level, rows, H, float(dh), float(out), outStride, float(gates!), float(extra!),
-                                      float(cPrev), float(dc), float(dzx), next)
+                                      float(cPrev), float(dc), float(dzx))
             case .gru:
                 ember_gru_backward_f(level, rows, H, float(dh), float(out), outStride, float(gates!), float(extra!),
                                      float(hPrev), float(dzx), float(dzh), float(direct))
@@ -568,8 +565,7 @@ enum RecurrentEngine {
                                                  extra: pe.baseAddress.map { $0 + (t * B + b) * H },
                                                  cPrev: cPrev + b * H, hPrev: hPrev + b * H,
                                                  dc: pdc.baseAddress! + b * H, dzx: dgx + b * GH, dzh: dgh + b * GH,
-                                                 direct: pdir.baseAddress! + b * H,
-                                                 next: s == 0 ? 0 : (reverse ? B * H : -B * H))
+                                                 direct: pdir.baseAddress! + b * H)
                                 }
                                 if ragged {
                                     for b in b0..<(b0 + n) {
