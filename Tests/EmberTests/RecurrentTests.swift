@@ -228,6 +228,41 @@ func upcomingMasks(_ c: RecurrentCase, _ layer: RecurrentLayer<Double>) -> [Tens
         #expect(result.passed, "\(c): \(result)")
     }
 
+    /// Inputs past a sequence's end are padding: NaN there changes no output and no gradient (the
+    /// same bits as zero padding), as with PyTorch's packed sequences.
+    @Test(arguments: [RecurrentCase(mode: .rnnTanh, lengths: [5, 2, 1]),
+                      RecurrentCase(mode: .lstm, layers: 2, bidirectional: true, lengths: [5, 2, 1]),
+                      RecurrentCase(mode: .gru, bidirectional: true, batchFirst: true, lengths: [3, 5, 1])])
+    func paddingNeverReachesGradients(_ c: RecurrentCase) {
+        let D = c.bidirectional ? 2 : 1
+        let lengths = c.lengths!
+        let gy = randomTensor(c.batchFirst ? [B, T, H * D] : [T, B, H * D], seed: 4)
+        let layer = makeLayer(c)
+        let clean = randomTensor(c.batchFirst ? [B, T, I] : [T, B, I], seed: 1).scalars
+        var padded = [Bool](repeating: false, count: clean.count)
+        for t in 0..<T {
+            for b in 0..<B where t >= lengths[b] {
+                let row = c.batchFirst ? b * T + t : t * B + b
+                for i in 0..<I { padded[row * I + i] = true }
+            }
+        }
+        func run(padding: Double) -> [[Double]] {
+            layer.zeroGrad()
+            let scalars = zip(clean, padded).map { $1 ? padding : $0 }
+            let x = Variable(Tensor(shape: c.batchFirst ? [B, T, I] : [T, B, I], scalars: scalars), requiresGrad: true)
+            let (out, hN, _) = layer.run(x, h0: nil, c0: nil, lengths: lengths, name: "test")
+            ((out * gy).sum() + hN.sum()).backward()
+            // The input's gradient where it is not padding, and that it is zero where it is.
+            let gx = x.grad!.scalars
+            #expect(zip(gx, padded).allSatisfy { !$1 || $0 == 0 }, "\(c): padding got a gradient")
+            return [out.data.scalars, hN.data.scalars, zip(gx, padded).filter { !$1 }.map(\.0)] + layer.weights.map { $0.grad!.scalars }
+        }
+        let zeros = run(padding: 0), nans = run(padding: .nan)
+        for (i, (z, n)) in zip(zeros, nans).enumerated() {
+            #expect(z == n, "\(c): result \(i) differs with NaN padding")
+        }
+    }
+
     /// The backward pass goes back through the sequence a chunk of steps at a time and adds each
     /// chunk's weight gradients as it goes. One step per chunk gives every gradient of one chunk for
     /// the whole sequence (the composed network's, by the test above), up to rounding in Double.

@@ -544,8 +544,15 @@ enum RecurrentEngine {
                                 let cPrev = config.mode == .lstm ? (s == 0 ? pc0.baseAddress! : pcs.baseAddress! + prevT * B * H) : hPrev
                                 for b in b0..<(b0 + n) {
                                     let row = pj.baseAddress! + (local + b) * jw
-                                    row.update(from: hPrev + b * H, count: H)
                                     let xrow = separateInput ? pxj.baseAddress! + (local + b) * xjw : row + H
+                                    if t >= lengths[b] {
+                                        // Past the sequence's end the gate gradients are zero; so is this
+                                        // row, so that padding (even NaN) cannot reach the weights.
+                                        row.update(repeating: 0, count: jw)
+                                        if separateInput { xrow.update(repeating: 0, count: xjw) }
+                                        continue
+                                    }
+                                    row.update(from: hPrev + b * H, count: H)
                                     xrow.update(from: px + (t * B + b) * I, count: I)
                                     if one == 1 {
                                         xrow[I] = 1
