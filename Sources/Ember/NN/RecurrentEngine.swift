@@ -91,10 +91,11 @@ enum RecurrentEngine {
     }
 
     /// About how many rows of a batch (steps × B) the backward pass takes back through the sequence
-    /// before adding their weight gradients: their gate gradients (512 × G·H values, 1 MiB for
-    /// LSTM-128) are still in cache then. LSTM-128 at batch 64, one thread: 256 to 512 rows were
-    /// the fastest; all 1,792 rows at once was about 17 % slower in those products.
-    static let chunkRows = 512
+    /// before adding their weight gradients: their gate gradients (256 × G·H values, 512 KiB for
+    /// LSTM-128) are still in cache then. LSTM-128 at batch 64, one thread: 128 to 512 rows were
+    /// equally fast, and all 1,792 rows at once about 17 % slower in those products; GRU-128
+    /// (two gate-gradient matrices) was 2-3 % faster with 256 rows than with 512.
+    static let chunkRows = 256
 
     /// Runs the layer stack. `x` is time-major [T, B, I]; `h0`/`c0` are [L·D, B, H] or nil for zeros;
     /// `weights` are in PyTorch's order (per layer, per direction: w_ih, w_hh[, b_ih, b_hh]);
