@@ -196,11 +196,23 @@ func benchCompare(_ arguments: [String]) {
     print("")
     print("| workload | Ember | PyTorch | ratio |")
     print("|---|---:|---:|---:|")
+    // Every run, listed after the table: the spread between runs says how far to trust a median.
+    var runLines: [String] = []
     func row(_ name: String, _ unit: String, _ ember: [Double], _ torch: [Double], higherIsBetter: Bool = true) {
         guard !ember.isEmpty, !torch.isEmpty else { print("| \(name) | \(ember.isEmpty ? "failed" : "") | \(torch.isEmpty ? "failed" : "") | |"); return }
         let e = median(ember), t = median(torch)
         let ratio = higherIsBetter ? e / t : t / e
         print("| \(name) | \(Int(e)) \(unit) | \(Int(t)) \(unit) | \(String(format: "%.2f", ratio))× |")
+        let pairs = zip(ember, torch).map { pair in
+            "\(Int(pair.0)) / \(Int(pair.1)) (\(String(format: "%.2f", higherIsBetter ? pair.0 / pair.1 : pair.1 / pair.0))×)"
+        }
+        runLines.append("- \(name), Ember / PyTorch in the order run: " + pairs.joined(separator: ", "))
+    }
+    defer {
+        print("")
+        print("Each run:")
+        print("")
+        runLines.forEach { print($0) }
     }
     var rss: (ember: [Double], torch: [Double]) = ([], [])
     for (cell, hidden) in [("rnn", 32), ("lstm", 128), ("gru", 128)] {
