@@ -146,15 +146,12 @@ final class Counters: Sendable {
 /// Batches of 64 rows or more run their recurrence in blocks of rows on all cores. A blocked batch
 /// gives each row what a small batch holding only that row's block gives (small batches run as one
 /// block, and those are proven against the cells elsewhere), weight gradients are the sums over the
-/// blocks, and one thread and two give the same bits. With 16 steps the backward pass of the whole
-/// batch goes back in chunks of 3 steps and a last one of 1 (`RecurrentEngine.chunkRows`), a block
-/// alone in chunks of 7, 7 and 2.
+/// blocks, and one thread and two give the same bits.
 @Suite(.serialized) struct RecurrentBlockTests {
     @Test(arguments: [RecurrentMode.rnnTanh, .rnnRelu, .lstm, .gru])
     func blockedBatchEqualsSeparateBlocks(_ mode: RecurrentMode) {
         defer { emberThreadCount = 1 }
-        let batch = 70, steps = 16
-        #expect(RecurrentEngine.chunkRows / batch == 3)
+        let batch = 70, steps = 4
         #expect(RecurrentEngine.recurrenceBlocks(batch).count == 2)
         let c = RecurrentCase(mode: mode, layers: 2, bidirectional: true)
         let layer = makeLayer(c)
@@ -262,12 +259,14 @@ func inputGradientSkipKeepsWeightGradients(_ mode: RecurrentMode) {
             let cs = mode == .lstm ? Variable(c0.narrow(axis: 1, start: rows.lowerBound, length: rows.count)) : nil
             let (out, hN, _) = layer.run(xs, h0: hs, c0: cs, lengths: Array(lengths[rows]), name: "test")
             (out.sum() + hN.sum()).backward()
-            return [out.data.scalars, hN.data.scalars, xs.grad!.scalars, hs.grad!.scalars]
+            return [out.data.scalars, hN.data.scalars, xs.grad!.scalars, hs.grad!.scalars] + layer.weights.map { $0.grad!.scalars }
         }
         let parts = blocks.map { run($0.start..<($0.start + $0.count)) }
+        var weightGradients: [[[Float]]] = []
         for threads in [1, 2] {
             emberThreadCount = threads
             let whole = run(0..<batch)
+            weightGradients.append(Array(whole[4...]))
             for (i, outer) in [steps, 4, steps, 4].enumerated() {
                 var joined: [Float] = []
                 for o in 0..<outer {
@@ -280,5 +279,11 @@ func inputGradientSkipKeepsWeightGradients(_ mode: RecurrentMode) {
                         "\(mode) threads \(threads): tensor \(i) differs")
             }
         }
+        // The backward pass of the whole batch goes back in chunks of steps (its gate gradients are
+        // above 2¹⁸ values), adding each chunk's weight gradients with products split over the
+        // threads: one thread and two give the same bits.
+        #expect(RecurrentEngine.defaultChunkRows(T: steps, B: batch, GH: gates * hidden) / batch < steps)
+        #expect(zip(weightGradients[0], weightGradients[1]).allSatisfy { zip($0, $1).allSatisfy { $0.bitPattern == $1.bitPattern } },
+                "\(mode): weight gradients differ between one thread and two")
     }
 }
