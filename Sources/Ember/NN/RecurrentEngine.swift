@@ -483,7 +483,8 @@ enum RecurrentEngine {
             let X = inputs[layer]
             // The input's gradient (an empty array when it is not wanted).
             // (Every element is written: the first direction's product does not read it.)
-            var dX: [Scalar] = uninitializedScalars(layer > 0 || inputGradient ? T * B * I : 0)
+            let wantInput = layer > 0 || inputGradient
+            var dX: [Scalar] = uninitializedScalars(wantInput ? T * B * I : 0)
             for direction in 0..<D {
                 let index = layer * D + direction
                 let reverse = direction == 1
@@ -517,7 +518,6 @@ enum RecurrentEngine {
                 var direct: [Scalar] = uninitializedScalars(B * H)
                 // W_hh [G·H, H] packed once for every step's product.
                 let whh = weights[wBase + 1].withBase { PackedMatrix(transB: false, k: GH, n: H, b: $0, ldb: H) }
-                let wantInput = layer > 0 || inputGradient
                 dOut.withBase { pdo in
                 cache.hs.withUnsafeBufferPointer { phs in
                 cache.cs.withUnsafeBufferPointer { pcs in
