@@ -143,7 +143,7 @@ func benchGEMM() {
 
 let arguments = Array(CommandLine.arguments.dropFirst())
 let usage = """
-    usage: ember-bench [all | ops | gemm | train | eval | compare]
+    usage: ember-bench [all | ops | gemm | train | eval | steps | compare]
       all      ops and gemm (default)
       ops      small ops through the tape: forward + backward, median ns per op
       gemm     single-thread GEMM GFLOP/s next to the measured FMA peak
@@ -151,6 +151,9 @@ let usage = """
                training (one epoch of train-rnn each), RNN-32 evaluation, and peak RSS
       eval     [--threads 2] [--cell rnn|lstm|gru] [--data-dir DIR]: images/s evaluating the 10,000 test images in one
                batch with RNN-32, LSTM-128 and GRU-128 (no graph), median of 5
+      steps    [--threads 2] [--steps 300] [--cell rnn|lstm|gru [--hidden N]]: each training step
+               (forward, backward, Adam) of batch 64 timed in this process; fastest, 10th percentile
+               and median ms, to compare two builds on a busy host
       compare  --python PATH [--anchor FILE] [--threads 2] [--runs 5] [--data-dir DIR]: Ember and
                the PyTorch anchor alternately, medians and ratios per workload
     Set EMBER_KERNEL=portable|avx2|avx512 to measure a particular kernel path.
@@ -165,6 +168,7 @@ do {
     case "train": try benchTraining(Array(arguments.dropFirst()))
     case "eval": try benchEvaluation(Array(arguments.dropFirst()))
     case "compare": benchCompare(Array(arguments.dropFirst()))
+    case "steps": benchSteps(Array(arguments.dropFirst()))
     case "-h", "--help", "help": print(usage)
     default:
         FileHandle.standardError.write(Data("ember-bench: unknown command '\(arguments[0])'\n\(usage)\n".utf8))

@@ -139,6 +139,31 @@ import Testing
         }
     }
 
+    /// A small B of whole panels is read in place, rows `ldb` apart, rather than packed: bit for bit
+    /// the product from the same B stored transposed (which is always packed), and never reading
+    /// the NaN padding past N in each row. Shapes of the backward's weight gradients ([h | x | 1]ᵀ·dG
+    /// with dG [rows, G·H]), across two blocks of K, with rows 4 KiB apart (packed) among them.
+    @Test(arguments: levels)
+    func smallRightOperandReadInPlaceMatchesPacked(level: KernelLevel) {
+        let cLevel = ember_kernel_level(rawValue: UInt32(level.rawValue))
+        for (m, n, k, pad) in [(157, 512, 256, 16), (61, 32, 1792, 0), (13, 64, 600, 5), (20, 1024, 24, 0), (9, 96, 40, 3)] {
+            let ldb = n + pad
+            let a = randomTensor([k * m], seed: UInt64(m + k)).scalars.map(Float.init)   // stored [k, m]: A transposed
+            let b = randomTensor([k * n], seed: UInt64(n)).scalars.map(Float.init)
+            var padded = [Float](repeating: .nan, count: k * ldb)
+            for p in 0..<k { for j in 0..<n { padded[p * ldb + j] = b[p * n + j] } }
+            let bT = Tensor(shape: [k, n], scalars: b).transposed(0, 1).scalars
+            for beta in [Float(0), 1] {
+                let c0 = randomTensor([m * n], seed: 7).scalars.map(Float.init)
+                var inPlace = c0, packed = c0
+                ember_sgemm_at_level(cLevel, 1, 0, m, n, k, 1, a, m, padded, ldb, beta, &inPlace, n)
+                ember_sgemm_at_level(cLevel, 1, 1, m, n, k, 1, a, m, bT, k, beta, &packed, n)
+                #expect(zip(inPlace, packed).allSatisfy { $0.bitPattern == $1.bitPattern },
+                        "\(level) \(m)x\(n)x\(k) ldb \(ldb) beta \(beta)")
+            }
+        }
+    }
+
     /// `PackedMatrix` (the kernel level in use) against `GEMM.run`, with beta 0 over a NaN-filled C.
     @Test func packedMatrixMatchesGEMM() {
         let (m, n, k) = (70, 96, 40)
