@@ -46,9 +46,10 @@ static ember_kernel_level cell_level(ember_kernel_level requested) {
     cell_##FN##_portable(__VA_ARGS__);
 #endif
 
-void ember_lstm_forward_f(ember_kernel_level level, long n, long H, const float *xw, const float *gh,
-                          const float *cPrev, float *gates, float *c, float *tc, float *h) {
-    CELL_DISPATCH(level, lstm_forward, n, H, xw, gh, cPrev, gates, c, tc, h)
+void ember_lstm_forward_f(ember_kernel_level level, long n, long H, const float *xw, const float *bih,
+                          const float *gh, const float *bhh, const float *cPrev, float *gates,
+                          float *c, float *tc, float *h) {
+    CELL_DISPATCH(level, lstm_forward, n, H, xw, bih, gh, bhh, cPrev, gates, c, tc, h)
 }
 
 void ember_lstm_backward_f(ember_kernel_level level, long n, long H, const float *dh,
@@ -57,9 +58,10 @@ void ember_lstm_backward_f(ember_kernel_level level, long n, long H, const float
     CELL_DISPATCH(level, lstm_backward, n, H, dh, out, outStride, gates, tc, cPrev, dc, dz)
 }
 
-void ember_gru_forward_f(ember_kernel_level level, long n, long H, const float *xw, const float *gh,
-                         const float *hPrev, float *gates, float *hn, float *h) {
-    CELL_DISPATCH(level, gru_forward, n, H, xw, gh, hPrev, gates, hn, h)
+void ember_gru_forward_f(ember_kernel_level level, long n, long H, const float *xw, const float *bih,
+                         const float *gh, const float *bhh, const float *hPrev, float *gates,
+                         float *hn, float *h) {
+    CELL_DISPATCH(level, gru_forward, n, H, xw, bih, gh, bhh, hPrev, gates, hn, h)
 }
 
 void ember_gru_backward_f(ember_kernel_level level, long n, long H, const float *dh,

@@ -25,23 +25,31 @@ static inline VATTR void VNAME(store)(float *p, VF v, long w) {
     for (long j = 0; j < w; j++) p[j] = v[j];
 }
 
+// p[j ..< j+w], plus bias[j ..< j+w] when there is a bias: the values a separate pass adding the
+// bias row would have left in p. (No bias adds nothing, not zero, which would turn -0 into +0.)
+static inline VATTR VF VNAME(biased)(const float *p, const float *bias, long j, long w) {
+    VF v = VNAME(load)(p + j, w);
+    return bias ? v + VNAME(load)(bias + j, w) : v;
+}
+
 #define VLOAD(p) VNAME(load)((p), w)
+#define VBIASED(p, bias, k) VNAME(biased)((p), (bias), (k) + j, w)
 #define VSTORE(p, v) VNAME(store)((p), (v), w)
 // Visits a row of H values a vector at a time; `j` is the first column and `w` the vector's width.
 #define VROW(H) for (long j = 0, w = (H) < VLANES ? (H) : VLANES; j < (H); j += VLANES, w = (H) - j < VLANES ? (H) - j : VLANES)
 
-static VATTR void VNAME(lstm_forward)(long n, long H, const float *xw, const float *gh,
-                                      const float *cPrev, float *gates, float *c, float *tc,
-                                      float *h) {
+static VATTR void VNAME(lstm_forward)(long n, long H, const float *xw, const float *bih,
+                                      const float *gh, const float *bhh, const float *cPrev,
+                                      float *gates, float *c, float *tc, float *h) {
 #pragma clang fp contract(off)
     for (long b = 0; b < n; b++) {
         const float *x = xw + b * 4 * H, *hh = gh + b * 4 * H, *cp = cPrev + b * H;
         float *g = gates + b * 4 * H, *cb = c + b * H, *tb = tc + b * H, *hb = h + b * H;
         VROW(H) {
-            VF i = VNAME(sigmoid)(VLOAD(x + j) + VLOAD(hh + j));
-            VF f = VNAME(sigmoid)(VLOAD(x + H + j) + VLOAD(hh + H + j));
-            VF gg = VNAME(tanh)(VLOAD(x + 2 * H + j) + VLOAD(hh + 2 * H + j));
-            VF o = VNAME(sigmoid)(VLOAD(x + 3 * H + j) + VLOAD(hh + 3 * H + j));
+            VF i = VNAME(sigmoid)(VBIASED(x, bih, 0) + VBIASED(hh, bhh, 0));
+            VF f = VNAME(sigmoid)(VBIASED(x, bih, H) + VBIASED(hh, bhh, H));
+            VF gg = VNAME(tanh)(VBIASED(x, bih, 2 * H) + VBIASED(hh, bhh, 2 * H));
+            VF o = VNAME(sigmoid)(VBIASED(x, bih, 3 * H) + VBIASED(hh, bhh, 3 * H));
             VF cv = f * VLOAD(cp + j) + i * gg;
             VF t = VNAME(tanh)(cv);
             VSTORE(g + j, i);
@@ -77,17 +85,18 @@ static VATTR void VNAME(lstm_backward)(long n, long H, const float *dh, const fl
     }
 }
 
-static VATTR void VNAME(gru_forward)(long n, long H, const float *xw, const float *gh,
-                                     const float *hPrev, float *gates, float *hn, float *h) {
+static VATTR void VNAME(gru_forward)(long n, long H, const float *xw, const float *bih,
+                                     const float *gh, const float *bhh, const float *hPrev,
+                                     float *gates, float *hn, float *h) {
 #pragma clang fp contract(off)
     for (long b = 0; b < n; b++) {
         const float *x = xw + b * 3 * H, *hh = gh + b * 3 * H, *hp = hPrev + b * H;
         float *g = gates + b * 3 * H, *nb = hn + b * H, *hb = h + b * H;
         VROW(H) {
-            VF r = VNAME(sigmoid)(VLOAD(x + j) + VLOAD(hh + j));
-            VF z = VNAME(sigmoid)(VLOAD(x + H + j) + VLOAD(hh + H + j));
-            VF hnv = VLOAD(hh + 2 * H + j);
-            VF nv = VNAME(tanh)(VLOAD(x + 2 * H + j) + r * hnv);
+            VF r = VNAME(sigmoid)(VBIASED(x, bih, 0) + VBIASED(hh, bhh, 0));
+            VF z = VNAME(sigmoid)(VBIASED(x, bih, H) + VBIASED(hh, bhh, H));
+            VF hnv = VBIASED(hh, bhh, 2 * H);
+            VF nv = VNAME(tanh)(VBIASED(x, bih, 2 * H) + r * hnv);
             VSTORE(g + j, r);
             VSTORE(g + H + j, z);
             VSTORE(g + 2 * H + j, nv);

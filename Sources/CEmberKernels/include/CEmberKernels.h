@@ -88,19 +88,25 @@ void ember_adam_f(ember_kernel_level level, long n, float *p, const float *g, fl
 /// into this step's output) has its own row stride. Gates are stored activated, in PyTorch's order.
 /// Each computes exactly what Ember's plain step code computes, bit for bit at the same level.
 ///
+/// The forward kernels take the biases of both projections, bih and bhh ([G·H], either may be NULL
+/// for none): each pre-activation is (xw + bih) + (gh + bhh), bit for bit what adding each bias row
+/// in a pass of its own and then calling the kernel without biases gives.
+///
 /// LSTM forward: gates = (σ, σ, tanh, σ)(xw + gh) as i, f, g, o; c = f·cPrev + i·g; tc = tanh(c);
 /// h = o·tc. xw, gh, gates: [n, 4H]; cPrev, c, tc, h: [n, H].
-void ember_lstm_forward_f(ember_kernel_level level, long n, long H, const float *xw, const float *gh,
-                          const float *cPrev, float *gates, float *c, float *tc, float *h);
+void ember_lstm_forward_f(ember_kernel_level level, long n, long H, const float *xw, const float *bih,
+                          const float *gh, const float *bhh, const float *cPrev, float *gates,
+                          float *c, float *tc, float *h);
 /// LSTM backward: from dh (carried) + out, writes the pre-activation gradients dz [n, 4H] and
 /// updates dc [n, H] in place to the gradient of cPrev.
 void ember_lstm_backward_f(ember_kernel_level level, long n, long H, const float *dh,
                            const float *out, long outStride, const float *gates, const float *tc,
                            const float *cPrev, float *dc, float *dz);
 /// GRU forward: r, z = σ(xw + gh); n = tanh(xw_n + r·gh_n); h = (1 - z)·n + z·hPrev. Writes gates
-/// (r, z, n) [n, 3H], hn = gh_n [n, H] and h [n, H].
-void ember_gru_forward_f(ember_kernel_level level, long n, long H, const float *xw, const float *gh,
-                         const float *hPrev, float *gates, float *hn, float *h);
+/// (r, z, n) [n, 3H], hn = gh_n (with its bias) [n, H] and h [n, H].
+void ember_gru_forward_f(ember_kernel_level level, long n, long H, const float *xw, const float *bih,
+                         const float *gh, const float *bhh, const float *hPrev, float *gates,
+                         float *hn, float *h);
 /// GRU backward: writes the gradients of the input-side pre-activations dzx [n, 3H], of the
 /// hidden-side ones dzh [n, 3H] and the direct part of hPrev's gradient, direct = dh_t·z [n, H].
 void ember_gru_backward_f(ember_kernel_level level, long n, long H, const float *dh,

@@ -177,6 +177,8 @@ enum RecurrentEngine {
                     } }
                 }
                 let reverse = direction == 1
+                let biasIH = config.bias ? w[2].scalars : [], biasHH = config.bias ? w[3].scalars : []
+                let fuseBiases = Scalar.self == Float.self && (config.mode == .lstm || config.mode == .gru)
                 // W_hhᵀ [H, G·H] packed once per call for every step's product.
                 let whhT = w[1].withBase { PackedMatrix(transB: true, k: H, n: GH, b: $0, ldb: H) }
                 // Each block puts its rows of the output in place as it goes, on its own core while
@@ -195,6 +197,11 @@ enum RecurrentEngine {
                     cache.extra.withUnsafeMutableBufferPointer { pe in
                     initialH.withUnsafeBufferPointer { ph0 in
                     initialC.withUnsafeBufferPointer { pc0 in
+                    biasIH.withUnsafeBufferPointer { pbi in
+                    biasHH.withUnsafeBufferPointer { pbh in
+                        // The biases of the input and hidden projections, added after each product (in
+                        // the fused cell kernels for Float LSTM and GRU, which read them as they go).
+                        let (pbih, pbhh) = config.bias ? (pbi.baseAddress, pbh.baseAddress) : (nil, nil)
                         // Rows never interact: blocks of rows run the whole sequence on their own, on all cores.
                         let blocks = splitRows ? recurrenceBlocks(B) : [(start: 0, count: B)]
                         WorkerPool.shared.run(chunks: blocks.count, threads: emberThreadCount) { block in
@@ -212,19 +219,15 @@ enum RecurrentEngine {
                                 } else {
                                     whhT.multiply(m: n, a: hPrev, lda: H, c: ghb, ldc: GH)
                                 }
-                                if config.bias {
-                                    w[3].withBase { pb in
-                                        Scalar._binary(.add, ghb, aRow: GH, aStep: 1, pb, bRow: 0, bStep: 1, ghb, rows: n, count: GH, 0, 0)
-                                    }
+                                if let pbhh, !fuseBiases {
+                                    Scalar._binary(.add, ghb, aRow: GH, aStep: 1, pbhh, bRow: 0, bStep: 1, ghb, rows: n, count: GH, 0, 0)
                                 }
                                 let xt: UnsafePointer<Scalar>
                                 if let wihT {
                                     let xwb = pxw.baseAddress! + b0 * GH
                                     wihT.multiply(m: n, a: px + (t * B + b0) * I, lda: I, c: xwb, ldc: GH)
-                                    if config.bias {
-                                        w[2].withBase { pb in
-                                            Scalar._binary(.add, xwb, aRow: GH, aStep: 1, pb, bRow: 0, bStep: 1, xwb, rows: n, count: GH, 0, 0)
-                                        }
+                                    if let pbih, !fuseBiases {
+                                        Scalar._binary(.add, xwb, aRow: GH, aStep: 1, pbih, bRow: 0, bStep: 1, xwb, rows: n, count: GH, 0, 0)
                                     }
                                     xt = UnsafePointer(xwb)
                                 } else {
@@ -232,7 +235,8 @@ enum RecurrentEngine {
                                 }
                                 let ht = phs.baseAddress! + t * B * H + b0 * H
                                 let ct = config.mode == .lstm ? pcs.baseAddress! + t * B * H + b0 * H : nil
-                                stepForward(config.mode, B: n, H: H, xw: xt, gh: UnsafePointer(ghb), hPrev: hPrev, cPrev: cPrev,
+                                stepForward(config.mode, B: n, H: H, xw: xt, bih: fuseBiases && wihT != nil ? pbih : nil,
+                                            gh: UnsafePointer(ghb), bhh: fuseBiases ? pbhh : nil, hPrev: hPrev, cPrev: cPrev,
                                             h: ht, c: ct,
                                             gates: pg.baseAddress.map { $0 + (keepCaches ? t : 0) * B * GH + b0 * GH },
                                             extra: pe.baseAddress.map { $0 + (keepCaches ? t : 0) * B * H + b0 * H })
@@ -254,7 +258,7 @@ enum RecurrentEngine {
                                 }
                             }
                         }
-                    } } } } } } } } } }
+                    } } } } } } } } } } } }
                 }
                 // The final states (the output rows are in place).
                 if shareHidden { out = cache.hs }
@@ -287,10 +291,13 @@ enum RecurrentEngine {
     }
 
     /// One time step for all B rows: writes h (and c, gates, extra). Float LSTM and GRU steps run
-    /// the fused C kernels, which compute bit for bit what `stepForwardPlain` computes.
+    /// the fused C kernels, which compute bit for bit what `stepForwardPlain` computes. Those two
+    /// alone also take the projections' biases `bih`, `bhh` ([G·H], added to each row of xw and gh
+    /// as they are read, bit for bit a pass of its own would); every other caller passes nil.
     @inline(__always)
     static func stepForward<Scalar: TensorScalar>(
-        _ mode: RecurrentMode, B: Int, H: Int, xw: UnsafePointer<Scalar>, gh: UnsafePointer<Scalar>,
+        _ mode: RecurrentMode, B: Int, H: Int, xw: UnsafePointer<Scalar>, bih: UnsafePointer<Scalar>? = nil,
+        gh: UnsafePointer<Scalar>, bhh: UnsafePointer<Scalar>? = nil,
         hPrev: UnsafePointer<Scalar>, cPrev: UnsafePointer<Scalar>, h: UnsafeMutablePointer<Scalar>,
         c: UnsafeMutablePointer<Scalar>?, gates: UnsafeMutablePointer<Scalar>?, extra: UnsafeMutablePointer<Scalar>?
     ) {
@@ -298,15 +305,18 @@ enum RecurrentEngine {
             let level = ember_kernel_level_in_use()
             switch mode {
             case .lstm:
-                ember_lstm_forward_f(level, B, H, float(xw), float(gh), float(cPrev), float(gates!), float(c!), float(extra!), float(h))
+                ember_lstm_forward_f(level, B, H, float(xw), bih.map(float), float(gh), bhh.map(float), float(cPrev), float(gates!),
+                                     float(c!), float(extra!), float(h))
                 return
             case .gru:
-                ember_gru_forward_f(level, B, H, float(xw), float(gh), float(hPrev), float(gates!), float(extra!), float(h))
+                ember_gru_forward_f(level, B, H, float(xw), bih.map(float), float(gh), bhh.map(float), float(hPrev), float(gates!),
+                                    float(extra!), float(h))
                 return
             case .rnnTanh, .rnnRelu:
                 break   // two vector calls already
             }
         }
+        precondition(bih == nil && bhh == nil, "stepForward: biases are fused for Float LSTM and GRU only")
         stepForwardPlain(mode, B: B, H: H, xw: xw, gh: gh, hPrev: hPrev, cPrev: cPrev, h: h, c: c, gates: gates, extra: extra)
     }
 
