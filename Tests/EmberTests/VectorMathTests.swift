@@ -68,6 +68,27 @@ import Testing
         #expect(z[0] == 0 && z[0].sign == .minus)
     }
 
+    /// AVX-512 scales e^r by 2^n in one instruction where AVX2 builds the power of two in integer
+    /// bits; both round p·2^n once, so exp and sigmoid have the same bits on either path: every
+    /// 4,099th float bit pattern (all signs, exponents, NaNs and infinities) and every float near
+    /// the overflow and underflow thresholds.
+    @Test func avx512ExpHasTheAVX2Bits() {
+        guard KernelLevel.best == .avx512 else { return }
+        var x = stride(from: UInt64(0), to: 1 << 32, by: 4_099).map { Float(bitPattern: UInt32($0)) }
+        for edge: Float in [88.72283935546875, -87.33654022216797, -88.72283935546875, 87.33654022216797, 103.97, -103.97] {
+            var v = edge
+            for _ in 0..<300 { v = v.nextDown }
+            for _ in 0..<600 { x.append(v); v = v.nextUp }
+        }
+        for (name, f) in [("exp", ember_vexpf_at_level), ("sigmoid", ember_vsigmoidf_at_level)] {
+            var wide = [Float](repeating: 0, count: x.count), narrow = wide
+            f(EMBER_KERNEL_AVX512, x, &wide, x.count)
+            f(EMBER_KERNEL_AVX2, x, &narrow, x.count)
+            let differing = zip(wide, narrow).filter { $0.bitPattern != $1.bitPattern }.count
+            #expect(differing == 0, "\(name): \(differing) of \(x.count) values differ")
+        }
+    }
+
     @Test func tensorOpsUseTheVectorPath() {
         let x = Tensor<Float>((0..<37).map { Float($0) / 4 - 4 })
         let t = x.tanh().scalars, s = x.sigmoid().scalars, e = x.exp().scalars
