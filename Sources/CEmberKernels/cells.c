@@ -48,14 +48,14 @@ static ember_kernel_level cell_level(ember_kernel_level requested) {
 
 void ember_lstm_forward_f(ember_kernel_level level, long n, long H, const float *xw, const float *bih,
                           const float *gh, const float *bhh, const float *cPrev, float *gates,
-                          float *c, float *tc, float *h) {
-    CELL_DISPATCH(level, lstm_forward, n, H, xw, bih, gh, bhh, cPrev, gates, c, tc, h)
+                          float *c, float *h) {
+    CELL_DISPATCH(level, lstm_forward, n, H, xw, bih, gh, bhh, cPrev, gates, c, h)
 }
 
 void ember_lstm_backward_f(ember_kernel_level level, long n, long H, const float *dh,
-                           const float *out, long outStride, const float *gates, const float *tc,
+                           const float *out, long outStride, const float *gates, const float *c,
                            const float *cPrev, float *dc, float *dz) {
-    CELL_DISPATCH(level, lstm_backward, n, H, dh, out, outStride, gates, tc, cPrev, dc, dz)
+    CELL_DISPATCH(level, lstm_backward, n, H, dh, out, outStride, gates, c, cPrev, dc, dz)
 }
 
 void ember_gru_forward_f(ember_kernel_level level, long n, long H, const float *xw, const float *bih,

@@ -52,11 +52,11 @@ static inline VATTR VF VNAME(biased)(const float *p, const float *bias, long j, 
 
 static VATTR void VNAME(lstm_forward)(long n, long H, const float *xw, const float *bih,
                                       const float *gh, const float *bhh, const float *cPrev,
-                                      float *gates, float *c, float *tc, float *h) {
+                                      float *gates, float *c, float *h) {
 #pragma clang fp contract(off)
     for (long b = 0; b < n; b++) {
         const float *x = xw + b * 4 * H, *hh = gh + b * 4 * H, *cp = cPrev + b * H;
-        float *g = gates + b * 4 * H, *cb = c + b * H, *tb = tc + b * H, *hb = h + b * H;
+        float *g = gates + b * 4 * H, *cb = c + b * H, *hb = h + b * H;
         VROW(H, {
             VF i = VNAME(sigmoid)(VBIASED(x, bih, 0) + VBIASED(hh, bhh, 0));
             VF f = VNAME(sigmoid)(VBIASED(x, bih, H) + VBIASED(hh, bhh, H));
@@ -69,24 +69,23 @@ static VATTR void VNAME(lstm_forward)(long n, long H, const float *xw, const flo
             VSTORE(g + 2 * H + j, gg);
             VSTORE(g + 3 * H + j, o);
             VSTORE(cb + j, cv);
-            VSTORE(tb + j, t);
             VSTORE(hb + j, o * t);
         })
     }
 }
 
 static VATTR void VNAME(lstm_backward)(long n, long H, const float *dh, const float *out,
-                                       long outStride, const float *gates, const float *tc,
+                                       long outStride, const float *gates, const float *c,
                                        const float *cPrev, float *dc, float *dz) {
 #pragma clang fp contract(off)
     for (long b = 0; b < n; b++) {
         const float *dhb = dh + b * H, *ob = out + b * outStride, *g = gates + b * 4 * H;
-        const float *tb = tc + b * H, *cp = cPrev + b * H;
+        const float *cb = c + b * H, *cp = cPrev + b * H;
         float *dcb = dc + b * H, *z = dz + b * 4 * H;
         VROW(H, {
             VF dht = VLOAD(dhb + j) + VLOAD(ob + j);
             VF i = VLOAD(g + j), f = VLOAD(g + H + j), gg = VLOAD(g + 2 * H + j), o = VLOAD(g + 3 * H + j);
-            VF t = VLOAD(tb + j);
+            VF t = VNAME(tanh)(VLOAD(cb + j));   // what the forward step computed, recomputed rather than stored
             VF dct = VLOAD(dcb + j) + dht * o * (1.0f - t * t);
             VSTORE(z + j, dct * gg * i * (1.0f - i));
             VSTORE(z + H + j, dct * VLOAD(cp + j) * f * (1.0f - f));

@@ -81,7 +81,7 @@ import Testing
             var hOut = [Float](repeating: 0, count: n * H), c = hOut, e = hOut
             var gOut = [Float](repeating: 0, count: n * GH)
             switch mode {
-            case .lstm: ember_lstm_forward_f(cLevel, n, H, f(xw), nil, f(gh), nil, f(cPrev), &gOut, &c, &e, &hOut)
+            case .lstm: ember_lstm_forward_f(cLevel, n, H, f(xw), nil, f(gh), nil, f(cPrev), &gOut, &c, &hOut)
             case .gru: ember_gru_forward_f(cLevel, n, H, f(xw), nil, f(gh), nil, f(hPrev), &gOut, &e, &hOut)
             case .rnnTanh, .rnnRelu: break
             }
@@ -140,7 +140,7 @@ import Testing
                 var hOut = [Float](repeating: 0, count: n * H), c = hOut, e = hOut
                 var gOut = [Float](repeating: 0, count: n * GH)
                 if mode == .lstm {
-                    ember_lstm_forward_f(cLevel, n, H, x, bi, g, bh, f(step.cPrev), &gOut, &c, &e, &hOut)
+                    ember_lstm_forward_f(cLevel, n, H, x, bi, g, bh, f(step.cPrev), &gOut, &c, &hOut)
                 } else {
                     ember_gru_forward_f(cLevel, n, H, x, bi, g, bh, f(step.hPrev), &gOut, &e, &hOut)
                 }

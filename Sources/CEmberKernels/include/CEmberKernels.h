@@ -92,15 +92,16 @@ void ember_adam_f(ember_kernel_level level, long n, float *p, const float *g, fl
 /// for none): each pre-activation is (xw + bih) + (gh + bhh), bit for bit what adding each bias row
 /// in a pass of its own and then calling the kernel without biases gives.
 ///
-/// LSTM forward: gates = (σ, σ, tanh, σ)(xw + gh) as i, f, g, o; c = f·cPrev + i·g; tc = tanh(c);
-/// h = o·tc. xw, gh, gates: [n, 4H]; cPrev, c, tc, h: [n, H].
+/// LSTM forward: gates = (σ, σ, tanh, σ)(xw + gh) as i, f, g, o; c = f·cPrev + i·g;
+/// h = o·tanh(c). xw, gh, gates: [n, 4H]; cPrev, c, h: [n, H].
 void ember_lstm_forward_f(ember_kernel_level level, long n, long H, const float *xw, const float *bih,
                           const float *gh, const float *bhh, const float *cPrev, float *gates,
-                          float *c, float *tc, float *h);
+                          float *c, float *h);
 /// LSTM backward: from dh (carried) + out, writes the pre-activation gradients dz [n, 4H] and
-/// updates dc [n, H] in place to the gradient of cPrev.
+/// updates dc [n, H] in place to the gradient of cPrev. c is the step's cell state [n, H], whose
+/// tanh it recomputes (the forward step's bits: the same function of the same values).
 void ember_lstm_backward_f(ember_kernel_level level, long n, long H, const float *dh,
-                           const float *out, long outStride, const float *gates, const float *tc,
+                           const float *out, long outStride, const float *gates, const float *c,
                            const float *cPrev, float *dc, float *dz);
 /// GRU forward: r, z = σ(xw + gh); n = tanh(xw_n + r·gh_n); h = (1 - z)·n + z·hPrev. Writes gates
 /// (r, z, n) [n, 3H], hn = gh_n (with its bias) [n, H] and h [n, H].

@@ -32,7 +32,8 @@ struct DirectionCache<Scalar: TensorScalar> {
     var cs: [Scalar]
     /// LSTM: i, f, g, o after activation; GRU: r, z, n after activation. [T, B, G·H]
     var gates: [Scalar]
-    /// LSTM: tanh(c); GRU: W_hn·h + b_hn. [T, B, H]
+    /// GRU: W_hn·h + b_hn, [T, B, H]; empty otherwise (LSTM's backward recomputes tanh(c) from `cs`
+    /// rather than reading a stored copy: less memory traffic where the step is memory-bound).
     var extra: [Scalar]
 }
 
@@ -153,7 +154,7 @@ enum RecurrentEngine {
                     hs: uninitializedScalars(T * B * H),
                     cs: config.mode == .lstm ? uninitializedScalars(T * B * H) : [],
                     gates: config.mode == .rnnTanh || config.mode == .rnnRelu ? [] : uninitializedScalars(steps * B * GH),
-                    extra: config.mode == .lstm || config.mode == .gru ? uninitializedScalars(steps * B * H) : [])
+                    extra: config.mode == .gru ? uninitializedScalars(steps * B * H) : [])
                 // Input projections, x_t W_ihᵀ (+ b_ih). When all steps' projections would not stay in
                 // cache ([T·B, G·H] of 2¹⁸ elements or more, 1 MiB of floats), each block projects its rows one step at a time
                 // into a buffer of one step ([B, G·H]) that stays in cache, rather than writing them all
@@ -239,7 +240,7 @@ enum RecurrentEngine {
                                             gh: UnsafePointer(ghb), bhh: fuseBiases ? pbhh : nil, hPrev: hPrev, cPrev: cPrev,
                                             h: ht, c: ct,
                                             gates: pg.baseAddress.map { $0 + (keepCaches ? t : 0) * B * GH + b0 * GH },
-                                            extra: pe.baseAddress.map { $0 + (keepCaches ? t : 0) * B * H + b0 * H })
+                                            extra: config.mode == .gru ? pe.baseAddress! + (keepCaches ? t : 0) * B * H + b0 * H : nil)
                                 // Sequences that have ended carry their state and output zeros.
                                 for b in 0..<n where t >= lengths[b0 + b] {
                                     (ht + b * H).update(from: hPrev + b * H, count: H)
@@ -306,7 +307,7 @@ enum RecurrentEngine {
             switch mode {
             case .lstm:
                 ember_lstm_forward_f(level, B, H, float(xw), bih.map(float), float(gh), bhh.map(float), float(cPrev), float(gates!),
-                                     float(c!), float(extra!), float(h))
+                                     float(c!), float(h))
                 return
             case .gru:
                 ember_gru_forward_f(level, B, H, float(xw), bih.map(float), float(gh), bhh.map(float), float(hPrev), float(gates!),
@@ -333,7 +334,7 @@ enum RecurrentEngine {
             Scalar._binary(.add, xw, aRow: 0, aStep: 1, gh, bRow: 0, bStep: 1, h, rows: 1, count: B * H, 0, 0)
             Scalar._unary(mode == .rnnTanh ? .tanh : .relu, h, h, count: B * H, 0, 0)
         case .lstm:
-            let g = gates!, c = c!, tc = extra!
+            let g = gates!, c = c!
             Scalar._binary(.add, xw, aRow: 0, aStep: 1, gh, bRow: 0, bStep: 1, g, rows: 1, count: B * 4 * H, 0, 0)
             for b in 0..<B {
                 let row = g + b * 4 * H
@@ -343,10 +344,10 @@ enum RecurrentEngine {
                 let cb = c + b * H, cp = cPrev + b * H
                 for j in 0..<H { cb[j] = row[H + j] * cp[j] + row[j] * row[2 * H + j] }
             }
-            Scalar._unary(.tanh, c, tc, count: B * H, 0, 0)
+            Scalar._unary(.tanh, c, h, count: B * H, 0, 0)
             for b in 0..<B {
-                let row = g + b * 4 * H, hb = h + b * H, tb = tc + b * H
-                for j in 0..<H { hb[j] = row[3 * H + j] * tb[j] }
+                let row = g + b * 4 * H, hb = h + b * H
+                for j in 0..<H { hb[j] = row[3 * H + j] * hb[j] }   // o·tanh(c)
             }
         case .gru:
             let g = gates!, hn = extra!
@@ -370,7 +371,8 @@ enum RecurrentEngine {
     }
 
     /// The gate gradients of one step for `rows` consecutive rows (see `ember_lstm_backward_f` and
-    /// its siblings for the arguments): writes dzx (and dzh for GRU, whose `direct` part of the
+    /// its siblings for the arguments; `extra` is the step's cell state for LSTM, the cached
+    /// W_hn·h + b_hn for GRU, nil for RNN): writes dzx (and dzh for GRU, whose `direct` part of the
     /// previous state's gradient it also writes) and updates the LSTM cell gradient `dc` in place.
     /// Float runs the fused C kernels, which compute bit for bit what `stepBackwardPlain` computes.
     @inline(__always)
@@ -415,7 +417,10 @@ enum RecurrentEngine {
             case .rnnRelu:
                 for j in 0..<H { zx[j] = hb[j] > 0 ? dhb[j] + o[j] : 0 }
             case .lstm:
-                let g = gates! + b * GH, tc = extra! + b * H, dcb = dc + b * H, cp = cPrev + b * H
+                // tanh(c_t), recomputed, in the o gate's slot of dzx until that is written (at each j,
+                // after its last read).
+                let g = gates! + b * GH, tc = zx + 3 * H, dcb = dc + b * H, cp = cPrev + b * H
+                Scalar._unary(.tanh, extra! + b * H, tc, count: H, 0, 0)
                 for j in 0..<H {
                     let dht = dhb[j] + o[j]
                     let (i, f, gg, og) = (g[j], g[H + j], g[2 * H + j], g[3 * H + j])
@@ -588,7 +593,8 @@ enum RecurrentEngine {
                                                  outStride: (batchFirst ? T : 1) * D * H,
                                                  h: phs.baseAddress! + (t * B + b) * H,
                                                  gates: pg.baseAddress.map { $0 + (t * B + b) * GH },
-                                                 extra: pe.baseAddress.map { $0 + (t * B + b) * H },
+                                                 extra: config.mode == .lstm ? pcs.baseAddress! + (t * B + b) * H
+                                                     : config.mode == .gru ? pe.baseAddress! + (t * B + b) * H : nil,
                                                  cPrev: cPrev + b * H, hPrev: hPrev + b * H,
                                                  dc: pdc.baseAddress! + b * H, dzx: dgx + b * GH, dzh: dgh + b * GH,
                                                  direct: pdir.baseAddress! + b * H)
