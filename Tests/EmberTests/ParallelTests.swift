@@ -207,6 +207,49 @@ final class Counters: Sendable {
     }
 }
 
+extension RecurrentBlockTests {
+    /// Each block of rows takes its own chunks back through the sequence and adds them to its own
+    /// products: with two blocks (batch 70), ragged lengths and both directions, one step per chunk
+    /// and two give every gradient of one chunk, up to rounding in Double, on one thread and two.
+    @Test(arguments: [RecurrentMode.rnnTanh, .lstm, .gru])
+    func blocksChunkTheirOwnRows(_ mode: RecurrentMode) {
+        defer { emberThreadCount = 1 }
+        let batch = 70, steps = 5
+        let blockRows = RecurrentEngine.backwardBlocks(batch).map(\.count).max()!
+        #expect(RecurrentEngine.backwardBlocks(batch).count == 2 && blockRows == 35)
+        let c = RecurrentCase(mode: mode, layers: 2, bidirectional: true)
+        let layer = makeLayer(c)
+        var g = SeededGenerator(seed: 14)
+        let x = Tensor<Double>(randomNormal: [steps, batch, I], generator: &g)
+        let h0 = Tensor<Double>(randomNormal: [4, batch, H], generator: &g)
+        let c0 = mode == .lstm ? Tensor<Double>(randomNormal: [4, batch, H], generator: &g) : nil
+        let lengths = (0..<batch).map { 1 + ($0 * 3) % steps }
+        let weights = layer.weights.map(\.data)
+        let forward = RecurrentEngine.forward(layer.config, x: x, h0: h0, c0: c0, weights: weights, lengths: lengths, masks: [])
+        let gOut = Tensor<Double>(randomNormal: [steps, batch, 2 * H], generator: &g)
+        let ghN = Tensor<Double>(randomNormal: [4, batch, H], generator: &g)
+        let gcN = mode == .lstm ? Tensor<Double>(randomNormal: [4, batch, H], generator: &g) : nil
+        func backward(chunkRows: Int) -> [Tensor<Double>] {
+            let r = RecurrentEngine.backward(layer.config, gOut: gOut, ghN: ghN, gcN: gcN, h0: h0, c0: c0, weights: weights,
+                                             lengths: lengths, masks: [], inputs: forward.inputs, caches: forward.caches,
+                                             chunkRows: chunkRows)
+            return [r.gx, r.gh0] + (r.gc0.map { [$0] } ?? []) + r.gWeights
+        }
+        emberThreadCount = 1
+        let whole = backward(chunkRows: steps * blockRows)
+        for threads in [1, 2] {
+            emberThreadCount = threads
+            for rows in [1, 2 * blockRows] {
+                let chunked = backward(chunkRows: rows)
+                for (i, (w, p)) in zip(whole, chunked).enumerated() {
+                    #expect(w.shape == p.shape && w.maxAbsoluteDifference(p) <= 1e-12,
+                            "\(mode): gradient \(i), \(max(1, rows / blockRows)) steps per chunk, \(threads) threads")
+                }
+            }
+        }
+    }
+}
+
 /// When the input does not require a gradient, the backward pass skips its product; the weight
 /// gradients are exactly those of a run where it does.
 @Test(arguments: [RecurrentMode.rnnTanh, .lstm, .gru])

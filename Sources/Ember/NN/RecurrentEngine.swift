@@ -91,16 +91,25 @@ enum RecurrentEngine {
         return (0..<count).map { k in (k * B / count, (k + 1) * B / count - k * B / count) }
     }
 
-    /// About how many rows of a batch (steps × B) the backward pass takes back through the sequence
-    /// before adding their weight gradients: their gate gradients (256 × G·H values, 512 KiB for
-    /// LSTM-128) are still in cache then. LSTM-128 at batch 64, one thread: 128 to 512 rows were
-    /// equally fast, and all 1,792 rows at once about 17 % slower in those products; GRU-128
-    /// (two gate-gradient matrices) was 2-3 % faster with 256 rows than with 512.
+    /// The blocks of rows the backward pass of a batch of `B` runs in: `recurrenceBlocks(B)`, at most
+    /// 8 of them (blocks of `B / 8` rows above 256), since each keeps its own weight-gradient products.
+    /// Fixed by `B` alone.
+    static func backwardBlocks(_ B: Int) -> [(start: Int, count: Int)] {
+        let count = B < 64 ? 1 : Swift.min(8, B / 32)
+        return (0..<count).map { k in (k * B / count, (k + 1) * B / count - k * B / count) }
+    }
+
+    /// About how many of its rows (steps × the block's rows) a block of the backward pass takes back
+    /// through the sequence before adding their weight gradients: their gate gradients (256 × G·H
+    /// values, 512 KiB for LSTM-128) are still in its core's cache then. LSTM-128 at batch 64, one
+    /// thread, when the blocks still shared their chunks: 128 to 512 rows were equally fast, and all
+    /// 1,792 rows at once about 17 % slower in those products; GRU-128 (two gate-gradient matrices)
+    /// was 2-3 % faster with 256 rows than with 512.
     static let chunkRows = 256
 
     /// `chunkRows`, or every row at once when all steps' gate gradients ([T·B, G·H]) are below 2¹⁸
-    /// values and stay in cache anyway: then each chunk would only add a pair of parallel regions
-    /// and a product too small to split (RNN-32 at batch 64 trained 11 % slower in chunks of 4 steps).
+    /// values and stay in cache anyway (RNN-32 at batch 64 trained 11 % slower in chunks of 4 steps,
+    /// when each chunk cost a pair of parallel regions).
     static func defaultChunkRows(T: Int, B: Int, GH: Int) -> Int {
         T * B * GH < 1 << 18 ? T * B : chunkRows
     }
@@ -470,9 +479,9 @@ enum RecurrentEngine {
     /// Backpropagation through time. `gOut` is the gradient of the output [T, B, D·H] ([B, T, D·H]
     /// when `batchFirstGradient`), `ghN`/`gcN` of the final states. Returns gradients of x [T, B, I] (an empty tensor when `inputGradient` is
     /// false), h0, c0 and every weight (same order). Without h0, the h0 gradient is not computed.
-    /// `chunkRows` sets how many rows (steps × B) go back through the sequence between additions to
-    /// the weight gradients; by default `RecurrentEngine.chunkRows`, or all of them when the gate
-    /// gradients of the whole sequence are small (tests vary it).
+    /// `chunkRows` sets how many rows (steps × a block's rows) each block of rows takes back through
+    /// the sequence between additions to its weight gradients; by default `RecurrentEngine.chunkRows`,
+    /// or all of them when the gate gradients of the whole sequence are small (tests vary it).
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     static func backward<Scalar: TensorScalar>(
@@ -509,30 +518,37 @@ enum RecurrentEngine {
                 let initialC = stateSlice(c0, index, B * H)
                 var dh = stateSlice(ghN, index, B * H)
                 var dc = stateSlice(gcN, index, B * H)
-                // The recurrence runs back through the sequence a chunk of steps at a time (about
-                // `chunkRows` rows of the batch); after each chunk, its rows' weight gradients are added
-                // while its gate gradients are still in cache:
+                // Each block of rows (`backwardBlocks(B)`) runs back through the whole sequence on its own
+                // core, as in the forward pass, a chunk of steps at a time (about `chunkRows` of its rows).
+                // At each step it also adds its rows of dX = dG_x · W_ih (dG still in cache); after each
+                // chunk it adds the chunk's weight gradients to its own partial products:
                 //   [W_hh | W_ih | b]ᵀ += [h_{t-1} | x_t | 1]ᵀ · dG   (RNN, LSTM: one product), or
                 //   [W_hh | b_hh]ᵀ += [h_{t-1} | 1]ᵀ · dG_h and [W_ih | b_ih]ᵀ += [x_t | 1]ᵀ · dG_x (GRU),
                 // with dG, the large operand, read row by row as GEMM's right operand; the column of
-                // ones (with a bias) gives the bias sums. Then dX = dG_x · W_ih for the chunk's rows.
-                // The buffers below hold one chunk, row (t, b) at ((t - first t of the chunk)·B + b).
-                let chunkSteps = Swift.min(T, Swift.max(1, (chunkRows ?? defaultChunkRows(T: T, B: B, GH: GH)) / B))
+                // ones (with a bias) gives the bias sums. The blocks' products are summed in block order
+                // at the end, so no core waits for another before the end and the results depend on B
+                // alone, not on the thread count. Each block's buffers hold one chunk of its rows, row
+                // (t, b) at ((t - first t of the chunk)·n + b - b0).
+                let blocks = backwardBlocks(B)
+                let blockRows = blocks.map(\.count).max()!
+                let chunkSteps = Swift.min(T, Swift.max(1, (chunkRows ?? defaultChunkRows(T: T, B: B, GH: GH)) / blockRows))
                 let one = config.bias ? 1 : 0
                 let separateInput = config.mode == .gru
                 let jw = separateInput ? H + one : H + I + one, xjw = I + one
-                var dGx: [Scalar] = uninitializedScalars(chunkSteps * B * GH)
-                var dGh: [Scalar] = separateInput ? uninitializedScalars(chunkSteps * B * GH) : []
-                var joint: [Scalar] = uninitializedScalars(chunkSteps * B * jw)
-                var inputJoint: [Scalar] = separateInput ? uninitializedScalars(chunkSteps * B * xjw) : []
-                // The products [jw, G·H] and [xjw, G·H], transposed into the gradients at the end.
-                var product: [Scalar] = uninitializedScalars(jw * GH)
-                var inputProduct: [Scalar] = separateInput ? uninitializedScalars(xjw * GH) : []
+                let chunkBlockRows = chunkSteps * blockRows
+                var dGx: [Scalar] = uninitializedScalars(blocks.count * chunkBlockRows * GH)
+                var dGh: [Scalar] = separateInput ? uninitializedScalars(blocks.count * chunkBlockRows * GH) : []
+                var joint: [Scalar] = uninitializedScalars(blocks.count * chunkBlockRows * jw)
+                var inputJoint: [Scalar] = separateInput ? uninitializedScalars(blocks.count * chunkBlockRows * xjw) : []
+                // Each block's products [jw, G·H] and [xjw, G·H]; their sums are transposed into the gradients.
+                var product: [Scalar] = uninitializedScalars(blocks.count * jw * GH)
+                var inputProduct: [Scalar] = separateInput ? uninitializedScalars(blocks.count * xjw * GH) : []
                 // Read only where written.
                 var dhNew: [Scalar] = uninitializedScalars(B * H)
                 var direct: [Scalar] = uninitializedScalars(B * H)
-                // W_hh [G·H, H] packed once for every step's product.
+                // W_hh [G·H, H] and W_ih [G·H, I] packed once for every step's products.
                 let whh = weights[wBase + 1].withBase { PackedMatrix(transB: false, k: GH, n: H, b: $0, ldb: H) }
+                let wih = wantInput ? weights[wBase].withBase { PackedMatrix(transB: false, k: GH, n: I, b: $0, ldb: I) } : nil
                 dOut.withBase { pdo in
                 cache.hs.withUnsafeBufferPointer { phs in
                 cache.cs.withUnsafeBufferPointer { pcs in
@@ -547,28 +563,31 @@ enum RecurrentEngine {
                 product.withUnsafeMutableBufferPointer { pprod in
                 inputProduct.withUnsafeMutableBufferPointer { piprod in
                 X.withBase { px in
-                weights[wBase].withBase { pwih in
                 dX.withUnsafeMutableBufferPointer { pdx in
                 dh.withUnsafeMutableBufferPointer { pdh in
                 dc.withUnsafeMutableBufferPointer { pdc in
                 dhNew.withUnsafeMutableBufferPointer { pdn in
                 direct.withUnsafeMutableBufferPointer { pdir in
-                    let blocks = recurrenceBlocks(B)
-                    for sHi in stride(from: T - 1, through: 0, by: -chunkSteps) {
-                        let sLo = Swift.max(0, sHi - chunkSteps + 1)
-                        let tFirst = reverse ? T - 1 - sHi : sLo, rows = (sHi - sLo + 1) * B
-                        // Rows never interact: blocks of rows run back through the chunk on their own, on all cores.
-                        WorkerPool.shared.run(chunks: blocks.count, threads: emberThreadCount) { block in
-                            let (b0, n) = blocks[block]
+                    WorkerPool.shared.run(chunks: blocks.count, threads: emberThreadCount) { block in
+                        let (b0, n) = blocks[block]
+                        let dgxBlock = pdgx.baseAddress! + block * chunkBlockRows * GH
+                        let dghBlock = separateInput ? pdgh.baseAddress! + block * chunkBlockRows * GH : dgxBlock
+                        let jointBlock = pj.baseAddress! + block * chunkBlockRows * jw
+                        let inputJointBlock = separateInput ? pxj.baseAddress! + block * chunkBlockRows * xjw : jointBlock
+                        let productBlock = pprod.baseAddress! + block * jw * GH
+                        let inputProductBlock = separateInput ? piprod.baseAddress! + block * xjw * GH : productBlock
+                        for sHi in stride(from: T - 1, through: 0, by: -chunkSteps) {
+                            let sLo = Swift.max(0, sHi - chunkSteps + 1)
+                            let tFirst = reverse ? T - 1 - sHi : sLo
                             for s in stride(from: sHi, through: sLo, by: -1) {
                                 let t = reverse ? T - 1 - s : s
                                 let prevT = reverse ? t + 1 : t - 1
-                                let local = (t - tFirst) * B   // the step's first row in the chunk buffers
+                                let local = (t - tFirst) * n   // the step's first row in the block's chunk buffers
                                 let hPrev = s == 0 ? ph0.baseAddress! : phs.baseAddress! + prevT * B * H
                                 let cPrev = config.mode == .lstm ? (s == 0 ? pc0.baseAddress! : pcs.baseAddress! + prevT * B * H) : hPrev
                                 for b in b0..<(b0 + n) {
-                                    let row = pj.baseAddress! + (local + b) * jw
-                                    let xrow = separateInput ? pxj.baseAddress! + (local + b) * xjw : row + H
+                                    let row = jointBlock + (local + b - b0) * jw
+                                    let xrow = separateInput ? inputJointBlock + (local + b - b0) * xjw : row + H
                                     if t >= lengths[b] {
                                         // Past the sequence's end the gate gradients are zero; so is this
                                         // row, so that padding (even NaN) cannot reach the weights.
@@ -583,8 +602,9 @@ enum RecurrentEngine {
                                         if separateInput { row[H] = 1 }
                                     }
                                 }
-                                let dgx = pdgx.baseAddress! + local * GH
-                                let dgh = separateInput ? pdgh.baseAddress! + local * GH : dgx
+                                // Row b of the batch at dgx + (b - b0)·G·H.
+                                let dgx = dgxBlock + local * GH - b0 * GH
+                                let dgh = separateInput ? dghBlock + local * GH - b0 * GH : dgx
                                 // Gate gradients of the rows still inside their sequence: all n at once, or
                                 // one at a time when some have ended (whose gate gradients are zero).
                                 func gateGradients(_ b: Int, _ rows: Int) {
@@ -611,6 +631,9 @@ enum RecurrentEngine {
                                 } else {
                                     gateGradients(b0, n)
                                 }
+                                // The step's rows of dX (the second direction adds to the first's).
+                                wih?.multiply(m: n, a: UnsafePointer(dgx + b0 * GH), lda: GH, beta: direction == 0 ? 0 : 1,
+                                              c: pdx.baseAddress! + (t * B + b0) * I, ldc: I)
                                 // Without h0 the gradient of the zero initial state is not wanted.
                                 if s == 0 && h0 == nil { continue }
                                 // dh_{t-1} = dG_h · W_hh (+ z·dh for GRU); ended rows pass dh through.
@@ -626,23 +649,28 @@ enum RecurrentEngine {
                                     }
                                 }
                             }
-                        }
-                        // The chunk's weight gradients (the first chunk writes, the rest add) and input gradients.
-                        let beta: Scalar = sHi == T - 1 ? 0 : 1
-                        GEMM.run(transA: true, transB: false, m: jw, n: GH, k: rows, a: pj.baseAddress!, lda: jw,
-                                 b: separateInput ? pdgh.baseAddress! : pdgx.baseAddress!, ldb: GH, beta: beta,
-                                 c: pprod.baseAddress!, ldc: GH)
-                        if separateInput {
-                            GEMM.run(transA: true, transB: false, m: xjw, n: GH, k: rows, a: pxj.baseAddress!, lda: xjw,
-                                     b: pdgx.baseAddress!, ldb: GH, beta: beta, c: piprod.baseAddress!, ldc: GH)
-                        }
-                        if wantInput {
-                            // The second direction adds to the first's.
-                            GEMM.run(transA: false, transB: false, m: rows, n: I, k: GH, a: pdgx.baseAddress!, lda: GH,
-                                     b: pwih, ldb: I, beta: direction == 0 ? 0 : 1, c: pdx.baseAddress! + tFirst * B * I, ldc: I)
+                            // The chunk's weight gradients: the first chunk writes the block's products, the rest add.
+                            // (With one block this runs outside a parallel region, and the product uses every core.)
+                            let rows = (sHi - sLo + 1) * n
+                            let beta: Scalar = sHi == T - 1 ? 0 : 1
+                            GEMM.run(transA: true, transB: false, m: jw, n: GH, k: rows, a: jointBlock, lda: jw,
+                                     b: dghBlock, ldb: GH, beta: beta, c: productBlock, ldc: GH)
+                            if separateInput {
+                                GEMM.run(transA: true, transB: false, m: xjw, n: GH, k: rows, a: inputJointBlock, lda: xjw,
+                                         b: dgxBlock, ldb: GH, beta: beta, c: inputProductBlock, ldc: GH)
+                            }
                         }
                     }
-                } } } } } } } } } } } } } } } } } } } }
+                    // The blocks' products, summed in block order into the first block's.
+                    for block in 1..<blocks.count {
+                        Scalar._binary(.add, pprod.baseAddress!, aRow: 0, aStep: 1, pprod.baseAddress! + block * jw * GH, bRow: 0, bStep: 1,
+                                       pprod.baseAddress!, rows: 1, count: jw * GH, 0, 0)
+                        if separateInput {
+                            Scalar._binary(.add, piprod.baseAddress!, aRow: 0, aStep: 1, piprod.baseAddress! + block * xjw * GH, bRow: 0,
+                                           bStep: 1, piprod.baseAddress!, rows: 1, count: xjw * GH, 0, 0)
+                        }
+                    }
+                } } } } } } } } } } } } } } } } } } }
                 // Rows [first, first + columns) of a [_, G·H] product, transposed into [G·H, columns].
                 func transposed(_ source: [Scalar], first: Int, columns: Int) -> Tensor<Scalar> {
                     var result: [Scalar] = uninitializedScalars(GH * columns)
