@@ -42,12 +42,14 @@ GATTR static void GCAT(GNAME, packB)(int transB, const GT *B, long ldb, long pc,
                 for (; j < GNR; j++) d[j] = 0;
             }
         } else {
+            // Strided stores, left scalar: vectorized, they become scatters, which are slow here
+            // (packing W_hhᵀ and W_ihᵀ of LSTM-128 took 1.6 % of a training step that way).
             for (long j = 0; j < GNR; j++) {
                 if (j < w) {
                     const GT *src = B + (jc + jr + j) * ldb + pc;
-                    for (long p = 0; p < kc; p++) panel[p * GNR + j] = src[p];
+                    _Pragma("clang loop vectorize(disable)") for (long p = 0; p < kc; p++) panel[p * GNR + j] = src[p];
                 } else {
-                    for (long p = 0; p < kc; p++) panel[p * GNR + j] = 0;
+                    _Pragma("clang loop vectorize(disable)") for (long p = 0; p < kc; p++) panel[p * GNR + j] = 0;
                 }
             }
         }
@@ -101,9 +103,9 @@ GATTR static void GCAT(GNAME, packA)(int transA, const GT *A, long lda, long ic,
         for (long i = 0; i < GMR; i++) {
             if (i < h) {
                 const GT *src = A + (ic + ir + i) * lda + pc;
-                for (long p = 0; p < kc; p++) panel[p * GMR + i] = alpha * src[p];
+                _Pragma("clang loop vectorize(disable)") for (long p = 0; p < kc; p++) panel[p * GMR + i] = alpha * src[p];
             } else {
-                for (long p = 0; p < kc; p++) panel[p * GMR + i] = 0;
+                _Pragma("clang loop vectorize(disable)") for (long p = 0; p < kc; p++) panel[p * GMR + i] = 0;
             }
         }
     }

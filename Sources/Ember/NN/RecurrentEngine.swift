@@ -540,7 +540,7 @@ enum RecurrentEngine {
                 var dGh: [Scalar] = separateInput ? uninitializedScalars(blocks.count * chunkBlockRows * GH) : []
                 var joint: [Scalar] = uninitializedScalars(blocks.count * chunkBlockRows * jw)
                 var inputJoint: [Scalar] = separateInput ? uninitializedScalars(blocks.count * chunkBlockRows * xjw) : []
-                // Each block's products [jw, G·H] and [xjw, G·H]; their sums are transposed into the gradients.
+                // Each block's products [jw, G·H] and [xjw, G·H]; their sums, transposed, are the gradients.
                 var product: [Scalar] = uninitializedScalars(blocks.count * jw * GH)
                 var inputProduct: [Scalar] = separateInput ? uninitializedScalars(blocks.count * xjw * GH) : []
                 // Read only where written.
@@ -661,35 +661,40 @@ enum RecurrentEngine {
                             }
                         }
                     }
-                    // The blocks' products, summed in block order into the first block's.
-                    for block in 1..<blocks.count {
-                        Scalar._binary(.add, pprod.baseAddress!, aRow: 0, aStep: 1, pprod.baseAddress! + block * jw * GH, bRow: 0, bStep: 1,
-                                       pprod.baseAddress!, rows: 1, count: jw * GH, 0, 0)
-                        if separateInput {
-                            Scalar._binary(.add, piprod.baseAddress!, aRow: 0, aStep: 1, piprod.baseAddress! + block * xjw * GH, bRow: 0,
-                                           bStep: 1, piprod.baseAddress!, rows: 1, count: xjw * GH, 0, 0)
-                        }
-                    }
                 } } } } } } } } } } } } } } } } } } }
-                // Rows [first, first + columns) of a [_, G·H] product, transposed into [G·H, columns].
-                func transposed(_ source: [Scalar], first: Int, columns: Int) -> Tensor<Scalar> {
+                // Rows [first, first + columns) of the blocks' [_, G·H] products (`perBlock` values apart),
+                // summed in block order and transposed into [G·H, columns], in tiles of 32 x 32 so that
+                // the strided writes stay in cache.
+                func transposed(_ source: [Scalar], perBlock: Int, first: Int, columns: Int) -> Tensor<Scalar> {
                     var result: [Scalar] = uninitializedScalars(GH * columns)
                     source.withUnsafeBufferPointer { ps in
                         result.withUnsafeMutableBufferPointer { pr in
-                            for c in 0..<columns {
-                                let src = ps.baseAddress! + (first + c) * GH, dst = pr.baseAddress! + c
-                                for m in 0..<GH { dst[m * columns] = src[m] }
+                            let tile = 32
+                            for c0 in stride(from: 0, to: columns, by: tile) {
+                                for m0 in stride(from: 0, to: GH, by: tile) {
+                                    for c in c0..<Swift.min(c0 + tile, columns) {
+                                        let src = ps.baseAddress! + (first + c) * GH, dst = pr.baseAddress! + c
+                                        for m in m0..<Swift.min(m0 + tile, GH) {
+                                            var sum = src[m]
+                                            for block in 1..<blocks.count { sum = sum + src[block * perBlock + m] }
+                                            dst[m * columns] = sum
+                                        }
+                                    }
+                                }
                             }
                         }
                     }
                     return Tensor(shape: columns == 1 ? [GH] : [GH, columns], scalars: result)
                 }
-                gWeights[wBase + 1] = transposed(product, first: 0, columns: H)
-                gWeights[wBase] = separateInput ? transposed(inputProduct, first: 0, columns: I) : transposed(product, first: H, columns: I)
+                let (perBlock, inputPerBlock) = (jw * GH, xjw * GH)
+                gWeights[wBase + 1] = transposed(product, perBlock: perBlock, first: 0, columns: H)
+                gWeights[wBase] = separateInput ? transposed(inputProduct, perBlock: inputPerBlock, first: 0, columns: I)
+                    : transposed(product, perBlock: perBlock, first: H, columns: I)
                 if config.bias {
-                    gWeights[wBase + 2] = separateInput ? transposed(inputProduct, first: I, columns: 1) : transposed(product, first: H + I, columns: 1)
+                    gWeights[wBase + 2] = separateInput ? transposed(inputProduct, perBlock: inputPerBlock, first: I, columns: 1)
+                        : transposed(product, perBlock: perBlock, first: H + I, columns: 1)
                     // RNN and LSTM: the same gate gradients feed both biases, so the same sums.
-                    gWeights[wBase + 3] = separateInput ? transposed(product, first: H, columns: 1) : gWeights[wBase + 2]
+                    gWeights[wBase + 3] = separateInput ? transposed(product, perBlock: perBlock, first: H, columns: 1) : gWeights[wBase + 2]
                 }
                 gh0.replaceSubrange((index * B * H)..<((index + 1) * B * H), with: dh)
                 if config.mode == .lstm { gc0.replaceSubrange((index * B * H)..<((index + 1) * B * H), with: dc) }
