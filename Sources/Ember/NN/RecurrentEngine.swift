@@ -662,39 +662,52 @@ enum RecurrentEngine {
                         }
                     }
                 } } } } } } } } } } } } } } } } } } }
-                // Rows [first, first + columns) of the blocks' [_, G·H] products (`perBlock` values apart),
-                // summed in block order and transposed into [G·H, columns], in tiles of 32 x 32 so that
-                // the strided writes stay in cache.
-                func transposed(_ source: [Scalar], perBlock: Int, first: Int, columns: Int) -> Tensor<Scalar> {
+                // The blocks' products, summed in block order into the first block's: a pass front to back
+                // over each (the other cores' products come from their caches; read in tiles, line by
+                // line, they took several times as long).
+                for block in 1..<blocks.count {
+                    product.withUnsafeMutableBufferPointer { p in
+                        let sum = p.baseAddress!
+                        Scalar._binary(.add, sum, aRow: 0, aStep: 1, sum + block * jw * GH, bRow: 0, bStep: 1, sum, rows: 1,
+                                       count: jw * GH, 0, 0)
+                    }
+                    if separateInput {
+                        inputProduct.withUnsafeMutableBufferPointer { p in
+                            let sum = p.baseAddress!
+                            Scalar._binary(.add, sum, aRow: 0, aStep: 1, sum + block * xjw * GH, bRow: 0, bStep: 1, sum, rows: 1,
+                                           count: xjw * GH, 0, 0)
+                        }
+                    }
+                }
+                // Rows [first, first + columns) of a [_, G·H] product, transposed into [G·H, columns]:
+                // eight source rows at a time, read front to back together, each output row written
+                // eight values at a time (one write per value, each to another cache line, took
+                // about 2 % of an LSTM-128 step while the other core waited).
+                func transposed(_ source: [Scalar], first: Int, columns: Int) -> Tensor<Scalar> {
                     var result: [Scalar] = uninitializedScalars(GH * columns)
                     source.withUnsafeBufferPointer { ps in
                         result.withUnsafeMutableBufferPointer { pr in
-                            let tile = 32
-                            for c0 in stride(from: 0, to: columns, by: tile) {
-                                for m0 in stride(from: 0, to: GH, by: tile) {
-                                    for c in c0..<Swift.min(c0 + tile, columns) {
-                                        let src = ps.baseAddress! + (first + c) * GH, dst = pr.baseAddress! + c
-                                        for m in m0..<Swift.min(m0 + tile, GH) {
-                                            var sum = src[m]
-                                            for block in 1..<blocks.count { sum = sum + src[block * perBlock + m] }
-                                            dst[m * columns] = sum
-                                        }
-                                    }
+                            let src = ps.baseAddress! + first * GH, dst = pr.baseAddress!
+                            for c0 in stride(from: 0, to: columns, by: 8) {
+                                let width = Swift.min(8, columns - c0)
+                                let rows = src + c0 * GH
+                                for m in 0..<GH {
+                                    let d = dst + (m &* columns &+ c0)
+                                    for k in 0..<width { d[k] = rows[k &* GH &+ m] }
                                 }
                             }
                         }
                     }
                     return Tensor(shape: columns == 1 ? [GH] : [GH, columns], scalars: result)
                 }
-                let (perBlock, inputPerBlock) = (jw * GH, xjw * GH)
-                gWeights[wBase + 1] = transposed(product, perBlock: perBlock, first: 0, columns: H)
-                gWeights[wBase] = separateInput ? transposed(inputProduct, perBlock: inputPerBlock, first: 0, columns: I)
-                    : transposed(product, perBlock: perBlock, first: H, columns: I)
+                gWeights[wBase + 1] = transposed(product, first: 0, columns: H)
+                gWeights[wBase] = separateInput ? transposed(inputProduct, first: 0, columns: I)
+                    : transposed(product, first: H, columns: I)
                 if config.bias {
-                    gWeights[wBase + 2] = separateInput ? transposed(inputProduct, perBlock: inputPerBlock, first: I, columns: 1)
-                        : transposed(product, perBlock: perBlock, first: H + I, columns: 1)
+                    gWeights[wBase + 2] = separateInput ? transposed(inputProduct, first: I, columns: 1)
+                        : transposed(product, first: H + I, columns: 1)
                     // RNN and LSTM: the same gate gradients feed both biases, so the same sums.
-                    gWeights[wBase + 3] = separateInput ? transposed(product, perBlock: perBlock, first: H, columns: 1) : gWeights[wBase + 2]
+                    gWeights[wBase + 3] = separateInput ? transposed(product, first: H, columns: 1) : gWeights[wBase + 2]
                 }
                 gh0.replaceSubrange((index * B * H)..<((index + 1) * B * H), with: dh)
                 if config.mode == .lstm { gc0.replaceSubrange((index * B * H)..<((index + 1) * B * H), with: dc) }
