@@ -164,6 +164,35 @@ import Testing
         }
     }
 
+    /// A whose rows are a multiple of 4 KiB apart is copied into longer rows and read from there:
+    /// bit for bit the product from the same A with rows 6 values further apart (read in place) and
+    /// from A stored transposed (packed), on every level, in Float and Double, across blocks of K.
+    @Test(arguments: levels)
+    func aliasedRowsOfACopiedMatchInPlaceAndPacked(level: KernelLevel) {
+        let cLevel = ember_kernel_level(rawValue: UInt32(level.rawValue))
+        for (m, n, k) in [(13, 40, 1024), (30, 64, 300), (25, 33, 600)] {
+            let a = randomTensor([m, k], seed: UInt64(m + k)).scalars, b = randomTensor([k, n], seed: 9).scalars
+            let aT = Tensor(shape: [m, k], scalars: a).transposed(0, 1).scalars
+            func stored(_ lda: Int) -> [Double] {
+                var s = [Double](repeating: .nan, count: m * lda)
+                for i in 0..<m { for p in 0..<k { s[i * lda + p] = a[i * k + p] } }
+                return s
+            }
+            // 1024 doubles and 1024 floats are 8 and 4 KiB; 1030 of either is not a multiple of 4 KiB.
+            let (aliased, inPlace) = (stored(1024), stored(1030))
+            var results: [[UInt64]] = []
+            for (data, lda, transA) in [(aliased, 1024, false), (inPlace, 1030, false), (aT, m, true)] {
+                var c = [Double](repeating: .nan, count: m * n)
+                ember_dgemm_at_level(cLevel, transA ? 1 : 0, 0, m, n, k, 1, data, lda, b, n, 0, &c, n)
+                var cf = [Float](repeating: .nan, count: m * n)
+                ember_sgemm_at_level(cLevel, transA ? 1 : 0, 0, m, n, k, 1, data.map(Float.init), lda, b.map(Float.init), n, 0, &cf, n)
+                results.append(c.map(\.bitPattern) + cf.map { UInt64($0.bitPattern) })
+            }
+            #expect(results[0] == results[1], "\(level) \(m)x\(n)x\(k): copied A against A in place")
+            #expect(results[0] == results[2], "\(level) \(m)x\(n)x\(k): copied A against packed A")
+        }
+    }
+
     /// `PackedMatrix` (the kernel level in use) against `GEMM.run`, with beta 0 over a NaN-filled C.
     @Test func packedMatrixMatchesGEMM() {
         let (m, n, k) = (70, 96, 40)
