@@ -162,6 +162,11 @@ import Foundation
         let p = t.permuted([1, 2, 0])
         #expect(p.shape == [3, 4, 2])
         for i in 0..<2 { for j in 0..<3 { for k in 0..<4 { #expect(p[j, k, i] == t[i, j, k]) } } }
+        // Swapping the first two axes of a rank-3 tensor takes a loop of its own, in Double and Float.
+        let s = t.transposed(0, 1), sf = Tensor<Float>(shape: [2, 3, 4], scalars: t.scalars.map(Float.init)).transposed(0, 1)
+        #expect(s.shape == [3, 2, 4] && sf.shape == [3, 2, 4])
+        for i in 0..<2 { for j in 0..<3 { for k in 0..<4 { #expect(s[j, i, k] == t[i, j, k] && Double(sf[j, i, k]) == t[i, j, k]) } } }
+        #expect(s.transposed(0, 1) == t)
         #expect(t.expandingShape(at: 1).shape == [2, 1, 3, 4])
         #expect(t.expandingShape(at: 3).squeezingShape(at: 3) == t)
         #expect(Tensor<Double>([1, 2]).expanded(to: [3, 2]).scalars == [1, 2, 1, 2, 1, 2])

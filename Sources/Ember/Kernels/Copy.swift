@@ -18,6 +18,26 @@ func permuteCopy(from src: UnsafeRawPointer, to dst: UnsafeMutableRawPointer, el
     let rank = shape.count
     let total = shape.reduce(1, *)
     guard total > 0 else { return }
+    if rank == 3 && perm == [1, 0, 2] {
+        // The first two axes swapped (batch-first to time-major and back): rows of shape[2] values
+        // copied in a plain loop. The general walk below, a call to memmove per row of 28 values,
+        // took 1 % of an LSTM-128 training step turning its batch of images time-major.
+        func swapped<T>(_: T.Type) {
+            let s = src.assumingMemoryBound(to: T.self), d = dst.assumingMemoryBound(to: T.self)
+            let (a, b, c) = (shape[0], shape[1], shape[2])
+            for j in 0..<b {
+                for i in 0..<a {
+                    let from = s + (i &* b &+ j) &* c, to = d + (j &* a &+ i) &* c
+                    for k in 0..<c { to[k] = from[k] }
+                }
+            }
+        }
+        switch elementSize {
+        case 4: return swapped(UInt32.self)
+        case 8: return swapped(UInt64.self)
+        default: break
+        }
+    }
     var strides = [Int](repeating: 1, count: rank)
     for i in stride(from: rank - 2, through: 0, by: -1) { strides[i] = strides[i + 1] * shape[i + 1] }
     let outShape = perm.map { shape[$0] }

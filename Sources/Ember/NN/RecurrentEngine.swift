@@ -690,10 +690,20 @@ enum RecurrentEngine {
                             let src = ps.baseAddress! + first * GH, dst = pr.baseAddress!
                             for c0 in stride(from: 0, to: columns, by: 8) {
                                 let width = Swift.min(8, columns - c0)
-                                let rows = src + c0 * GH
-                                for m in 0..<GH {
-                                    let d = dst + (m &* columns &+ c0)
-                                    for k in 0..<width { d[k] = rows[k &* GH &+ m] }
+                                let r = src + c0 * GH
+                                if width == 8 {
+                                    let (r1, r2, r3, r4, r5, r6, r7) = (r + GH, r + 2 * GH, r + 3 * GH, r + 4 * GH, r + 5 * GH,
+                                                                        r + 6 * GH, r + 7 * GH)
+                                    for m in 0..<GH {
+                                        let d = dst + (m &* columns &+ c0)
+                                        d[0] = r[m]; d[1] = r1[m]; d[2] = r2[m]; d[3] = r3[m]
+                                        d[4] = r4[m]; d[5] = r5[m]; d[6] = r6[m]; d[7] = r7[m]
+                                    }
+                                } else {
+                                    for m in 0..<GH {
+                                        let d = dst + (m &* columns &+ c0)
+                                        for k in 0..<width { d[k] = r[k &* GH &+ m] }
+                                    }
                                 }
                             }
                         }
