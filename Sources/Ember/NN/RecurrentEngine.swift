@@ -101,10 +101,11 @@ enum RecurrentEngine {
 
     /// About how many of its rows (steps × the block's rows) a block of the backward pass takes back
     /// through the sequence before adding their weight gradients: their gate gradients (256 × G·H
-    /// values, 512 KiB for LSTM-128) are still in its core's cache then. LSTM-128 at batch 64, one
-    /// thread, when the blocks still shared their chunks: 128 to 512 rows were equally fast, and all
-    /// 1,792 rows at once about 17 % slower in those products; GRU-128 (two gate-gradient matrices)
-    /// was 2-3 % faster with 256 rows than with 512.
+    /// values, 512 KiB for LSTM-128) are still in its core's cache then. Training steps at batch 64
+    /// (blocks of 32 rows, so chunks of 8 steps), alternating builds: LSTM-128 on two threads took
+    /// 1.7 % longer with 128 rows and 1.0 % longer with 512, GRU-128 2.7 % longer with 512. Before
+    /// the blocks had chunks of their own, all 1,792 rows at once were about 17 % slower in the
+    /// weight-gradient products.
     static let chunkRows = 256
 
     /// `chunkRows`, or every row at once when all steps' gate gradients ([T·B, G·H]) are below 2¹⁸
