@@ -28,7 +28,7 @@ GATTR static void GCAT(GNAME, packB)(int transB, const GT *B, long ldb, long pc,
     if (!transB) {
         // Row by row of B, front to back, each row dealt out to the panels in vector moves: read
         // panel by panel instead, the rows' 128-byte pieces came from memory one stride apart
-        // (1024^3 about 1 % slower), and as a byte loop the compiler called memmove for each.
+        // (1024^3 about 1 % slower), and as an element loop the compiler called memmove for each.
         for (long p = 0; p < kc; p++) {
             const GT *src = B + (pc + p) * ldb + jc;
             long jr = 0;
@@ -46,19 +46,17 @@ GATTR static void GCAT(GNAME, packB)(int transB, const GT *B, long ldb, long pc,
         }
         return;
     }
+    // Transposed: strided stores, left scalar. Vectorized, they become scatters, which are slow
+    // here (packing W_hhᵀ and W_ihᵀ of LSTM-128 took 1.6 % of a training step that way).
     for (long jr = 0; jr < nc; jr += GNR) {
         long w = nc - jr < GNR ? nc - jr : GNR;
         GT *panel = dst + jr * kc;
-        {
-            // Strided stores, left scalar: vectorized, they become scatters, which are slow here
-            // (packing W_hhᵀ and W_ihᵀ of LSTM-128 took 1.6 % of a training step that way).
-            for (long j = 0; j < GNR; j++) {
-                if (j < w) {
-                    const GT *src = B + (jc + jr + j) * ldb + pc;
-                    _Pragma("clang loop vectorize(disable)") for (long p = 0; p < kc; p++) panel[p * GNR + j] = src[p];
-                } else {
-                    _Pragma("clang loop vectorize(disable)") for (long p = 0; p < kc; p++) panel[p * GNR + j] = 0;
-                }
+        for (long j = 0; j < GNR; j++) {
+            if (j < w) {
+                const GT *src = B + (jc + jr + j) * ldb + pc;
+                _Pragma("clang loop vectorize(disable)") for (long p = 0; p < kc; p++) panel[p * GNR + j] = src[p];
+            } else {
+                _Pragma("clang loop vectorize(disable)") for (long p = 0; p < kc; p++) panel[p * GNR + j] = 0;
             }
         }
     }
