@@ -11,26 +11,13 @@ func stepTimes(cell: String, hidden: Int, threads: Int, steps: Int, batch: Int =
     emberThreadCount = threads
     defer { emberThreadCount = 1 }
     manualSeed(0)
-    let layer: RecurrentLayer<Float>
-    switch cell {
-    case "lstm": layer = LSTM<Float>(inputSize: 28, hiddenSize: hidden, batchFirst: true)
-    case "gru": layer = GRU<Float>(inputSize: 28, hiddenSize: hidden, batchFirst: true)
-    default: layer = RNN<Float>(inputSize: 28, hiddenSize: hidden, batchFirst: true)
-    }
+    let (layer, output) = recurrentLayer(cell: cell, hidden: hidden)
     let fc = Linear<Float>(inFeatures: hidden, outFeatures: 10)
     let optimizer = Adam(layer.parameters() + fc.parameters(), lr: 0.001)
     let criterion = CrossEntropyLoss()
     var rng = SeededGenerator(seed: 3)
     let images = Tensor<Float>(randomUniform: [batch, 28, 28], lowerBound: 0, upperBound: 1, generator: &rng)
     let labels = (0..<batch).map { $0 % 10 }
-    func output(_ x: Variable<Float>) -> Variable<Float> {
-        switch layer {
-        case let r as LSTM<Float>: r(x).output
-        case let r as GRU<Float>: r(x).output
-        case let r as RNN<Float>: r(x).output
-        default: fatalError("unknown recurrent layer")
-        }
-    }
     var times: [Double] = []
     for step in 0..<(steps + 10) {
         let start = now()

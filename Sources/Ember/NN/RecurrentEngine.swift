@@ -666,23 +666,20 @@ enum RecurrentEngine {
                 // The blocks' products, summed in block order into the first block's: a pass front to back
                 // over each (the other cores' products come from their caches; read in tiles, line by
                 // line, they took several times as long).
-                for block in 1..<blocks.count {
-                    product.withUnsafeMutableBufferPointer { p in
+                func sumBlocks(_ products: inout [Scalar], each count: Int) {
+                    products.withUnsafeMutableBufferPointer { p in
                         let sum = p.baseAddress!
-                        Scalar._binary(.add, sum, aRow: 0, aStep: 1, sum + block * jw * GH, bRow: 0, bStep: 1, sum, rows: 1,
-                                       count: jw * GH, 0, 0)
-                    }
-                    if separateInput {
-                        inputProduct.withUnsafeMutableBufferPointer { p in
-                            let sum = p.baseAddress!
-                            Scalar._binary(.add, sum, aRow: 0, aStep: 1, sum + block * xjw * GH, bRow: 0, bStep: 1, sum, rows: 1,
-                                           count: xjw * GH, 0, 0)
+                        for block in 1..<blocks.count {
+                            Scalar._binary(.add, sum, aRow: 0, aStep: 1, sum + block * count, bRow: 0, bStep: 1, sum, rows: 1,
+                                           count: count, 0, 0)
                         }
                     }
                 }
+                sumBlocks(&product, each: jw * GH)
+                if separateInput { sumBlocks(&inputProduct, each: xjw * GH) }
                 // Rows [first, first + columns) of a [_, G·H] product, transposed into [G·H, columns]:
                 // eight source rows at a time, read front to back together, each output row written
-                // eight values at a time (one write per value, each to another cache line, took
+                // eight values at a time (a value at a time, each write to another cache line, it took
                 // about 2 % of an LSTM-128 step while the other core waited).
                 func transposed(_ source: [Scalar], first: Int, columns: Int) -> Tensor<Scalar> {
                     var result: [Scalar] = uninitializedScalars(GH * columns)
@@ -691,20 +688,10 @@ enum RecurrentEngine {
                             let src = ps.baseAddress! + first * GH, dst = pr.baseAddress!
                             for c0 in stride(from: 0, to: columns, by: 8) {
                                 let width = Swift.min(8, columns - c0)
-                                let r = src + c0 * GH
-                                if width == 8 {
-                                    let (r1, r2, r3, r4, r5, r6, r7) = (r + GH, r + 2 * GH, r + 3 * GH, r + 4 * GH, r + 5 * GH,
-                                                                        r + 6 * GH, r + 7 * GH)
-                                    for m in 0..<GH {
-                                        let d = dst + (m &* columns &+ c0)
-                                        d[0] = r[m]; d[1] = r1[m]; d[2] = r2[m]; d[3] = r3[m]
-                                        d[4] = r4[m]; d[5] = r5[m]; d[6] = r6[m]; d[7] = r7[m]
-                                    }
-                                } else {
-                                    for m in 0..<GH {
-                                        let d = dst + (m &* columns &+ c0)
-                                        for k in 0..<width { d[k] = r[k &* GH &+ m] }
-                                    }
+                                let rows = src + c0 * GH
+                                for m in 0..<GH {
+                                    let d = dst + (m &* columns &+ c0)
+                                    for k in 0..<width { d[k] = rows[k &* GH &+ m] }
                                 }
                             }
                         }
