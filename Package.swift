@@ -28,7 +28,7 @@ let package = Package(
         .target(name: "Ember", dependencies: ["CEmberKernels", "CZlib"]),
 
         // MARK: - Command-line support (argument parsing, progress bar, SVG charts)
-        .target(name: "EmberCLI"),
+        .target(name: "EmberCLI", dependencies: ["Ember"]),
 
         // MARK: - Executables
         .executableTarget(name: "ember-bench", dependencies: ["Ember", "CEmberKernels", "EmberCLI"]),
@@ -39,8 +39,8 @@ let package = Package(
         .executableTarget(name: "custom-module", dependencies: ["Ember", "EmberCLI"], path: "Examples/custom-module"),
 
         // MARK: - Tests
-        .testTarget(name: "EmberTests", dependencies: ["Ember", "CEmberKernels"], exclude: ["FuzzCorpus"]),
+        .testTarget(name: "EmberTests", dependencies: ["Ember", "CEmberKernels"], exclude: ["FuzzCorpus", "Fixtures"]),
         // End-to-end runs of the example commands on small data (they need the products built).
-        .testTarget(name: "ExamplesTests", dependencies: ["Ember", "train-rnn", "forward-pass", "char-rnn", "custom-module"]),
+        .testTarget(name: "ExamplesTests", dependencies: ["Ember", "EmberCLI", "train-rnn", "forward-pass", "char-rnn", "custom-module"]),
     ]
 )

@@ -19,7 +19,7 @@ do {
     let seed = UInt64(try a.int("seed", default: 0, in: 0...Int.max))
     let limit = a.string("limit") == nil ? nil : try a.int("limit", default: 0, in: 1...Int.max)
     let testLimit = a.string("test-limit") == nil ? nil : try a.int("test-limit", default: 0, in: 1...Int.max)
-    let directory = URL(fileURLWithPath: a.string("data-dir") ?? ProcessInfo.processInfo.environment["MNIST_DIR"] ?? "data/mnist")
+    let directory = MNISTLocation.resolve(dataDir: a.string("data-dir")).directory
     let train: MNIST, test: MNIST
     do {
         train = try MNIST(directory: directory, train: true, limit: limit)

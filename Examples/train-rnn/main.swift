@@ -21,7 +21,8 @@ let usage = """
       --cell rnn|lstm|gru    recurrent cell (default rnn)
       --bidirectional        run a second direction backwards over the rows
       --seed N               seed for initialisation and shuffling (default 0)
-      --data-dir DIR         MNIST directory (default: $MNIST_DIR, then ./data/mnist; downloaded if absent)
+      --data-dir DIR         MNIST directory (default: $MNIST_DIR, then ./data/mnist, then the copy in the
+                             checkout, Examples/data/mnist; a named directory is downloaded into if empty)
       --save FILE            keep the best model and optimizer state in FILE (safetensors, written atomically)
       --resume FILE          continue from a file written by --save
       --target-accuracy P    stop once the test accuracy reaches P percent (saving first, with --save)
@@ -172,8 +173,8 @@ func run() throws {
     sigaddset(&signals, SIGTERM)
     pthread_sigmask(SIG_UNBLOCK, &signals, nil)
 
-    // Data: --data-dir, then $MNIST_DIR, then ./data/mnist; downloaded there if absent.
-    let directory = URL(fileURLWithPath: options.dataDir ?? ProcessInfo.processInfo.environment["MNIST_DIR"] ?? "data/mnist")
+    // Data: --data-dir, $MNIST_DIR, ./data/mnist, then the copy in the checkout; downloaded if none is there.
+    let directory = MNISTLocation.resolve(dataDir: options.dataDir).directory
     let train: MNIST, test: MNIST
     do {
         var bar: ProgressBar? = nil

@@ -1,6 +1,7 @@
 // Training and evaluation workloads of the speed issue, and the side-by-side comparison with the
-// PyTorch anchor (../shared/anchors/torch_rnn_mnist.py).
+// PyTorch anchor (Examples/pytorch/torch_rnn_mnist.py).
 import Ember
+import EmberCLI
 import Foundation
 
 // MARK: - Running child processes
@@ -160,10 +161,11 @@ func option(_ name: String, in arguments: [String]) -> String? {
     return arguments[i + 1]
 }
 
-func defaultDataDir() -> String {
-    ProcessInfo.processInfo.environment["MNIST_DIR"]
-        ?? (FileManager.default.fileExists(atPath: "../shared/data/mnist") ? "../shared/data/mnist" : "data/mnist")
-}
+/// The PyTorch program `compare` runs: Examples/pytorch/torch_rnn_mnist.py of this checkout.
+let defaultAnchor = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent().appendingPathComponent("Examples/pytorch/torch_rnn_mnist.py").path
+
+func defaultDataDir() -> String { MNISTLocation.resolve(dataDir: nil).directory.path }
 
 /// `ember-bench train`: Ember's training and evaluation throughput and peak RSS, median of `runs`.
 func benchTraining(_ arguments: [String]) throws {
@@ -190,10 +192,10 @@ func benchCompare(_ arguments: [String]) {
         exit(64)
     }
     let dataDir = option("--data-dir", in: arguments) ?? defaultDataDir()
-    let anchor = option("--anchor", in: arguments) ?? "../shared/anchors/torch_rnn_mnist.py"
+    let anchor = option("--anchor", in: arguments) ?? defaultAnchor
     guard FileManager.default.isReadableFile(atPath: anchor) else {
         // Checked up front: otherwise every PyTorch run fails alike and the table comes out half empty.
-        FileHandle.standardError.write(Data("ember-bench compare: no PyTorch anchor at \(anchor) (pass --anchor FILE, or run from the project directory so that ../shared resolves)\n".utf8))
+        FileHandle.standardError.write(Data("ember-bench compare: no PyTorch anchor at \(anchor) (pass --anchor FILE)\n".utf8))
         exit(66)
     }
     let threads = Int(option("--threads", in: arguments) ?? "") ?? 2

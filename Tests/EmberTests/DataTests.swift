@@ -72,7 +72,7 @@ import Ember
     }
 
     @Test func realMNISTLoads() throws {
-        let test = try MNIST(directory: Shared.root.appendingPathComponent("data/mnist"), train: false)
+        let test = try MNIST(directory: Fixtures.mnist, train: false)
         #expect(test.count == 10_000 && test.rows == 28 && test.columns == 28)
         #expect(Set(test.labels) == Set(0...9))
     }

@@ -78,7 +78,7 @@ import Ember
         let file = try SafeTensorsFile(contentsOf: url)
         _ = (file.metadata, file.names)
         #expect(try file.tensor("name", as: Double.self).scalars == [1, 2])
-        let ce = try Shared.fixture("cross_entropy")
+        let ce = try Fixtures.pytorch("cross_entropy")
         #expect(try ce.integers("target").count == 8)
     }
 }

@@ -1,12 +1,17 @@
 import Foundation
 import Ember
 
-/// ../shared beside the project, found from this file's path.
-enum Shared {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared")
-    static func fixture(_ name: String) throws -> SafeTensorsFile {
-        try SafeTensorsFile(contentsOf: root.appendingPathComponent("fixtures/pytorch/\(name).safetensors"))
+/// Reference data inside the checkout, found from this file's path: the PyTorch fixtures beside the
+/// tests (`Fixtures/pytorch`, see its README) and the bundled MNIST files (`Examples/data/mnist`).
+enum Fixtures {
+    static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
+    static let projectRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+    static let mnist = projectRoot.appendingPathComponent("Examples/data/mnist")
+
+    /// One of PyTorch's reference files, `Fixtures/pytorch/NAME.safetensors`.
+    static func pytorch(_ name: String) throws -> SafeTensorsFile {
+        try SafeTensorsFile(contentsOf: directory.appendingPathComponent("pytorch/\(name).safetensors"))
     }
 }
 

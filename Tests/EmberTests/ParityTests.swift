@@ -14,10 +14,10 @@ func worstRelativeError(_ a: Tensor<Double>, _ b: Tensor<Double>) -> Double {
     return worst
 }
 
-/// PyTorch reference values (../shared/fixtures/pytorch) reproduced in Double to 1e-9 relative.
+/// PyTorch reference values (Tests/EmberTests/Fixtures/pytorch) reproduced in Double to 1e-9 relative.
 @Suite struct PyTorchParityTests {
     @Test func linear() throws {
-        let f = try Shared.fixture("linear")
+        let f = try Fixtures.pytorch("linear")
         let layer = Linear<Double>(inFeatures: 5, outFeatures: 3)
         try layer.loadStateDict(["weight": f.tensor("param.weight"), "bias": f.tensor("param.bias")])
         let x = Variable(try f.tensor("input", as: Double.self), requiresGrad: true)
@@ -33,7 +33,7 @@ func worstRelativeError(_ a: Tensor<Double>, _ b: Tensor<Double>) -> Double {
     }
 
     @Test func crossEntropy() throws {
-        let f = try Shared.fixture("cross_entropy")
+        let f = try Fixtures.pytorch("cross_entropy")
         let logits = Variable(try f.tensor("input", as: Double.self), requiresGrad: true)
         let loss = CrossEntropyLoss(reduction: .mean)(logits, try f.integers("target"))
         #expect(worstRelativeError(loss.data.reshaped(to: [1]), try f.tensor("loss")) < 1e-9)
@@ -44,7 +44,7 @@ func worstRelativeError(_ a: Tensor<Double>, _ b: Tensor<Double>) -> Double {
     }
 
     @Test func adamFiveSteps() throws {
-        let f = try Shared.fixture("adam")
+        let f = try Fixtures.pytorch("adam")
         let p = Variable(try f.tensor("param.p", as: Double.self), requiresGrad: true)
         let q = Variable(try f.tensor("param.q", as: Double.self), requiresGrad: true)
         let opt = Adam([p, q], lr: Double(f.metadata["lr"] ?? "") ?? .nan)
@@ -93,28 +93,28 @@ func worstRelativeError(_ a: Tensor<Double>, _ b: Tensor<Double>) -> Double {
     }
 
     @Test func rnnTanhBatchFirst() throws {
-        let f = try Shared.fixture("rnn_tanh_batch_first")
+        let f = try Fixtures.pytorch("rnn_tanh_batch_first")
         let rnn = RNN<Double>(inputSize: 4, hiddenSize: 6, batchFirst: true)
         let worst = try check(f, rnn) { x, h, _ in let (o, hn) = rnn(x, h); return (o, hn, nil) }
         print("parity rnn_tanh_batch_first worst relative error \(worst)")
     }
 
     @Test func rnnRelu2Layer() throws {
-        let f = try Shared.fixture("rnn_relu_2layer")
+        let f = try Fixtures.pytorch("rnn_relu_2layer")
         let rnn = RNN<Double>(inputSize: 3, hiddenSize: 5, numLayers: 2, nonlinearity: .relu)
         let worst = try check(f, rnn) { x, h, _ in let (o, hn) = rnn(x, h); return (o, hn, nil) }
         print("parity rnn_relu_2layer worst relative error \(worst)")
     }
 
     @Test func lstmBatchFirst() throws {
-        let f = try Shared.fixture("lstm_batch_first")
+        let f = try Fixtures.pytorch("lstm_batch_first")
         let lstm = LSTM<Double>(inputSize: 4, hiddenSize: 5, batchFirst: true)
         let worst = try check(f, lstm) { x, h, c in let (o, s) = lstm(x, (h, c!)); return (o, s.h, s.c) }
         print("parity lstm_batch_first worst relative error \(worst)")
     }
 
     @Test func gru() throws {
-        let f = try Shared.fixture("gru")
+        let f = try Fixtures.pytorch("gru")
         let gru = GRU<Double>(inputSize: 3, hiddenSize: 4)
         let worst = try check(f, gru) { x, h, _ in let (o, hn) = gru(x, h); return (o, hn, nil) }
         print("parity gru worst relative error \(worst)")

@@ -26,10 +26,10 @@ import Ember
     }
 
     @Test func readsPyTorchFiles() throws {
-        let file = try Shared.fixture("linear")
+        let file = try Fixtures.pytorch("linear")
         #expect(file.metadata["module"] == "Linear")
         #expect(try file.tensor("param.weight", as: Double.self).shape == [3, 5])
-        let ce = try Shared.fixture("cross_entropy")
+        let ce = try Fixtures.pytorch("cross_entropy")
         #expect(try ce.integers("target").allSatisfy { (0..<10).contains($0) })
     }
 

@@ -5,7 +5,7 @@ import Ember
 /// PyTorch's float32 training trajectory: same initial weights, same five batches, Adam(lr 0.001).
 @Suite struct MNISTTrajectoryTests {
     @Test func fiveAdamStepsMatchPyTorch() throws {
-        let f = try Shared.fixture("mnist_rnn32_adam")
+        let f = try Fixtures.pytorch("mnist_rnn32_adam")
         let model = Classifier()          // DESIGN.md's model: RNN(28, 32) and Linear(32, 10) on the last step
         var initial: [String: Tensor<Float>] = [:]
         for name in f.names where name.hasPrefix("init.") { initial[String(name.dropFirst(5))] = try f.tensor(name) }
@@ -37,8 +37,8 @@ import Ember
     /// The fixture's batches are the first training images in order, as pixel/255 with PyTorch:
     /// Ember's MNIST reader gives the same tensors and labels.
     @Test func batchesEqualPyTorchsTensors() throws {
-        let f = try Shared.fixture("mnist_rnn32_adam")
-        let train = try MNIST(directory: Shared.root.appendingPathComponent("data/mnist"), train: true, limit: 320)
+        let f = try Fixtures.pytorch("mnist_rnn32_adam")
+        let train = try MNIST(directory: Fixtures.mnist, train: true, limit: 320)
         for step in 0..<5 {
             let (images, labels) = train.batch(Array((step * 64)..<((step + 1) * 64)))
             #expect(images == (try f.tensor("step\(step).images", as: Float.self)))

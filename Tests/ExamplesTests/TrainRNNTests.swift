@@ -3,11 +3,13 @@ import Testing
 import Ember
 
 /// Runs a built example with arguments and environment; returns exit status, stdout and stderr.
-func runExample(_ name: String, _ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, out: String, err: String) {
+func runExample(_ name: String, _ arguments: [String], environment: [String: String] = [:],
+                currentDirectory: URL? = nil) throws -> (status: Int32, out: String, err: String) {
     let binary = productsDirectory.appendingPathComponent(name)
     let process = Process()
     process.executableURL = binary
     process.arguments = arguments
+    if let currentDirectory { process.currentDirectoryURL = currentDirectory }
     var env = ProcessInfo.processInfo.environment
     env["MNIST_DIR"] = nil
     for (k, v) in environment { env[k] = v }
@@ -30,8 +32,9 @@ let productsDirectory: URL = {
     return url
 }()
 
+/// The MNIST copy committed with the project.
 let mnistDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-    .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared/data/mnist")
+    .deletingLastPathComponent().appendingPathComponent("Examples/data/mnist")
 
 func scratch() -> URL {
     let url = FileManager.default.temporaryDirectory.appendingPathComponent("ember-examples-\(UUID().uuidString)")
