@@ -100,6 +100,19 @@ import Ember
         #expect(throws: SafeTensorsError.self) { try floats.integers("f") }
     }
 
+    /// Bad input to the writer throws (it never traps), and nothing is written.
+    @Test func encodeRejectsReservedNamesAndBadShapes() throws {
+        func reason(_ entries: [String: SafeTensorsFile.Entry]) -> String {
+            do { _ = try SafeTensorsFile.encode(entries: entries); return "no error" } catch { return "\(error)" }
+        }
+        #expect(reason(["__metadata__": .float(Tensor([1]))]).contains("'__metadata__' is reserved"))
+        #expect(reason(["i": .int64(shape: [2, 2], values: [1, 2, 3])]).contains("'i' has 3 values for shape [2, 2]"))
+        #expect(reason(["i": .int64(shape: [-1, -2], values: [1, 2])]).contains("'i' has 2 values for shape [-1, -2]"))
+        let url = temporaryDirectory().appendingPathComponent("m.safetensors")
+        #expect(throws: SafeTensorsError.self) { try SafeTensorsFile.write(["__metadata__": Tensor<Float>([1])], to: url) }
+        #expect(!FileManager.default.fileExists(atPath: url.path))
+    }
+
     @Test func staleTemporariesOfDeadWritersAreRemoved() throws {
         let dir = temporaryDirectory()
         let url = dir.appendingPathComponent("m.safetensors")

@@ -34,7 +34,7 @@ final class AnomalyState {
     static let key: pthread_key_t = {
         var key = pthread_key_t()
         let status = pthread_key_create(&key, nil)
-        precondition(status == 0, "Ember: could not create the thread-local key for anomaly detection (\(status))")
+        require(status == 0, "Ember: could not create the thread-local key for anomaly detection (\(status))")
         return key
     }()
 

@@ -19,15 +19,15 @@ extension Variable {
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public func backward(gradient: Tensor<Scalar>? = nil, retainGraph: Bool = false) {
-        precondition(requiresGrad,
+        require(requiresGrad,
                      "backward: this variable does not require gradients and has no graph (did any input have requiresGrad: true, and was grad mode on?)")
         let seed: Tensor<Scalar>
         if let gradient {
-            precondition(gradient.shape == data.shape,
+            require(gradient.shape == data.shape,
                          "backward: expected a gradient of shape \(describe(data.shape)), got \(describe(gradient.shape))")
             seed = gradient
         } else {
-            precondition(data.count == 1,
+            require(data.count == 1,
                          "backward: a gradient must be given for a variable of shape \(describe(data.shape)); only one-element variables get the implicit gradient 1")
             seed = Tensor(repeating: 1, shape: data.shape)
         }
@@ -57,7 +57,7 @@ extension Variable {
             guard let g = current.pending else { continue }
             current.pending = nil
             guard let rule = current.rule else {
-                preconditionFailure("backward: trying to backward through the graph a second time (the values saved by '\(current.name)' were released after the first backward); pass retainGraph: true to the first backward() to keep them")
+                requireFailure("backward: trying to backward through the graph a second time (the values saved by '\(current.name)' were released after the first backward); pass retainGraph: true to the first backward() to keep them")
             }
             let grads = rule(g)
             if let anomaly = AnomalyState.current, g.isAllFinite {
@@ -66,7 +66,7 @@ extension Variable {
             if !retainGraph { current.rule = nil }
             for (input, inputGrad) in zip(current.inputs, grads) {
                 guard let inputGrad, input.requiresGrad else { continue }
-                precondition(inputGrad.shape == input.data.shape,
+                require(inputGrad.shape == input.data.shape,
                              "backward: '\(current.name)' produced a gradient of shape \(describe(inputGrad.shape)) for an input of shape \(describe(input.data.shape))")
                 if let n = input.node {
                     if n.pending == nil { n.pending = inputGrad } else { n.pending! += inputGrad }

@@ -14,7 +14,7 @@ enum GradMode {
     static let key: pthread_key_t = {
         var key = pthread_key_t()
         let status = pthread_key_create(&key, nil)
-        precondition(status == 0, "Ember: could not create the thread-local key for grad mode (\(status))")
+        require(status == 0, "Ember: could not create the thread-local key for grad mode (\(status))")
         return key
     }()
 

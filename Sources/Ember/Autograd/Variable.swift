@@ -21,7 +21,7 @@ public final class Variable<Scalar: TensorScalar> {
     public var grad: Tensor<Scalar>? {
         didSet {
             if let g = grad {
-                precondition(g.shape == data.shape,
+                require(g.shape == data.shape,
                              "Variable.grad: expected a gradient of shape \(describe(data.shape)), got \(describe(g.shape))")
             }
         }
@@ -35,7 +35,7 @@ public final class Variable<Scalar: TensorScalar> {
     public var requiresGrad: Bool {
         get { _requiresGrad }
         set {
-            precondition(node == nil, "Variable.requiresGrad: can only be changed on leaf variables; use detach() to make a leaf")
+            require(node == nil, "Variable.requiresGrad: can only be changed on leaf variables; use detach() to make a leaf")
             _requiresGrad = newValue
         }
     }

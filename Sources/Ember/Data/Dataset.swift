@@ -41,7 +41,7 @@ public final class DataLoader<D: Dataset>: Sequence {
     private var cached: (epoch: Int, generator: TorchGenerator)?
 
     public init(_ dataset: D, batchSize: Int, shuffle: Bool = false, seed: UInt64? = nil, dropLast: Bool = false) {
-        precondition(batchSize > 0, "DataLoader: expected a positive batchSize, got \(batchSize)")
+        require(batchSize > 0, "DataLoader: expected a positive batchSize, got \(batchSize)")
         self.dataset = dataset
         self.batchSize = batchSize
         self.shuffle = shuffle
@@ -61,9 +61,9 @@ public final class DataLoader<D: Dataset>: Sequence {
     public func order(epoch: Int) -> [Int] {
         guard shuffle else { return Array(0..<dataset.count) }
         guard let seed else {
-            preconditionFailure("DataLoader.order(epoch:): this loader has no seed, so each pass draws its order from the default generator when it starts; create it with a seed to ask for an epoch's order")
+            requireFailure("DataLoader.order(epoch:): this loader has no seed, so each pass draws its order from the default generator when it starts; create it with a seed to ask for an epoch's order")
         }
-        precondition(epoch >= 0, "DataLoader.order(epoch:): expected a non-negative epoch, got \(epoch)")
+        require(epoch >= 0, "DataLoader.order(epoch:): expected a non-negative epoch, got \(epoch)")
         var g: TorchGenerator
         if let cached, cached.epoch <= epoch {
             g = cached.generator

@@ -45,7 +45,7 @@ func gunzip(_ data: Data, path: String, maximumBytes: Int) throws -> Data {
 /// Compresses `data` into a gzip stream (level 6) with the system zlib.
 public func gzipCompress(_ data: Data) -> Data {
     var stream = z_stream()
-    precondition(deflateInit2_(&stream, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY, ZLIB_VERSION,
+    require(deflateInit2_(&stream, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY, ZLIB_VERSION,
                                Int32(MemoryLayout<z_stream>.size)) == Z_OK, "gzipCompress: zlib could not be initialised")
     defer { deflateEnd(&stream) }
     var output = Data()

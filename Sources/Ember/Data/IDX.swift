@@ -67,7 +67,8 @@ public struct IDXArray: Sendable {
 
     /// The bytes of an IDX file of unsigned bytes (for writing test data and downloads).
     public static func encode(shape: [Int], bytes: [UInt8]) -> Data {
-        precondition(shape.reduce(1, *) == bytes.count, "IDXArray.encode: \(bytes.count) bytes for shape \(shape)")
+        require(shape.count <= 255 && shape.allSatisfy { $0 >= 0 && $0 <= Int(UInt32.max) } && shape.reduce(1, *) == bytes.count,
+                "IDXArray.encode: \(bytes.count) bytes for shape \(shape) (dimensions 0...2^32-1, at most 255 of them)")
         var data = Data([0, 0, 0x08, UInt8(shape.count)])
         for d in shape { data.append(contentsOf: [UInt8(d >> 24 & 0xff), UInt8(d >> 16 & 0xff), UInt8(d >> 8 & 0xff), UInt8(d & 0xff)]) }
         data.append(contentsOf: bytes)

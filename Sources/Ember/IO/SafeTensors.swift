@@ -192,12 +192,18 @@ public struct SafeTensorsFile: Sendable {
     }
 
     /// The bytes of a safetensors file: names sorted, data contiguous, header padded to 8 bytes.
+    ///
+    /// Throws `SafeTensorsError` (with an empty path) for a tensor named `__metadata__` (the format
+    /// reserves that key for `metadata`) and for an `.int64` entry whose shape has a negative
+    /// dimension or does not match its number of values.
     public static func encode(entries: [String: Entry], metadata: [String: String] = [:]) throws -> Data {
         var header: [String: Any] = [:]
         if !metadata.isEmpty { header["__metadata__"] = metadata }
         var body = Data()
         for name in entries.keys.sorted() {
-            precondition(name != "__metadata__", "SafeTensorsFile.write: '__metadata__' is reserved")
+            guard name != "__metadata__" else {
+                throw SafeTensorsError(path: "", reason: "the name '__metadata__' is reserved for the file's metadata; rename the tensor")
+            }
             let begin = body.count
             let dtype: DType, shape: [Int]
             switch entries[name]! {
@@ -208,7 +214,9 @@ public struct SafeTensorsFile: Sendable {
                 dtype = .F64; shape = t.shape
                 for v in t.scalars { withUnsafeBytes(of: v.bitPattern.littleEndian) { body.append(contentsOf: $0) } }
             case .int64(let s, let values):
-                precondition(s.reduce(1, *) == values.count, "SafeTensorsFile.write: '\(name)' has \(values.count) values for shape \(s)")
+                guard s.allSatisfy({ $0 >= 0 }), s.reduce(1, *) == values.count else {
+                    throw SafeTensorsError(path: "", reason: "'\(name)' has \(values.count) values for shape \(describe(s))")
+                }
                 dtype = .I64; shape = s
                 for v in values { withUnsafeBytes(of: Int64(v).littleEndian) { body.append(contentsOf: $0) } }
             }

@@ -69,6 +69,6 @@ func permuteCopy(from src: UnsafeRawPointer, to dst: UnsafeMutableRawPointer, el
     switch elementSize {
     case 4: gather(UInt32.self)
     case 8: gather(UInt64.self)
-    default: preconditionFailure("permuteCopy: unsupported element size \(elementSize)")
+    default: requireFailure("permuteCopy: unsupported element size \(elementSize)")
     }
 }

@@ -86,7 +86,7 @@ final class PackedMatrix<Scalar: TensorScalar>: @unchecked Sendable {
 
     /// Packs `op(b)`: `b` is `[k, n]` with row stride `ldb`, or `[n, k]` when `transB`.
     init(transB: Bool, k: Int, n: Int, b: UnsafePointer<Scalar>, ldb: Int) {
-        precondition(k > 0 && n > 0, "PackedMatrix: empty operand [\(k), \(n)]")
+        require(k > 0 && n > 0, "PackedMatrix: empty operand [\(k), \(n)]")
         self.k = k
         self.n = n
         level = .current

@@ -12,7 +12,7 @@ let threadCountSetting = Atomic<Int>(1)
 public var emberThreadCount: Int {
     get { threadCountSetting.load(ordering: .relaxed) }
     set {
-        precondition(newValue >= 1, "emberThreadCount: expected at least 1, got \(newValue)")
+        require(newValue >= 1, "emberThreadCount: expected at least 1, got \(newValue)")
         threadCountSetting.store(newValue, ordering: .relaxed)
     }
 }
@@ -51,7 +51,7 @@ final class WorkerPool: @unchecked Sendable {
     private static let insideKey: pthread_key_t = {
         var key = pthread_key_t()
         let status = pthread_key_create(&key, nil)
-        precondition(status == 0, "Ember: could not create the thread-local key for the worker pool (\(status))")
+        require(status == 0, "Ember: could not create the thread-local key for the worker pool (\(status))")
         return key
     }()
 

@@ -11,7 +11,7 @@ public class RecurrentCell<Scalar: TensorScalar>: Module {
     public var hiddenSize: Int { weight_hh.shape[1] }
 
     init(gates: Int, inputSize: Int, hiddenSize: Int, bias: Bool, name: String) {
-        precondition(inputSize > 0 && hiddenSize > 0, "\(name): expected positive sizes, got \(inputSize), \(hiddenSize)")
+        require(inputSize > 0 && hiddenSize > 0, "\(name): expected positive sizes, got \(inputSize), \(hiddenSize)")
         let bound = 1 / Double(hiddenSize).squareRoot(), gh = gates * hiddenSize
         let t = withDefaultGenerator { g in
             (Tensor<Scalar>.uniformInit([gh, inputSize], bound: bound, generator: &g),

@@ -11,7 +11,7 @@ public final class Linear<Scalar: TensorScalar>: Layer {
     public let bias: Variable<Scalar>?
 
     public init(inFeatures: Int, outFeatures: Int, bias: Bool = true) {
-        precondition(inFeatures > 0 && outFeatures > 0, "Linear: expected positive sizes, got inFeatures \(inFeatures), outFeatures \(outFeatures)")
+        require(inFeatures > 0 && outFeatures > 0, "Linear: expected positive sizes, got inFeatures \(inFeatures), outFeatures \(outFeatures)")
         let bound = 1 / Double(inFeatures).squareRoot()
         let (w, b) = withDefaultGenerator { g in
             (Tensor<Scalar>.kaimingUniformInit([outFeatures, inFeatures], fanIn: inFeatures, generator: &g),
@@ -80,7 +80,7 @@ public final class Dropout<Scalar: TensorScalar>: Layer, TrainingModeSettable {
     var generator: SeededGenerator?
 
     public init(p: Double = 0.5, seed: UInt64? = nil) {
-        precondition(p >= 0 && p <= 1, "Dropout: expected a probability in [0, 1], got \(p)")
+        require(p >= 0 && p <= 1, "Dropout: expected a probability in [0, 1], got \(p)")
         self.p = p
         self.generator = seed.map { SeededGenerator(seed: $0) }
     }
@@ -106,7 +106,7 @@ public final class Embedding<Scalar: TensorScalar>: Module {
     public let weight: Variable<Scalar>
 
     public init(numEmbeddings: Int, embeddingDim: Int) {
-        precondition(numEmbeddings > 0 && embeddingDim > 0, "Embedding: expected positive sizes, got \(numEmbeddings), \(embeddingDim)")
+        require(numEmbeddings > 0 && embeddingDim > 0, "Embedding: expected positive sizes, got \(numEmbeddings), \(embeddingDim)")
         weight = Variable(withDefaultGenerator { Tensor<Scalar>(randomNormal: [numEmbeddings, embeddingDim], generator: &$0) }, requiresGrad: true)
     }
 
@@ -116,7 +116,7 @@ public final class Embedding<Scalar: TensorScalar>: Module {
     /// `[B][T]` indices → `[B, T, embeddingDim]`.
     public func callAsFunction(_ indices: [[Int]]) -> Variable<Scalar> {
         let t = indices.first?.count ?? 0
-        precondition(indices.allSatisfy { $0.count == t }, "Embedding: expected rows of equal length")
+        require(indices.allSatisfy { $0.count == t }, "Embedding: expected rows of equal length")
         return embeddingLookup(weight, indices.flatMap { $0 }).reshaped(to: [indices.count, t, weight.shape[1]])
     }
 }
@@ -126,9 +126,9 @@ public final class Embedding<Scalar: TensorScalar>: Module {
 @_specialize(where Scalar == Double)
 public func embeddingLookup<Scalar>(_ table: Variable<Scalar>, _ indices: [Int]) -> Variable<Scalar> {
     let w = table.data
-    precondition(w.rank == 2, "embeddingLookup: expected a [n, d] table, got \(describe(w.shape))")
+    require(w.rank == 2, "embeddingLookup: expected a [n, d] table, got \(describe(w.shape))")
     let (n, d) = (w.shape[0], w.shape[1])
-    for i in indices { precondition(i >= 0 && i < n, "embeddingLookup: index \(i) is out of range for a table of \(n) rows") }
+    for i in indices { require(i >= 0 && i < n, "embeddingLookup: index \(i) is out of range for a table of \(n) rows") }
     let y = Tensor<Scalar>(computing: [indices.count, d]) { out, _ in
         w.withBase { src in
             for (row, i) in indices.enumerated() { (out + row * d).update(from: src + i * d, count: d) }

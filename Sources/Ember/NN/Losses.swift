@@ -52,7 +52,7 @@ public struct MSELoss: Sendable {
 
     /// `input` and `target` of the same shape; shape `[]`, or the input's shape for `.none`.
     public func callAsFunction<Scalar>(_ input: Variable<Scalar>, _ target: Variable<Scalar>) -> Variable<Scalar> {
-        precondition(input.shape == target.shape, "MSELoss: expected equal shapes, got \(describe(input.shape)) and \(describe(target.shape))")
+        require(input.shape == target.shape, "MSELoss: expected equal shapes, got \(describe(input.shape)) and \(describe(target.shape))")
         let squared = (input - target).squared()
         switch reduction {
         case .mean: return squared.mean()
@@ -72,11 +72,11 @@ public struct MSELoss: Sendable {
 func classificationLoss<Scalar>(_ x: Variable<Scalar>, _ targets: [Int], reduction: Reduction, ignoreIndex: Int,
                                 alreadyLogProbabilities: Bool) -> Variable<Scalar> {
     let name = alreadyLogProbabilities ? "NLLLoss" : "CrossEntropyLoss"
-    precondition(x.rank == 2, "\(name): expected input [N, C], got \(describe(x.shape))")
+    require(x.rank == 2, "\(name): expected input [N, C], got \(describe(x.shape))")
     let (n, c) = (x.shape[0], x.shape[1])
-    precondition(targets.count == n, "\(name): expected \(n) targets for input \(describe(x.shape)), got \(targets.count)")
+    require(targets.count == n, "\(name): expected \(n) targets for input \(describe(x.shape)), got \(targets.count)")
     for t in targets where t != ignoreIndex {
-        precondition(t >= 0 && t < c, "\(name): target \(t) is out of range for \(c) classes")
+        require(t >= 0 && t < c, "\(name): target \(t) is out of range for \(c) classes")
     }
     let logp = alreadyLogProbabilities ? x.data : x.data.logSoftmax(axis: 1)
     let counted = targets.filter { $0 != ignoreIndex }.count

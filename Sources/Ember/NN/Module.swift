@@ -61,7 +61,7 @@ extension Module {
             } else if let ps = value as? [Variable<Scalar>] {
                 for (i, p) in ps.enumerated() { add("\(name).\(i)", p) }
             } else if isVariableOfOtherScalar(value) {
-                preconditionFailure("Module \(type(of: self)): parameter '\(name)' is \(type(of: value)), but the module's Scalar is \(Scalar.self) (declare `typealias Scalar = ...` to match)")
+                requireFailure("Module \(type(of: self)): parameter '\(name)' is \(type(of: value)), but the module's Scalar is \(Scalar.self) (declare `typealias Scalar = ...` to match)")
             }
         }
         for (childName, child) in namedChildren() {
@@ -216,7 +216,7 @@ func childParameters<S: TensorScalar>(of child: any Module, as: S.Type, path: St
         let list = m.namedParameters()
         if list.isEmpty { return [] }
         guard M.Scalar.self == S.self else {
-            preconditionFailure("Module \(type(of: parent)): submodule '\(path)' (\(M.self)) has Scalar \(M.Scalar.self), but \(type(of: parent)) has Scalar \(S.self)")
+            requireFailure("Module \(type(of: parent)): submodule '\(path)' (\(M.self)) has Scalar \(M.Scalar.self), but \(type(of: parent)) has Scalar \(S.self)")
         }
         return list.map { ($0.name, $0.parameter as! Variable<S>) }
     }

@@ -27,9 +27,9 @@ public class RecurrentLayer<Scalar: TensorScalar>: Module, TrainingModeSettable 
 
     init(mode: RecurrentMode, inputSize: Int, hiddenSize: Int, numLayers: Int, bias: Bool, batchFirst: Bool,
          dropout: Double, bidirectional: Bool, name: String) {
-        precondition(inputSize > 0 && hiddenSize > 0 && numLayers > 0,
+        require(inputSize > 0 && hiddenSize > 0 && numLayers > 0,
                      "\(name): expected positive inputSize, hiddenSize and numLayers, got \(inputSize), \(hiddenSize), \(numLayers)")
-        precondition(dropout >= 0 && dropout <= 1, "\(name): dropout should be a number in range [0, 1], got \(dropout)")
+        require(dropout >= 0 && dropout <= 1, "\(name): dropout should be a number in range [0, 1], got \(dropout)")
         let config = RecurrentConfig(mode: mode, inputSize: inputSize, hiddenSize: hiddenSize, numLayers: numLayers,
                                      bias: bias, bidirectional: bidirectional)
         self.config = config
@@ -77,20 +77,20 @@ public class RecurrentLayer<Scalar: TensorScalar>: Module, TrainingModeSettable 
     func run(_ input: Variable<Scalar>, h0: Variable<Scalar>?, c0: Variable<Scalar>?, lengths: [Int]?, name: String,
              weights overrideWeights: [Variable<Scalar>]? = nil) -> (Variable<Scalar>, Variable<Scalar>, Variable<Scalar>?) {
         let weights = overrideWeights ?? self.weights
-        precondition(weights.count == self.weights.count && zip(weights, self.weights).allSatisfy { $0.shape == $1.shape },
+        require(weights.count == self.weights.count && zip(weights, self.weights).allSatisfy { $0.shape == $1.shape },
                      "\(name): replacement weights must match the layer's")
-        precondition(input.rank == 3,
+        require(input.rank == 3,
                      "\(name): expected a 3-D input \(batchFirst ? "[batch, time, features]" : "[time, batch, features]"), got \(describe(input.shape))")
         let (T, B) = batchFirst ? (input.shape[1], input.shape[0]) : (input.shape[0], input.shape[1])
-        precondition(input.shape[2] == config.inputSize,
+        require(input.shape[2] == config.inputSize,
                      "\(name): expected input with \(config.inputSize) features, got \(describe(input.shape))")
-        precondition(T > 0, "\(name): expected at least one time step, got \(describe(input.shape))")
+        require(T > 0, "\(name): expected at least one time step, got \(describe(input.shape))")
         let stateShape = [config.numLayers * config.directions, B, config.hiddenSize]
-        if let h0 { precondition(h0.shape == stateShape, "\(name): expected hidden state \(describe(stateShape)), got \(describe(h0.shape))") }
-        if let c0 { precondition(c0.shape == stateShape, "\(name): expected cell state \(describe(stateShape)), got \(describe(c0.shape))") }
+        if let h0 { require(h0.shape == stateShape, "\(name): expected hidden state \(describe(stateShape)), got \(describe(h0.shape))") }
+        if let c0 { require(c0.shape == stateShape, "\(name): expected cell state \(describe(stateShape)), got \(describe(c0.shape))") }
         let lengths = lengths ?? Array(repeating: T, count: B)
-        precondition(lengths.count == B, "\(name): expected \(B) lengths, got \(lengths.count)")
-        for l in lengths { precondition(l >= 1 && l <= T, "\(name): lengths must be in 1...\(T), got \(l)") }
+        require(lengths.count == B, "\(name): expected \(B) lengths, got \(lengths.count)")
+        for l in lengths { require(l >= 1 && l <= T, "\(name): lengths must be in 1...\(T), got \(l)") }
 
         var masks: [Tensor<Scalar>] = []
         if isTraining && dropout > 0 && config.numLayers > 1 {

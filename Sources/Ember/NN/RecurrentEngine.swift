@@ -327,7 +327,7 @@ enum RecurrentEngine {
                 break   // two vector calls already
             }
         }
-        precondition(bih == nil && bhh == nil, "stepForward: biases are fused for Float LSTM and GRU only")
+        require(bih == nil && bhh == nil, "stepForward: biases are fused for Float LSTM and GRU only")
         stepForwardPlain(mode, B: B, H: H, xw: xw, gh: gh, hPrev: hPrev, cPrev: cPrev, h: h, c: c, gates: gates, extra: extra)
     }
 

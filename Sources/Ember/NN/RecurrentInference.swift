@@ -167,7 +167,7 @@ extension RecurrentEngine {
             let done = ember_rnn_sequence_f(level, mode == .rnnRelu ? 1 : 0, rows, T, I, H, float(shared.x + first * I), xb, xt,
                                             float(wih), float(whh), bias ? float(bih) : nil, bias ? float(bhh) : nil,
                                             h0 == nil ? nil : float(ph0 + b0 * H), float(shared.output + first * H), yb, yt)
-            precondition(done != 0, "rnnSequence: I = \(I) or H = \(H) exceeds the GEMM's K block")
+            require(done != 0, "rnnSequence: I = \(I) or H = \(H) exceeds the GEMM's K block")
         } } } } }
         let last = shared.output + (batchFirst ? (b0 * T + T - 1) : ((T - 1) * B + b0)) * H
         for r in 0..<rows { (shared.hN + (b0 + r) * H).update(from: last + r * yb, count: H) }

@@ -7,10 +7,10 @@
 @_specialize(where Scalar == Double)
 public func linear<Scalar>(_ x: Variable<Scalar>, weight: Variable<Scalar>, bias: Variable<Scalar>?) -> Variable<Scalar> {
     let w = weight.data, xs = x.shape
-    precondition(w.rank == 2 && x.rank >= 1 && xs[xs.count - 1] == w.shape[1],
+    require(w.rank == 2 && x.rank >= 1 && xs[xs.count - 1] == w.shape[1],
                  "linear: expected input [.., \(w.rank == 2 ? w.shape[1] : 0)] for weight \(describe(w.shape)), got \(describe(xs))")
     if let b = bias {
-        precondition(b.shape == [w.shape[0]], "linear: expected bias [\(w.shape[0])], got \(describe(b.shape))")
+        require(b.shape == [w.shape[0]], "linear: expected bias [\(w.shape[0])], got \(describe(b.shape))")
     }
     let inFeatures = w.shape[1], outFeatures = w.shape[0]
     let rows = xs.dropLast().reduce(1, *)

@@ -103,9 +103,9 @@ public func concat<Scalar>(_ variables: [Variable<Scalar>], axis: Int) -> Variab
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
 public func stack<Scalar>(_ variables: [Variable<Scalar>], axis: Int = 0) -> Variable<Scalar> {
-    precondition(!variables.isEmpty, "stack: expected at least one variable")
+    require(!variables.isEmpty, "stack: expected at least one variable")
     let first = variables[0].shape
-    precondition(variables.allSatisfy { $0.shape == first },
+    require(variables.allSatisfy { $0.shape == first },
                  "stack: expected variables of equal shape, got \(variables.map { describe($0.shape) }.joined(separator: ", "))")
     let a = normalizeAxis(axis < 0 ? axis + first.count + 1 : axis, rank: first.count + 1, "stack", shape: first)
     return concat(variables.map { $0.expandingShape(at: a) }, axis: a)

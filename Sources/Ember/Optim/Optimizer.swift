@@ -54,11 +54,6 @@ public struct OptimizerStateError: Error, CustomStringConvertible, Sendable {
     public var description: String { "optimizer state: \(reason)" }
 }
 
-/// Checks an optimizer argument the way torch.optim does ("Invalid learning rate: -1.0").
-func checkArgument(_ condition: Bool, _ message: @autoclosure () -> String) {
-    precondition(condition, message())
-}
-
 /// Per-parameter named state tensors plus a step count, shared by the optimizers.
 struct ParameterState<Scalar: TensorScalar> {
     var buffers: [[String: Tensor<Scalar>]]
@@ -112,7 +107,7 @@ extension Tensor {
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     func maximum(_ other: Tensor) -> Tensor {
-        precondition(shape == other.shape)
+        require(shape == other.shape, "maximum: shapes \(describe(shape)) and \(describe(other.shape)) differ")
         return Tensor(shape: shape, scalars: zip(scalars, other.scalars).map { Swift.max($0, $1) })
     }
 }

@@ -16,10 +16,10 @@ public final class SGD<Scalar: TensorScalar>: Optimizer {
 
     public init(_ parameters: [Variable<Scalar>], lr: Double, momentum: Double = 0, dampening: Double = 0,
                 nesterov: Bool = false, weightDecay: Double = 0) {
-        checkArgument(lr >= 0, "SGD: Invalid learning rate: \(lr)")
-        checkArgument(momentum >= 0, "SGD: Invalid momentum value: \(momentum)")
-        checkArgument(weightDecay >= 0, "SGD: Invalid weight_decay value: \(weightDecay)")
-        checkArgument(!nesterov || (momentum > 0 && dampening == 0), "SGD: Nesterov momentum requires a momentum and zero dampening")
+        require(lr >= 0, "SGD: Invalid learning rate: \(lr)")
+        require(momentum >= 0, "SGD: Invalid momentum value: \(momentum)")
+        require(weightDecay >= 0, "SGD: Invalid weight_decay value: \(weightDecay)")
+        require(!nesterov || (momentum > 0 && dampening == 0), "SGD: Nesterov momentum requires a momentum and zero dampening")
         self.parameters = parameters
         self.learningRate = lr
         self.momentum = momentum
@@ -73,11 +73,11 @@ public class AdamBase<Scalar: TensorScalar>: Optimizer {
 
     init(_ name: String, _ parameters: [Variable<Scalar>], lr: Double, betas: (Double, Double), eps: Double,
          weightDecay: Double, amsgrad: Bool, decoupled: Bool) {
-        checkArgument(lr >= 0, "\(name): Invalid learning rate: \(lr)")
-        checkArgument(eps >= 0, "\(name): Invalid epsilon value: \(eps)")
-        checkArgument(betas.0 >= 0 && betas.0 < 1, "\(name): Invalid beta parameter at index 0: \(betas.0)")
-        checkArgument(betas.1 >= 0 && betas.1 < 1, "\(name): Invalid beta parameter at index 1: \(betas.1)")
-        checkArgument(weightDecay >= 0, "\(name): Invalid weight_decay value: \(weightDecay)")
+        require(lr >= 0, "\(name): Invalid learning rate: \(lr)")
+        require(eps >= 0, "\(name): Invalid epsilon value: \(eps)")
+        require(betas.0 >= 0 && betas.0 < 1, "\(name): Invalid beta parameter at index 0: \(betas.0)")
+        require(betas.1 >= 0 && betas.1 < 1, "\(name): Invalid beta parameter at index 1: \(betas.1)")
+        require(weightDecay >= 0, "\(name): Invalid weight_decay value: \(weightDecay)")
         self.parameters = parameters
         self.learningRate = lr
         (self.beta1, self.beta2) = betas
@@ -191,7 +191,7 @@ public class AdamBase<Scalar: TensorScalar>: Optimizer {
 
     /// `a + b·alpha` with one rounding, as PyTorch's `a.add(b, alpha:)` computes it on the CPU.
     static func addScaled(_ a: Tensor<Scalar>, _ b: Tensor<Scalar>, _ alpha: Scalar) -> Tensor<Scalar> {
-        precondition(a.shape == b.shape, "addScaled: shapes \(a.shape) and \(b.shape) differ")
+        require(a.shape == b.shape, "addScaled: shapes \(a.shape) and \(b.shape) differ")
         let bs = b.scalars
         var result = a
         result.withUnsafeMutableBufferPointer { r in
@@ -235,11 +235,11 @@ public final class Adagrad<Scalar: TensorScalar>: Optimizer {
 
     public init(_ parameters: [Variable<Scalar>], lr: Double = 1e-2, lrDecay: Double = 0, weightDecay: Double = 0,
                 initialAccumulatorValue: Double = 0, eps: Double = 1e-10) {
-        checkArgument(lr >= 0, "Adagrad: Invalid learning rate: \(lr)")
-        checkArgument(lrDecay >= 0, "Adagrad: Invalid lr_decay value: \(lrDecay)")
-        checkArgument(weightDecay >= 0, "Adagrad: Invalid weight_decay value: \(weightDecay)")
-        checkArgument(initialAccumulatorValue >= 0, "Adagrad: Invalid initial_accumulator_value value: \(initialAccumulatorValue)")
-        checkArgument(eps >= 0, "Adagrad: Invalid epsilon value: \(eps)")
+        require(lr >= 0, "Adagrad: Invalid learning rate: \(lr)")
+        require(lrDecay >= 0, "Adagrad: Invalid lr_decay value: \(lrDecay)")
+        require(weightDecay >= 0, "Adagrad: Invalid weight_decay value: \(weightDecay)")
+        require(initialAccumulatorValue >= 0, "Adagrad: Invalid initial_accumulator_value value: \(initialAccumulatorValue)")
+        require(eps >= 0, "Adagrad: Invalid epsilon value: \(eps)")
         self.parameters = parameters
         self.learningRate = lr
         self.lrDecay = lrDecay
@@ -289,11 +289,11 @@ public final class RMSprop<Scalar: TensorScalar>: Optimizer {
 
     public init(_ parameters: [Variable<Scalar>], lr: Double = 1e-2, alpha: Double = 0.99, eps: Double = 1e-8,
                 weightDecay: Double = 0, momentum: Double = 0, centered: Bool = false) {
-        checkArgument(lr >= 0, "RMSprop: Invalid learning rate: \(lr)")
-        checkArgument(eps >= 0, "RMSprop: Invalid epsilon value: \(eps)")
-        checkArgument(momentum >= 0, "RMSprop: Invalid momentum value: \(momentum)")
-        checkArgument(weightDecay >= 0, "RMSprop: Invalid weight_decay value: \(weightDecay)")
-        checkArgument(alpha >= 0, "RMSprop: Invalid alpha value: \(alpha)")
+        require(lr >= 0, "RMSprop: Invalid learning rate: \(lr)")
+        require(eps >= 0, "RMSprop: Invalid epsilon value: \(eps)")
+        require(momentum >= 0, "RMSprop: Invalid momentum value: \(momentum)")
+        require(weightDecay >= 0, "RMSprop: Invalid weight_decay value: \(weightDecay)")
+        require(alpha >= 0, "RMSprop: Invalid alpha value: \(alpha)")
         self.parameters = parameters
         self.learningRate = lr
         self.alpha = alpha
@@ -345,14 +345,14 @@ public final class RMSprop<Scalar: TensorScalar>: Optimizer {
 /// Returns the total norm before clipping.
 @discardableResult
 public func clipGradNorm<Scalar>(_ parameters: [Variable<Scalar>], maxNorm: Double, normType: Double = 2) -> Double {
-    precondition(maxNorm >= 0, "clipGradNorm: expected a non-negative maxNorm, got \(maxNorm)")
+    require(maxNorm >= 0, "clipGradNorm: expected a non-negative maxNorm, got \(maxNorm)")
     let grads = parameters.compactMap(\.grad)
     guard !grads.isEmpty else { return 0 }
     let total: Double
     if normType == .infinity {
         total = grads.map { Double($0.abs().reshaped(to: [-1]).max(axis: 0).scalar) }.max() ?? 0
     } else {
-        precondition(normType > 0, "clipGradNorm: expected a positive normType, got \(normType)")
+        require(normType > 0, "clipGradNorm: expected a positive normType, got \(normType)")
         let norms = grads.map { Foundation.pow(Double($0.abs().pow(Scalar(normType)).sum().scalar), 1 / normType) }
         total = Foundation.pow(norms.reduce(0) { $0 + Foundation.pow($1, normType) }, 1 / normType)
     }
@@ -365,7 +365,7 @@ public func clipGradNorm<Scalar>(_ parameters: [Variable<Scalar>], maxNorm: Doub
 
 /// Clamps every gradient element to `[-clipValue, clipValue]`, as `torch.nn.utils.clip_grad_value_`.
 public func clipGradValue<Scalar>(_ parameters: [Variable<Scalar>], clipValue: Double) {
-    precondition(clipValue >= 0, "clipGradValue: expected a non-negative clipValue, got \(clipValue)")
+    require(clipValue >= 0, "clipGradValue: expected a non-negative clipValue, got \(clipValue)")
     for p in parameters { if let g = p.grad { p.grad = g.clamped(min: Scalar(-clipValue), max: Scalar(clipValue)) } }
 }
 
@@ -382,7 +382,7 @@ public final class StepLR<O: Optimizer> {
     public private(set) var epoch = 0
 
     public init(_ optimizer: O, stepSize: Int, gamma: Double = 0.1) {
-        precondition(stepSize > 0, "StepLR: expected a positive stepSize, got \(stepSize)")
+        require(stepSize > 0, "StepLR: expected a positive stepSize, got \(stepSize)")
         self.optimizer = optimizer
         self.stepSize = stepSize
         self.gamma = gamma
@@ -406,7 +406,7 @@ public final class CosineAnnealingLR<O: Optimizer> {
     public private(set) var epoch = 0
 
     public init(_ optimizer: O, tMax: Int, etaMin: Double = 0) {
-        precondition(tMax > 0, "CosineAnnealingLR: expected a positive tMax, got \(tMax)")
+        require(tMax > 0, "CosineAnnealingLR: expected a positive tMax, got \(tMax)")
         self.optimizer = optimizer
         self.tMax = tMax
         self.etaMin = etaMin

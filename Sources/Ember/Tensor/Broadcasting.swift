@@ -12,7 +12,7 @@ public func broadcastShape(_ a: [Int], _ b: [Int], operation: String = "broadcas
     for i in 0..<rank {
         let da = i < rank - a.count ? 1 : a[i - (rank - a.count)]
         let db = i < rank - b.count ? 1 : b[i - (rank - b.count)]
-        precondition(da == db || da == 1 || db == 1,
+        require(da == db || da == 1 || db == 1,
                      "\(operation): shapes \(describe(a)) and \(describe(b)) cannot be broadcast together")
         result[i] = da == 1 ? db : da
     }
@@ -92,7 +92,7 @@ extension Tensor {
     @_specialize(where Scalar == Double)
     public func summed(toShape target: [Int]) -> Tensor {
         if shape == target { return self }
-        precondition(broadcastShape(target, shape, operation: "summed(toShape:)") == shape,
+        require(broadcastShape(target, shape, operation: "summed(toShape:)") == shape,
                      "summed(toShape:): \(describe(shape)) is not a broadcast of \(describe(target))")
         var result = self
         let lead = shape.count - target.count

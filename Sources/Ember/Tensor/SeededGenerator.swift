@@ -55,7 +55,7 @@ extension RandomNumberGenerator {
     }
 
     mutating func uniformInt(below bound: Int) -> Int {
-        precondition(bound > 0, "nextInt(below:): expected a positive bound, got \(bound)")
+        require(bound > 0, "nextInt(below:): expected a positive bound, got \(bound)")
         let range = UInt64(bound)
         let limit = UInt64.max - UInt64.max % range
         while true {

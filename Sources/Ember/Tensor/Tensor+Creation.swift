@@ -28,7 +28,7 @@ extension Tensor {
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public static func arange(_ start: Scalar = 0, _ end: Scalar, step: Scalar = 1) -> Tensor {
-        precondition(step != 0 && step.isFinite, "Tensor.arange: expected a finite non-zero step, got \(step)")
+        require(step != 0 && step.isFinite, "Tensor.arange: expected a finite non-zero step, got \(step)")
         let n = Swift.max(0, Int(((end - start) / step).rounded(.up)))
         return Tensor((0..<n).map { start + Scalar($0) * step })
     }
@@ -49,7 +49,7 @@ extension Tensor {
     public init<G: RandomNumberGenerator>(randomUniform shape: [Int], lowerBound: Scalar = 0, upperBound: Scalar = 1,
                                           generator: inout G) {
         Tensor.checkShape(shape, "Tensor(randomUniform:)")
-        precondition(lowerBound <= upperBound,
+        require(lowerBound <= upperBound,
                      "Tensor(randomUniform:): expected lowerBound <= upperBound, got \(lowerBound) > \(upperBound)")
         let count = shape.reduce(1, *)
         let width = Double(upperBound) - Double(lowerBound)
@@ -68,7 +68,7 @@ extension Tensor {
     public init(randomUniform shape: [Int], lowerBound: Scalar = 0, upperBound: Scalar = 1,
                 generator: inout TorchGenerator) {
         Tensor.checkShape(shape, "Tensor(randomUniform:)")
-        precondition(lowerBound <= upperBound,
+        require(lowerBound <= upperBound,
                      "Tensor(randomUniform:): expected lowerBound <= upperBound, got \(lowerBound) > \(upperBound)")
         let count = shape.reduce(1, *)
         var values = [Scalar]()

@@ -56,7 +56,7 @@ extension Tensor {
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public static func += (lhs: inout Tensor, rhs: Tensor) {
-        precondition(lhs.shape == rhs.shape, "+=: expected equal shapes, got \(describe(lhs.shape)) and \(describe(rhs.shape))")
+        require(lhs.shape == rhs.shape, "+=: expected equal shapes, got \(describe(lhs.shape)) and \(describe(rhs.shape))")
         let n = lhs.count
         guard n > 0 else { return }
         rhs.withBase { x in
@@ -106,7 +106,7 @@ extension Tensor {
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public func clamped(min: Scalar = -.infinity, max: Scalar = .infinity) -> Tensor {
-        precondition(!(min > max), "clamped: expected min <= max, got \(min) > \(max)")
+        require(!(min > max), "clamped: expected min <= max, got \(min) > \(max)")
         return unary(.clamp, min, max)
     }
 }

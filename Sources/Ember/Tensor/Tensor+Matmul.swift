@@ -18,10 +18,10 @@ extension Tensor {
         func fail() -> Never {
             let ta = transA ? "ᵀ" : "", tb = transB ? "ᵀ" : ""
             let k = a.rank >= 2 ? (transA ? a.shape[a.rank - 2] : a.shape[a.rank - 1]) : 0
-            preconditionFailure("matmul: expected [.., \(k)]\(ta) x [\(k), ..]\(tb), got \(describe(a.shape))\(ta) x \(describe(b.shape))\(tb)")
+            requireFailure("matmul: expected [.., \(k)]\(ta) x [\(k), ..]\(tb), got \(describe(a.shape))\(ta) x \(describe(b.shape))\(tb)")
         }
         guard (2...3).contains(a.rank), (2...3).contains(b.rank) else {
-            preconditionFailure("matmul: expected 2-D or 3-D operands, got \(describe(a.shape)) x \(describe(b.shape))")
+            requireFailure("matmul: expected 2-D or 3-D operands, got \(describe(a.shape)) x \(describe(b.shape))")
         }
         let (ar, ac) = (a.shape[a.rank - 2], a.shape[a.rank - 1])
         let (br, bc) = (b.shape[b.rank - 2], b.shape[b.rank - 1])
@@ -30,7 +30,7 @@ extension Tensor {
         if k != kb { fail() }
         let batchA = a.rank == 3 ? a.shape[0] : nil, batchB = b.rank == 3 ? b.shape[0] : nil
         if let x = batchA, let y = batchB, x != y {
-            preconditionFailure("matmul: batch sizes differ, got \(describe(a.shape)) x \(describe(b.shape))")
+            requireFailure("matmul: batch sizes differ, got \(describe(a.shape)) x \(describe(b.shape))")
         }
         let batch = batchA ?? batchB
         // [B, M, K] x [K, N] with A not transposed is one GEMM over B*M rows.

@@ -4,7 +4,7 @@
 @usableFromInline
 func normalizeAxis(_ axis: Int, rank: Int, _ operation: String, shape: [Int]) -> Int {
     let resolved = axis < 0 ? axis + rank : axis
-    precondition(resolved >= 0 && resolved < rank,
+    require(resolved >= 0 && resolved < rank,
                  "\(operation): axis \(axis) is out of range for shape \(describe(shape)) (rank \(rank))")
     return resolved
 }
@@ -19,7 +19,7 @@ extension Tensor {
         let axis = normalizeAxis(axis, rank: rank, operation, shape: shape)
         let (outer, length, inner) = split(around: axis)
         if op == .max {
-            precondition(length > 0, "\(operation): cannot reduce an empty axis \(axis) of shape \(describe(shape))")
+            require(length > 0, "\(operation): cannot reduce an empty axis \(axis) of shape \(describe(shape))")
         }
         var outShape = shape
         if keepDims { outShape[axis] = 1 } else { outShape.remove(at: axis) }
@@ -69,7 +69,7 @@ extension Tensor {
     func maxWithIndices(axis: Int, keepDims: Bool) -> (values: Tensor, indices: [Int]) {
         let axis = normalizeAxis(axis, rank: rank, "max", shape: shape)
         let (outer, length, inner) = split(around: axis)
-        precondition(length > 0, "max: cannot reduce an empty axis \(axis) of shape \(describe(shape))")
+        require(length > 0, "max: cannot reduce an empty axis \(axis) of shape \(describe(shape))")
         var outShape = shape
         if keepDims { outShape[axis] = 1 } else { outShape.remove(at: axis) }
         var indices = [Int](repeating: 0, count: outer * inner)

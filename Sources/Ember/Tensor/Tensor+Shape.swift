@@ -8,15 +8,15 @@ extension Tensor {
     public func reshaped(to newShape: [Int]) -> Tensor {
         var resolved = newShape
         let unknown = newShape.indices.filter { newShape[$0] == -1 }
-        precondition(unknown.count <= 1 && newShape.allSatisfy { $0 >= -1 },
+        require(unknown.count <= 1 && newShape.allSatisfy { $0 >= -1 },
                      "reshaped: invalid shape \(describe(newShape)) for a tensor of shape \(describe(shape))")
         if let u = unknown.first {
             let known = newShape.enumerated().filter { $0.offset != u }.map(\.element).reduce(1, *)
-            precondition(known > 0 && count % known == 0,
+            require(known > 0 && count % known == 0,
                          "reshaped: cannot reshape \(describe(shape)) (\(count) scalars) to \(describe(newShape))")
             resolved[u] = count / known
         }
-        precondition(resolved.reduce(1, *) == count,
+        require(resolved.reduce(1, *) == count,
                      "reshaped: cannot reshape \(describe(shape)) (\(count) scalars) to \(describe(newShape))")
         var result = self
         result.shape = resolved
@@ -38,7 +38,7 @@ extension Tensor {
     @_specialize(where Scalar == Double)
     public func squeezingShape(at axis: Int) -> Tensor {
         let a = normalizeAxis(axis, rank: rank, "squeezingShape", shape: shape)
-        precondition(shape[a] == 1, "squeezingShape: axis \(axis) of shape \(describe(shape)) has size \(shape[a]), expected 1")
+        require(shape[a] == 1, "squeezingShape: axis \(axis) of shape \(describe(shape)) has size \(shape[a]), expected 1")
         var s = shape
         s.remove(at: a)
         return reshaped(to: s)
@@ -48,7 +48,7 @@ extension Tensor {
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public func expanded(to target: [Int]) -> Tensor {
-        precondition(broadcastShape(shape, target, operation: "expanded(to:)") == target,
+        require(broadcastShape(shape, target, operation: "expanded(to:)") == target,
                      "expanded(to:): cannot expand \(describe(shape)) to \(describe(target))")
         if shape == target { return self }
         return Tensor(zeros: target) + self
@@ -58,7 +58,7 @@ extension Tensor {
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public func permuted(_ permutation: [Int]) -> Tensor {
-        precondition(permutation.count == rank && Set(permutation) == Set(0..<rank),
+        require(permutation.count == rank && Set(permutation) == Set(0..<rank),
                      "permuted: expected a permutation of 0..<\(rank) for shape \(describe(shape)), got \(permutation)")
         if permutation == Array(0..<rank) { return self }
         let outShape = permutation.map { shape[$0] }
@@ -82,7 +82,7 @@ extension Tensor {
     public func select(axis: Int, index: Int) -> Tensor {
         let a = normalizeAxis(axis, rank: rank, "select", shape: shape)
         let i = index < 0 ? index + shape[a] : index
-        precondition(i >= 0 && i < shape[a],
+        require(i >= 0 && i < shape[a],
                      "select: index \(index) is out of range for axis \(axis) of size \(shape[a]) (shape \(describe(shape)))")
         var outShape = shape
         outShape.remove(at: a)
@@ -94,7 +94,7 @@ extension Tensor {
     @_specialize(where Scalar == Double)
     public func narrow(axis: Int, start: Int, length: Int) -> Tensor {
         let a = normalizeAxis(axis, rank: rank, "narrow", shape: shape)
-        precondition(start >= 0 && length >= 0 && start + length <= shape[a],
+        require(start >= 0 && length >= 0 && start + length <= shape[a],
                      "narrow: start \(start) and length \(length) are out of range for axis \(axis) of size \(shape[a]) (shape \(describe(shape)))")
         if start == 0 && length == shape[a] { return self }
         let (outer, size, inner) = split(around: a)
@@ -132,13 +132,13 @@ func transposition(_ axis0: Int, _ axis1: Int, shape: [Int]) -> [Int] {
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
 public func concat<Scalar>(_ tensors: [Tensor<Scalar>], axis: Int) -> Tensor<Scalar> {
-    precondition(!tensors.isEmpty, "concat: expected at least one tensor")
+    require(!tensors.isEmpty, "concat: expected at least one tensor")
     let first = tensors[0].shape
     let a = normalizeAxis(axis, rank: first.count, "concat", shape: first)
     for t in tensors {
         var s = t.shape, f = first
         if s.count == f.count { s[a] = 0; f[a] = 0 }
-        precondition(s == f, "concat: shapes must match except along axis \(axis), got \(tensors.map { describe($0.shape) }.joined(separator: ", "))")
+        require(s == f, "concat: shapes must match except along axis \(axis), got \(tensors.map { describe($0.shape) }.joined(separator: ", "))")
     }
     let total = tensors.reduce(0) { $0 + $1.shape[a] }
     var outShape = first
@@ -162,9 +162,9 @@ public func concat<Scalar>(_ tensors: [Tensor<Scalar>], axis: Int) -> Tensor<Sca
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
 public func stack<Scalar>(_ tensors: [Tensor<Scalar>], axis: Int = 0) -> Tensor<Scalar> {
-    precondition(!tensors.isEmpty, "stack: expected at least one tensor")
+    require(!tensors.isEmpty, "stack: expected at least one tensor")
     let first = tensors[0].shape
-    precondition(tensors.allSatisfy { $0.shape == first },
+    require(tensors.allSatisfy { $0.shape == first },
                  "stack: expected tensors of equal shape, got \(tensors.map { describe($0.shape) }.joined(separator: ", "))")
     let a = normalizeAxis(axis < 0 ? axis + first.count + 1 : axis, rank: first.count + 1, "stack", shape: first)
     return concat(tensors.map { $0.expandingShape(at: a) }, axis: a)

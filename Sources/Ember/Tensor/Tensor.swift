@@ -19,7 +19,7 @@ public struct Tensor<Scalar: TensorScalar>: Sendable {
     public var scalars: [Scalar] {
         get { storage }
         set {
-            precondition(newValue.count == storage.count,
+            require(newValue.count == storage.count,
                          "Tensor.scalars: expected \(storage.count) scalars for shape \(shape), got \(newValue.count)")
             storage = newValue
         }
@@ -32,7 +32,7 @@ public struct Tensor<Scalar: TensorScalar>: Sendable {
     public init(shape: [Int], scalars: [Scalar]) {
         Tensor.checkShape(shape, "Tensor(shape:scalars:)")
         let count = shape.reduce(1, *)
-        precondition(scalars.count == count,
+        require(scalars.count == count,
                      "Tensor(shape:scalars:): expected \(count) scalars for shape \(shape), got \(scalars.count)")
         self.shape = shape
         self.storage = scalars
@@ -87,7 +87,7 @@ public struct Tensor<Scalar: TensorScalar>: Sendable {
 
     /// The single element of a tensor that has exactly one.
     public var scalar: Scalar {
-        precondition(storage.count == 1, "Tensor.scalar: expected a tensor with one element, got shape \(shape)")
+        require(storage.count == 1, "Tensor.scalar: expected a tensor with one element, got shape \(shape)")
         return storage[0]
     }
 
@@ -98,10 +98,10 @@ public struct Tensor<Scalar: TensorScalar>: Sendable {
     }
 
     func flatIndex(_ index: [Int]) -> Int {
-        precondition(index.count == shape.count, "Tensor subscript: expected \(shape.count) indices for shape \(shape), got \(index)")
+        require(index.count == shape.count, "Tensor subscript: expected \(shape.count) indices for shape \(shape), got \(index)")
         var flat = 0
         for (axis, i) in index.enumerated() {
-            precondition(i >= 0 && i < shape[axis], "Tensor subscript: index \(index) out of range for shape \(shape)")
+            require(i >= 0 && i < shape[axis], "Tensor subscript: index \(index) out of range for shape \(shape)")
             flat = flat * shape[axis] + i
         }
         return flat
@@ -109,7 +109,7 @@ public struct Tensor<Scalar: TensorScalar>: Sendable {
 
     @usableFromInline
     static func checkShape(_ shape: [Int], _ operation: String) {
-        precondition(shape.allSatisfy { $0 >= 0 }, "\(operation): dimensions must not be negative, got \(shape)")
+        require(shape.allSatisfy { $0 >= 0 }, "\(operation): dimensions must not be negative, got \(shape)")
     }
 
     // MARK: Raw access

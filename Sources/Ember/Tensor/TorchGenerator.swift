@@ -87,7 +87,7 @@ public struct TorchGenerator: RandomNumberGenerator, Sendable {
     /// `n - 1` times (the swap partner of position `i` is `i + random() % (n - i)`; from
     /// 2³²/20 elements on, PyTorch draws 64 bits, and so does this).
     public mutating func randperm(_ n: Int) -> [Int] {
-        precondition(n >= 0, "TorchGenerator.randperm: expected a non-negative count, got \(n)")
+        require(n >= 0, "TorchGenerator.randperm: expected a non-negative count, got \(n)")
         var result = Array(0..<n)
         guard n > 1 else { return result }
         let small = n < Int(UInt32.max / 20)
