@@ -228,6 +228,34 @@ func upcomingMasks(_ c: RecurrentCase, _ layer: RecurrentLayer<Double>) -> [Tens
         #expect(result.passed, "\(c): \(result)")
     }
 
+    /// Sizes of one: an input or a hidden state of one feature gave weight gradients of shape [G·H]
+    /// instead of [G·H, 1] (taken for a bias's). Every weight's gradient has its weight's shape, and
+    /// gradcheck passes, in Float (the fused kernels) and Double.
+    @Test(arguments: [RecurrentMode.rnnTanh, .lstm, .gru], [(1, 3), (3, 1), (1, 1)])
+    func sizesOfOne(_ mode: RecurrentMode, _ sizes: (input: Int, hidden: Int)) {
+        func layer<S: TensorScalar>(_: S.Type) -> RecurrentLayer<S> {
+            switch mode {
+            case .lstm: return LSTM<S>(inputSize: sizes.input, hiddenSize: sizes.hidden, numLayers: 2, bidirectional: true)
+            case .gru: return GRU<S>(inputSize: sizes.input, hiddenSize: sizes.hidden, numLayers: 2, bidirectional: true)
+            default: return RNN<S>(inputSize: sizes.input, hiddenSize: sizes.hidden, numLayers: 2, bidirectional: true)
+            }
+        }
+        manualSeed(3)
+        let float = layer(Float.self)
+        let x = Variable(Tensor<Float>(randomTensor([4, 2, sizes.input], seed: 6)), requiresGrad: true)
+        let (out, h, _) = float.run(x, h0: nil, c0: nil, lengths: nil, name: "test")
+        (out.sum() + h.sum()).backward()
+        for w in float.weights { #expect(w.grad?.shape == w.shape, "\(mode) \(sizes)") }
+        #expect(x.grad?.shape == x.shape)
+
+        let double = layer(Double.self)
+        let result = gradcheck(inputs: [randomTensor([4, 2, sizes.input], seed: 6)] + double.weights.map(\.data)) { v in
+            let (out, h, _) = double.run(v[0], h0: nil, c0: nil, lengths: [4, 2], name: "test", weights: Array(v[1...]))
+            return (out * out).sum() + h.sum()
+        }
+        #expect(result.passed, "\(mode) \(sizes): \(result)")
+    }
+
     /// Inputs past a sequence's end are padding: NaN there changes no output and no gradient (the
     /// same bits as zero padding), as with PyTorch's packed sequences.
     @Test(arguments: [RecurrentCase(mode: .rnnTanh, lengths: [5, 2, 1]),

@@ -681,7 +681,7 @@ enum RecurrentEngine {
                 // eight source rows at a time, read front to back together, each output row written
                 // eight values at a time (a value at a time, each write to another cache line, it took
                 // about 2 % of an LSTM-128 step while the other core waited).
-                func transposed(_ source: [Scalar], first: Int, columns: Int) -> Tensor<Scalar> {
+                func transposed(_ source: [Scalar], first: Int, columns: Int, vector: Bool = false) -> Tensor<Scalar> {
                     var result: [Scalar] = uninitializedScalars(GH * columns)
                     source.withUnsafeBufferPointer { ps in
                         result.withUnsafeMutableBufferPointer { pr in
@@ -696,16 +696,16 @@ enum RecurrentEngine {
                             }
                         }
                     }
-                    return Tensor(shape: columns == 1 ? [GH] : [GH, columns], scalars: result)
+                    return Tensor(shape: vector ? [GH] : [GH, columns], scalars: result)
                 }
                 gWeights[wBase + 1] = transposed(product, first: 0, columns: H)
                 gWeights[wBase] = separateInput ? transposed(inputProduct, first: 0, columns: I)
                     : transposed(product, first: H, columns: I)
                 if config.bias {
-                    gWeights[wBase + 2] = separateInput ? transposed(inputProduct, first: I, columns: 1)
-                        : transposed(product, first: H + I, columns: 1)
+                    gWeights[wBase + 2] = separateInput ? transposed(inputProduct, first: I, columns: 1, vector: true)
+                        : transposed(product, first: H + I, columns: 1, vector: true)
                     // RNN and LSTM: the same gate gradients feed both biases, so the same sums.
-                    gWeights[wBase + 3] = separateInput ? transposed(product, first: H, columns: 1) : gWeights[wBase + 2]
+                    gWeights[wBase + 3] = separateInput ? transposed(product, first: H, columns: 1, vector: true) : gWeights[wBase + 2]
                 }
                 gh0.replaceSubrange((index * B * H)..<((index + 1) * B * H), with: dh)
                 if config.mode == .lstm { gc0.replaceSubrange((index * B * H)..<((index + 1) * B * H), with: dc) }
