@@ -25,8 +25,17 @@ func median(_ values: [Double]) -> Double {
     return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
 }
 
+/// `ops --calls N`: every measurement makes exactly N calls in one sample, so that valgrind's
+/// callgrind counts the same instructions on every run (timings are then one sample's).
+nonisolated(unsafe) var fixedCalls: Int? = nil
+
 /// Median nanoseconds per call of `body`, over `samples` samples of about `sampleSeconds` each.
 func nanosecondsPerCall(samples: Int = 9, sampleSeconds: Double = 0.05, _ body: () -> Void) -> Double {
+    if let calls = fixedCalls {
+        let start = now()
+        for _ in 0..<calls { body() }
+        return Double(now() - start) / Double(calls)
+    }
     // Calibrate the batch size.
     var batch = 1
     while true {
@@ -145,7 +154,8 @@ let arguments = Array(CommandLine.arguments.dropFirst())
 let usage = """
     usage: ember-bench [all | ops | gemm | train | eval | steps | compare]
       all      ops and gemm (default)
-      ops      small ops through the tape: forward + backward, median ns per op
+      ops      [--calls N]: small ops through the tape, forward + backward, median ns per op; with
+               --calls, exactly N calls per measurement (for counting instructions with callgrind)
       gemm     single-thread GEMM GFLOP/s next to the measured FMA peak
       train    [--threads 2] [--runs 3] [--data-dir DIR]: samples/s of RNN-32, LSTM-128 and GRU-128
                training (one epoch of train-rnn each), RNN-32 evaluation, and peak RSS
@@ -163,7 +173,15 @@ do {
     case "all":
         benchOps()
         benchGEMM()
-    case "ops": benchOps()
+    case "ops":
+        if let i = arguments.firstIndex(of: "--calls") {
+            guard i + 1 < arguments.count, let n = Int(arguments[i + 1]), n > 0 else {
+                FileHandle.standardError.write(Data("ember-bench ops: --calls expects a positive integer\n".utf8))
+                exit(64)
+            }
+            fixedCalls = n
+        }
+        benchOps()
     case "gemm": benchGEMM()
     case "train": try benchTraining(Array(arguments.dropFirst()))
     case "eval": try benchEvaluation(Array(arguments.dropFirst()))
