@@ -2,7 +2,7 @@ import Foundation
 import Testing
 import Ember
 
-/// The public API contract of ../shared/DESIGN.md, spelled as it is there.
+/// The public API contract (Sources/Ember/Ember.docc/Architecture.md), spelled as it is there.
 @Suite struct DesignContractTests {
     @Test func tensorsVariablesAndTape() {
         var rng = SeededGenerator(seed: 0)

@@ -17,3 +17,13 @@ func maxDifference(_ a: [Double], _ b: [Double]) -> Double {
     precondition(a.count == b.count)
     return zip(a, b).map { abs($0 - $1) }.max() ?? 0
 }
+
+/// The README's (and the API contract's) Classifier: RNN(28 → 32) and Linear(32 → 10) on the last step.
+final class Classifier: Module {
+    let rnn = RNN<Float>(inputSize: 28, hiddenSize: 32, batchFirst: true)
+    let fc = Linear<Float>(inFeatures: 32, outFeatures: 10)
+    func callAsFunction(_ x: Variable<Float>) -> Variable<Float> {
+        let (out, _) = rnn(x)
+        return fc(out.select(axis: 1, index: -1))
+    }
+}

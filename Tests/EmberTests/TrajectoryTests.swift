@@ -6,7 +6,7 @@ import Ember
 @Suite struct MNISTTrajectoryTests {
     @Test func fiveAdamStepsMatchPyTorch() throws {
         let f = try Fixtures.pytorch("mnist_rnn32_adam")
-        let model = Classifier()          // DESIGN.md's model: RNN(28, 32) and Linear(32, 10) on the last step
+        let model = Classifier()          // the API contract's model: RNN(28, 32) and Linear(32, 10) on the last step
         var initial: [String: Tensor<Float>] = [:]
         for name in f.names where name.hasPrefix("init.") { initial[String(name.dropFirst(5))] = try f.tensor(name) }
         try model.loadStateDict(initial)
