@@ -1,0 +1,43 @@
+import Foundation
+import Testing
+import Ember
+
+/// The commands behave like commands: `--help` answers on stdout with exit 0, bad flags get exit 64
+/// and say what is wrong on stderr. None of these runs needs the MNIST data.
+@Suite struct CommandLineTests {
+    /// A usage error: exit 64, and stderr starts with one line naming the command and the problem.
+    func expectUsageError(_ r: (status: Int32, out: String, err: String), _ command: String, mentioning text: String,
+                          sourceLocation: SourceLocation = #_sourceLocation) {
+        let lines = r.err.split(separator: "\n")
+        #expect(r.status == 64, "\(r.err)", sourceLocation: sourceLocation)
+        #expect(lines.first?.hasPrefix("\(command): ") == true && lines.first?.contains(text) == true, "\(r.err)", sourceLocation: sourceLocation)
+        // The error line, then at most the pointer to --help; no backtrace.
+        #expect(lines.count <= 2 && !r.err.contains("Fatal error"), "\(r.err)", sourceLocation: sourceLocation)
+        #expect(r.out.isEmpty, "\(r.out)", sourceLocation: sourceLocation)
+    }
+
+    @Test func forwardPassAnswersHelpAndRejectsUnknownArguments() throws {
+        let help = try runExample("forward-pass", ["--help"])
+        #expect(help.status == 0 && help.err.isEmpty, "\(help.err)")
+        #expect(help.out.hasPrefix("usage: forward-pass") && help.out.contains("--help"), "\(help.out)")
+        #expect(!help.out.contains("step 1"))                      // usage only, no walk-through
+        expectUsageError(try runExample("forward-pass", ["--bogus"]), "forward-pass", mentioning: "--bogus")
+        expectUsageError(try runExample("forward-pass", ["extra"]), "forward-pass", mentioning: "'extra'")
+        expectUsageError(try runExample("forward-pass", ["--help=yes"]), "forward-pass", mentioning: "--help")
+    }
+
+    @Test func customModuleHelpListsEveryOptionWithItsDefault() throws {
+        let help = try runExample("custom-module", ["--help"])
+        #expect(help.status == 0 && help.err.isEmpty, "\(help.err)")
+        #expect(help.out.hasPrefix("usage: custom-module"), "\(help.out)")
+        for (option, text) in [("--data-dir DIR", "default: $MNIST_DIR"), ("--hidden N", "(default 64)"), ("--epochs N", "(default 1)"),
+                               ("--lr X", "(default 0.002)"), ("--limit N", "(default: all)"), ("--test-limit N", "(default: all)"),
+                               ("--seed N", "(default 0)"), ("--help", "this text")] {
+            let line = help.out.split(separator: "\n").first { $0.trimmingCharacters(in: .whitespaces).hasPrefix(option) }
+            #expect(line?.contains(text) == true, "\(option): \(help.out)")
+        }
+        expectUsageError(try runExample("custom-module", ["--bogus"]), "custom-module", mentioning: "--bogus")
+        expectUsageError(try runExample("custom-module", ["stray"]), "custom-module", mentioning: "'stray'")
+        expectUsageError(try runExample("custom-module", ["--hidden"]), "custom-module", mentioning: "--hidden")
+    }
+}
