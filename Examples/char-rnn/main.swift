@@ -146,8 +146,7 @@ func run() throws {
     let cell = try a.choice("cell", default: "rnn", ["rnn", "lstm", "gru"])
     let hidden = try a.int("hidden", default: 100, in: 1...4096)
     let seqLength = try a.int("seq-length", default: 25, in: 1...100_000)
-    let lr = try a.double("lr", default: 0.1, in: 0...100)!
-    guard lr > 0 else { throw CommandError("char-rnn: --lr must be positive, got \(lr)", code: .usage) }
+    let lr = try a.positiveDouble("lr", default: 0.1, upTo: 100)
     let optimizerName = try a.choice("optimizer", default: "adagrad", ["adagrad", "adam"])
     let clip = try a.double("clip", default: 5, in: 0...1e9)!
     let iterations = try a.int("iterations", default: 10_000, in: 0...Int.max)

@@ -34,7 +34,7 @@ do {
     if a.flag("help") { print(usage); exit(0) }
     let hidden = try a.int("hidden", default: 64, in: 1...4096)
     let epochs = try a.int("epochs", default: 1, in: 1...1000)
-    let lr = try a.double("lr", default: 0.002, in: 1e-9...10)!
+    let lr = try a.positiveDouble("lr", default: 0.002, upTo: 10)
     let seed = UInt64(try a.int("seed", default: 0, in: 0...Int.max))
     let limit = a.string("limit") == nil ? nil : try a.int("limit", default: 0, in: 1...Int.max)
     let testLimit = a.string("test-limit") == nil ? nil : try a.int("test-limit", default: 0, in: 1...Int.max)

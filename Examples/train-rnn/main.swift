@@ -61,8 +61,7 @@ struct Options {
                               boolean: ["bidirectional", "no-progress", "detect-anomaly", "help"])
         if a.flag("help") { print(usage); exit(0) }
         hidden = try a.int("hidden", default: 32, in: 1...4096)
-        lr = try a.double("lr", default: 0.001, in: 0...1e38)!
-        guard lr > 0 else { throw CommandError("train-rnn: --lr must be positive, got \(lr)", code: .usage) }
+        lr = try a.positiveDouble("lr", default: 0.001, upTo: 1e38)
         epochs = try a.int("epochs", default: 10, in: 1...100_000)
         batchSize = try a.int("batch-size", default: 64, in: 1...60_000)
         layers = try a.int("layers", default: 1, in: 1...64)

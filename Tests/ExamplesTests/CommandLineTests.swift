@@ -40,4 +40,15 @@ import Ember
         expectUsageError(try runExample("custom-module", ["stray"]), "custom-module", mentioning: "'stray'")
         expectUsageError(try runExample("custom-module", ["--hidden"]), "custom-module", mentioning: "--hidden")
     }
+
+    /// Every rejected learning rate (zero, negative, too large, not a number) gets the same message,
+    /// which states the range enforced.
+    @Test func learningRateMessagesStateTheRange() throws {
+        for (command, maximum) in [("train-rnn", "1e38"), ("custom-module", "10"), ("char-rnn", "100")] {
+            for value in ["0", "-1", "1e39", "abc", "nan"] {
+                let r = try runExample(command, ["--lr", value])
+                expectUsageError(r, command, mentioning: "--lr expects a number greater than 0 (up to \(maximum)), got '\(value)'")
+            }
+        }
+    }
 }
