@@ -161,6 +161,11 @@ nonisolated(unsafe) var interrupted: sig_atomic_t = 0
 
 func run() throws {
     let options = try Options(Array(CommandLine.arguments.dropFirst()))
+    // The files written after each epoch: an unwritable one is reported now, before the data is
+    // loaded (or downloaded) and before any training, not once the first epoch's work is done.
+    for (flag, path) in [("save", options.save), ("metrics", options.metrics), ("plot", options.plot)] {
+        if let path { try checkWritable(path, flag: flag, command: "train-rnn") }
+    }
     emberThreadCount = options.threads
     signal(SIGINT) { _ in interrupted = 1 }
     signal(SIGTERM) { _ in interrupted = 1 }

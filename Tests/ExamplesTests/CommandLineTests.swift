@@ -51,4 +51,34 @@ import Ember
             }
         }
     }
+
+    /// An output file that cannot be written is reported before anything else happens: exit 74, one
+    /// line naming the flag and the path, and nothing created, not even the data directory (which
+    /// would be made for a download), so the check comes before the data is loaded.
+    @Test func unwritableOutputFilesAreFoundBeforeTheData() throws {
+        let dir = scratch()
+        let data = dir.appendingPathComponent("data")
+        let aFile = dir.appendingPathComponent("a-file")
+        try Data("x".utf8).write(to: aFile)
+        var cases = [dir.appendingPathComponent("no-such-dir/out").path: "its directory does not exist",
+                     dir.path: "it is a directory",
+                     aFile.appendingPathComponent("out").path: "its parent is not a directory"]
+        if geteuid() != 0 {   // root may write anywhere, so access() calls a read-only directory writable
+            let readOnly = dir.appendingPathComponent("read-only")
+            try FileManager.default.createDirectory(at: readOnly, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o555])
+            cases[readOnly.appendingPathComponent("out").path] = "its directory is not writable"
+        }
+        for flag in ["save", "metrics", "plot"] {
+            for (path, reason) in cases {
+                let r = try runExample("train-rnn", ["--data-dir", data.path, "--\(flag)", path, "--epochs", "1", "--no-progress"],
+                                       environment: ["EMBER_MNIST_MIRRORS": "http://127.0.0.1:9/"])
+                #expect(r.status == 74, "--\(flag) \(path): \(r.err)")
+                #expect(r.err.hasPrefix("train-rnn: cannot write --\(flag) \(path): \(reason)"), "\(r.err)")
+                #expect(r.err.split(separator: "\n").count == 1, "\(r.err)")
+                #expect(r.out.isEmpty, "\(r.out)")
+            }
+        }
+        #expect(!FileManager.default.fileExists(atPath: data.path))
+        #expect(Set(try FileManager.default.contentsOfDirectory(atPath: dir.path)) == Set(["a-file"] + (geteuid() != 0 ? ["read-only"] : [])))
+    }
 }
