@@ -113,3 +113,11 @@ public struct Arguments {
 public func printError(_ line: String) {
     FileHandle.standardError.write(Data((line + "\n").utf8))
 }
+
+/// What `error` says, less a leading "`path`: ". Ember's file errors (`EmberIOError`, `DataError`,
+/// `SafeTensorsError`) describe themselves as "PATH: reason"; a message that names the path itself,
+/// such as "cannot write PATH: …", adds this so that its line names the path once.
+public func reason(of error: any Error, about path: String) -> String {
+    let text = "\(error)"
+    return text.hasPrefix(path + ": ") ? String(text.dropFirst(path.count + 2)) : text
+}

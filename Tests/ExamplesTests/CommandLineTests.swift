@@ -81,4 +81,59 @@ import Ember
         #expect(!FileManager.default.fileExists(atPath: data.path))
         #expect(Set(try FileManager.default.contentsOfDirectory(atPath: dir.path)) == Set(["a-file"] + (geteuid() != 0 ? ["read-only"] : [])))
     }
+
+    /// How many times `path` occurs in `text`.
+    func occurrences(of path: String, in text: String) -> Int { text.components(separatedBy: path).count - 1 }
+
+    /// I/O and download failures name each path once: the command's own words name the file, and
+    /// the wrapped error's "PATH: reason" adds only the reason.
+    @Test func ioErrorsNameEachPathOnce() throws {
+        let dir = scratch()
+        // Missing data that cannot be downloaded: the directory once, each mirror once.
+        let empty = dir.appendingPathComponent("empty")
+        let mirrors = ["http://127.0.0.1:9/", "http://127.0.0.1:7/"]
+        let missing = try runExample("train-rnn", ["--data-dir", empty.path], environment: ["EMBER_MNIST_MIRRORS": mirrors.joined(separator: ",")])
+        #expect(missing.status == 66, "\(missing.err)")
+        #expect(missing.err.split(separator: "\n").count == 1, "\(missing.err)")
+        #expect(occurrences(of: empty.path, in: missing.err) == 1, "\(missing.err)")
+        for mirror in mirrors { #expect(occurrences(of: mirror, in: missing.err) == 1, "\(missing.err)") }
+        for name in MNIST.allFiles { #expect(missing.err.contains(name), "\(missing.err)") }
+        let none = dir.appendingPathComponent("none")
+        let custom = try runExample("custom-module", ["--data-dir", none.path])
+        #expect(custom.status == 66 && custom.err.split(separator: "\n").count == 1, "\(custom.err)")
+        #expect(occurrences(of: none.path, in: custom.err) == 1 && custom.err.contains("train-images-idx3-ubyte.gz"), "\(custom.err)")
+        // An unwritable --save, found up front by train-rnn and at the end by char-rnn.
+        let unwritable = dir.appendingPathComponent("no-such-dir/model.safetensors").path
+        let early = try runExample("train-rnn", ["--save", unwritable])
+        #expect(early.status == 74 && occurrences(of: unwritable, in: early.err) == 1, "\(early.err)")
+        let text = dir.appendingPathComponent("text.txt")
+        try Data("hello world, hello again".utf8).write(to: text)
+        let late = try runExample("char-rnn", ["--text", text.path, "--iterations", "2", "--save", unwritable])
+        #expect(late.status == 74, "\(late.err)")
+        #expect(late.err == "char-rnn: cannot write \(unwritable): cannot create a temporary file in its directory: No such file or directory\n", "\(late.err)")
+        // A file that is not a model.
+        let load = try runExample("char-rnn", ["--load", text.path])
+        #expect(load.status == 65 && occurrences(of: text.path, in: load.err) == 1, "\(load.err)")
+        #expect(load.err.hasPrefix("char-rnn: cannot load \(text.path): invalid safetensors file: "), "\(load.err)")
+    }
+
+    /// The same for train-rnn's failures after data loading: a --save whose temporary file cannot be
+    /// made (a name too long for it, which the up-front check lets through) and a --resume that is not
+    /// a checkpoint. Needs the MNIST files; 64 images keep it quick.
+    @Test func trainRNNWriteAndResumeErrorsNameThePathOnce() throws {
+        let dir = scratch()
+        let common = ["--data-dir", mnistDirectory.path, "--hidden", "8", "--epochs", "1", "--limit", "64", "--test-limit", "64", "--no-progress"]
+        let long = dir.appendingPathComponent(String(repeating: "a", count: 240) + ".safetensors").path   // 252 bytes; the temporary name is longer than 255
+        let save = try runExample("train-rnn", common + ["--save", long])
+        #expect(save.status == 74, "\(save.err)")
+        #expect(save.err == "train-rnn: cannot write \(long): cannot create a temporary file in its directory: File name too long\n", "\(save.err)")
+        let metrics = try runExample("train-rnn", common + ["--metrics", long])
+        #expect(metrics.status == 74 && metrics.err.hasPrefix("train-rnn: cannot write \(long): ") && occurrences(of: long, in: metrics.err) == 1, "\(metrics.err)")
+        let text = dir.appendingPathComponent("notes.txt")
+        try Data("not a checkpoint at all".utf8).write(to: text)
+        let resume = try runExample("train-rnn", common + ["--resume", text.path])
+        #expect(resume.status == 65 && occurrences(of: text.path, in: resume.err) == 1, "\(resume.err)")
+        #expect(resume.err.hasPrefix("train-rnn: cannot resume from \(text.path): invalid safetensors file: "), "\(resume.err)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["notes.txt"])   // nothing half-written
+    }
 }
