@@ -136,4 +136,20 @@ import Ember
         #expect(resume.err.hasPrefix("train-rnn: cannot resume from \(text.path): invalid safetensors file: "), "\(resume.err)")
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["notes.txt"])   // nothing half-written
     }
+
+    /// `EMBER_KERNEL` that cannot be followed is noted once on stderr, with the level used instead,
+    /// and the command still works. (Which requests the CPU lacks depends on the machine; the rule
+    /// itself is tested for every CPU level in EmberTests' KernelChoiceTests.)
+    @Test func anUnusableKernelRequestIsNotedOnceAndTheCommandStillRuns() throws {
+        let best = KernelLevel.best
+        let unknown = try runExample("forward-pass", [], environment: ["EMBER_KERNEL": "foo"])
+        #expect(unknown.status == 0, "\(unknown.err)")
+        #expect(unknown.err == "ember: EMBER_KERNEL=foo is not one of portable, avx2, avx512; ignored, using \(best)\n", "\(unknown.err)")
+        #expect(unknown.out.contains("gradcheck passed"))
+        let avx512 = try runExample("forward-pass", [], environment: ["EMBER_KERNEL": "avx512"])
+        #expect(avx512.status == 0)
+        #expect(avx512.err == (best == .avx512 ? "" : "ember: EMBER_KERNEL=avx512 asks for AVX-512, which this CPU lacks; using \(best)\n"), "\(avx512.err)")
+        let portable = try runExample("forward-pass", [], environment: ["EMBER_KERNEL": "portable"])
+        #expect(portable.status == 0 && portable.err.isEmpty, "\(portable.err)")
+    }
 }
