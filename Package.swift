@@ -34,7 +34,7 @@ let package = Package(
         .executableTarget(name: "ember-bench", dependencies: ["Ember", "CEmberKernels", "EmberCLI"]),
         .executableTarget(name: "ember-fuzz", dependencies: ["Ember"]),
         .executableTarget(name: "train-rnn", dependencies: ["Ember", "EmberCLI"], path: "Examples/train-rnn"),
-        .executableTarget(name: "forward-pass", dependencies: ["Ember"], path: "Examples/forward-pass"),
+        .executableTarget(name: "forward-pass", dependencies: ["Ember", "EmberCLI"], path: "Examples/forward-pass"),
         .executableTarget(name: "char-rnn", dependencies: ["Ember", "EmberCLI"], path: "Examples/char-rnn"),
         .executableTarget(name: "custom-module", dependencies: ["Ember", "EmberCLI"], path: "Examples/custom-module"),
 

@@ -110,17 +110,19 @@ func sample(_ model: CharModel, vocabulary: [String], state: CharModel.State, fi
 
 func save(_ model: CharModel, vocabulary: [String], prime: String, to path: String) throws {
     let json = String(decoding: try JSONEncoder().encode(vocabulary), as: UTF8.self)
+    let url = URL(fileURLWithPath: path)
     do {
-        try model.save(to: URL(fileURLWithPath: path), metadata: ["format": "ember-char-rnn", "cell": model.cell,
-                                                                 "hidden": "\(model.rnn.hiddenSize)", "vocabulary": json,
-                                                                 "prime": prime])
-    } catch { throw CommandError("char-rnn: cannot write \(path): \(error)", code: .ioError) }
+        try model.save(to: url, metadata: ["format": "ember-char-rnn", "cell": model.cell,
+                                           "hidden": "\(model.rnn.hiddenSize)", "vocabulary": json,
+                                           "prime": prime])
+    } catch { throw CommandError("char-rnn: cannot write \(url.path): \(reason(of: error, about: url.path))", code: .ioError) }
 }
 
 func load(_ path: String) throws -> (CharModel, [String], String) {
     guard FileManager.default.fileExists(atPath: path) else { throw CommandError("char-rnn: --load: no such file \(path)", code: .noInput) }
+    let url = URL(fileURLWithPath: path)
     do {
-        let file = try SafeTensorsFile(contentsOf: URL(fileURLWithPath: path))
+        let file = try SafeTensorsFile(contentsOf: url)
         guard file.metadata["format"] == "ember-char-rnn", let cell = file.metadata["cell"], ["rnn", "lstm", "gru"].contains(cell),
               let hidden = Int(file.metadata["hidden"] ?? ""), hidden > 0,
               let vocabulary = try? JSONDecoder().decode([String].self, from: Data((file.metadata["vocabulary"] ?? "").utf8)),
@@ -128,10 +130,10 @@ func load(_ path: String) throws -> (CharModel, [String], String) {
             throw CommandError("char-rnn: \(path) is not a char-rnn model", code: .dataError)
         }
         let model = CharModel(cell: cell, vocabulary: vocabulary.count, hidden: hidden)
-        try model.load(from: URL(fileURLWithPath: path))
+        try model.load(from: url)
         return (model, vocabulary, file.metadata["prime"] ?? "")
     } catch let error as CommandError { throw error } catch {
-        throw CommandError("char-rnn: cannot load \(path): \(error)", code: .dataError)
+        throw CommandError("char-rnn: cannot load \(url.path): \(reason(of: error, about: url.path))", code: .dataError)
     }
 }
 
@@ -146,8 +148,7 @@ func run() throws {
     let cell = try a.choice("cell", default: "rnn", ["rnn", "lstm", "gru"])
     let hidden = try a.int("hidden", default: 100, in: 1...4096)
     let seqLength = try a.int("seq-length", default: 25, in: 1...100_000)
-    let lr = try a.double("lr", default: 0.1, in: 0...100)!
-    guard lr > 0 else { throw CommandError("char-rnn: --lr must be positive, got \(lr)", code: .usage) }
+    let lr = try a.positiveDouble("lr", default: 0.1, upTo: 100)
     let optimizerName = try a.choice("optimizer", default: "adagrad", ["adagrad", "adam"])
     let clip = try a.double("clip", default: 5, in: 0...1e9)!
     let iterations = try a.int("iterations", default: 10_000, in: 0...Int.max)

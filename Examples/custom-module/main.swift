@@ -6,16 +6,35 @@ import Ember
 import EmberCLI
 import Foundation
 
+let usage = """
+    usage: custom-module [options]
+
+    Trains AttentionClassifier (AttentionClassifier.swift: an RNN over the 28 rows of each MNIST image,
+    its outputs pooled over all 28 steps with learned attention weights, then Linear(-> 10)) with
+    CrossEntropyLoss and Adam, then reports the accuracy on the test set.
+
+    options:
+      --data-dir DIR         MNIST directory (default: $MNIST_DIR, then ./data/mnist; train-rnn downloads it)
+      --hidden N             hidden units (default 64)
+      --epochs N             epochs (default 1)
+      --lr X                 Adam learning rate (default 0.002)
+      --limit N              train on the first N images only (default: all)
+      --test-limit N         evaluate on the first N test images only (default: all)
+      --seed N               seed for initialisation and shuffling (default 0)
+      --help                 this text
+
+    environment: MNIST_DIR (data directory)
+
+    exit codes: 0 ok, 64 bad flags, 65 bad data, 66 missing data, 74 I/O failure
+    """
+
 do {
     let a = try Arguments(Array(CommandLine.arguments.dropFirst()), command: "custom-module",
                           valued: ["data-dir", "hidden", "epochs", "limit", "test-limit", "seed", "lr"], boolean: ["help"])
-    if a.flag("help") {
-        print("usage: custom-module [--data-dir DIR] [--hidden N] [--epochs N] [--lr X] [--limit N] [--test-limit N] [--seed N]")
-        exit(0)
-    }
+    if a.flag("help") { print(usage); exit(0) }
     let hidden = try a.int("hidden", default: 64, in: 1...4096)
     let epochs = try a.int("epochs", default: 1, in: 1...1000)
-    let lr = try a.double("lr", default: 0.002, in: 1e-9...10)!
+    let lr = try a.positiveDouble("lr", default: 0.002, upTo: 10)
     let seed = UInt64(try a.int("seed", default: 0, in: 0...Int.max))
     let limit = a.string("limit") == nil ? nil : try a.int("limit", default: 0, in: 1...Int.max)
     let testLimit = a.string("test-limit") == nil ? nil : try a.int("test-limit", default: 0, in: 1...Int.max)
@@ -58,6 +77,7 @@ do {
     print("Accuracy of the attention-pooling model on the \(test.count) test images: \(String(format: "%.2f", 100 * Double(correct) / Double(max(test.count, 1)))) %")
 } catch let error as CommandError {
     printError(error.message)
+    if error.code == .usage { printError("run 'custom-module --help' for the options") }
     exit(error.code.rawValue)
 } catch {
     printError("custom-module: \(error)")

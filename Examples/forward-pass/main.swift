@@ -5,7 +5,31 @@
 //
 //   swift run -c release forward-pass
 import Ember
+import EmberCLI
 import Foundation
+
+let usage = """
+    usage: forward-pass [--help]
+
+    Runs a recurrence with state size 2 and input size 1 (h_t = tanh([h_{t-1}, x_t]·W + b),
+    y_t = h_t·w_out + b_out) on the inputs 1 then 2 from h_0 = [0, 0], printing each step's values,
+    then the gradients of y_1 + y_2 with respect to every weight from backward(), confirmed by
+    gradcheck. It takes no options besides this one.
+
+    options:
+      --help                 this text
+
+    exit codes: 0 ok, 1 gradcheck failed, 64 bad flags
+    """
+
+do {
+    let a = try Arguments(Array(CommandLine.arguments.dropFirst()), command: "forward-pass", valued: [], boolean: ["help"])
+    if a.flag("help") { print(usage); exit(0) }
+} catch let error as CommandError {
+    printError(error.message)
+    printError("run 'forward-pass --help' for the usage")
+    exit(error.code.rawValue)
+}
 
 let w = Tensor<Double>(shape: [3, 2], scalars: [0.1, 0.2, 0.3, 0.4, 0.5, 0.6])   // rows: h[0], h[1], x
 let b = Tensor<Double>([0.1, -0.1])

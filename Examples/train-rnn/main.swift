@@ -62,8 +62,7 @@ struct Options {
                               boolean: ["bidirectional", "no-progress", "detect-anomaly", "help"])
         if a.flag("help") { print(usage); exit(0) }
         hidden = try a.int("hidden", default: 32, in: 1...4096)
-        lr = try a.double("lr", default: 0.001, in: 0...1e38)!
-        guard lr > 0 else { throw CommandError("train-rnn: --lr must be positive, got \(lr)", code: .usage) }
+        lr = try a.positiveDouble("lr", default: 0.001, upTo: 1e38)
         epochs = try a.int("epochs", default: 10, in: 1...100_000)
         batchSize = try a.int("batch-size", default: 64, in: 1...60_000)
         layers = try a.int("layers", default: 1, in: 1...64)
@@ -124,7 +123,7 @@ func saveCheckpoint(_ url: URL, model: Model, optimizer: Adam<Float>, options: O
     let metadata = ["format": "ember-train-rnn", "cell": options.cell, "hidden": "\(options.hidden)", "layers": "\(options.layers)",
                     "bidirectional": "\(options.bidirectional)", "epoch": "\(epoch)", "accuracy": "\(accuracy)", "seed": "\(options.seed)"]
     do { try SafeTensorsFile.write(entries: entries, metadata: metadata, to: url) } catch {
-        throw CommandError("train-rnn: cannot write \(url.path): \(error)", code: .ioError)
+        throw CommandError("train-rnn: cannot write \(url.path): \(reason(of: error, about: url.path))", code: .ioError)
     }
 }
 
@@ -151,7 +150,7 @@ func loadCheckpoint(_ url: URL, model: Model, optimizer: Adam<Float>, options: O
     } catch let error as CommandError {
         throw error
     } catch {
-        throw CommandError("train-rnn: cannot resume from \(url.path): \(error)", code: .dataError)
+        throw CommandError("train-rnn: cannot resume from \(url.path): \(reason(of: error, about: url.path))", code: .dataError)
     }
 }
 
@@ -163,6 +162,11 @@ nonisolated(unsafe) var interrupted: sig_atomic_t = 0
 
 func run() throws {
     let options = try Options(Array(CommandLine.arguments.dropFirst()))
+    // The files written after each epoch: an unwritable one is reported now, before the data is
+    // loaded (or downloaded) and before any training, not once the first epoch's work is done.
+    for (flag, path) in [("save", options.save), ("metrics", options.metrics), ("plot", options.plot)] {
+        if let path { try checkWritable(path, flag: flag, command: "train-rnn") }
+    }
     emberThreadCount = options.threads
     signal(SIGINT) { _ in interrupted = 1 }
     signal(SIGTERM) { _ in interrupted = 1 }
@@ -322,23 +326,25 @@ func evaluate(_ model: Model, _ test: MNIST) -> Double {
 
 /// The metrics CSV and the SVG chart, rewritten atomically after every epoch.
 func writeReports(_ options: Options, history: [(loss: Double, accuracy: Double, seconds: Double, samplesPerSecond: Double)], firstEpoch: Int) throws {
-    do {
-        if let path = options.metrics {
-            var csv = "epoch,train_loss,test_accuracy,seconds,samples_per_second\n"
-            for (i, h) in history.enumerated() {
-                csv += "\(firstEpoch + i + 1),\(String(format: "%.6f", h.loss)),\(String(format: "%.2f", h.accuracy)),\(String(format: "%.3f", h.seconds)),\(String(format: "%.0f", h.samplesPerSecond))\n"
-            }
-            try writeAtomically(Data(csv.utf8), to: URL(fileURLWithPath: path))
+    func write(_ text: String, to path: String) throws {
+        let url = URL(fileURLWithPath: path)
+        do { try writeAtomically(Data(text.utf8), to: url) } catch {
+            throw CommandError("train-rnn: cannot write \(url.path): \(reason(of: error, about: url.path))", code: .ioError)
         }
-        if let path = options.plot {
-            let chart = LineChart(title: "train-rnn: \(options.cell.uppercased()) hidden \(options.hidden), lr \(options.lr)",
-                                  xLabel: "epoch",
-                                  left: .init(name: "train loss", values: history.map(\.loss), color: "#c0392b"),
-                                  right: .init(name: "test accuracy (%)", values: history.map(\.accuracy), color: "#2471a3"))
-            try writeAtomically(Data(chart.svg().utf8), to: URL(fileURLWithPath: path))
+    }
+    if let path = options.metrics {
+        var csv = "epoch,train_loss,test_accuracy,seconds,samples_per_second\n"
+        for (i, h) in history.enumerated() {
+            csv += "\(firstEpoch + i + 1),\(String(format: "%.6f", h.loss)),\(String(format: "%.2f", h.accuracy)),\(String(format: "%.3f", h.seconds)),\(String(format: "%.0f", h.samplesPerSecond))\n"
         }
-    } catch {
-        throw CommandError("train-rnn: \(error)", code: .ioError)
+        try write(csv, to: path)
+    }
+    if let path = options.plot {
+        let chart = LineChart(title: "train-rnn: \(options.cell.uppercased()) hidden \(options.hidden), lr \(options.lr)",
+                              xLabel: "epoch",
+                              left: .init(name: "train loss", values: history.map(\.loss), color: "#c0392b"),
+                              right: .init(name: "test accuracy (%)", values: history.map(\.accuracy), color: "#2471a3"))
+        try write(chart.svg(), to: path)
     }
 }
 

@@ -1,6 +1,7 @@
 // Run-time CPU detection and the choice of kernel level.
 #include "CEmberKernels.h"
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -50,16 +51,42 @@ ember_kernel_level ember_kernel_set_level(ember_kernel_level level) {
     return level;
 }
 
+static const char *level_name(ember_kernel_level level) {
+    switch (level) {
+    case EMBER_KERNEL_AVX512: return "avx512";
+    case EMBER_KERNEL_AVX2: return "avx2";
+    default: return "portable";
+    }
+}
+
+ember_kernel_level ember_kernel_choose(const char *requested, ember_kernel_level best, char *note, size_t note_size) {
+    if (note && note_size > 0) note[0] = 0;
+    if (!requested || !requested[0]) return best;
+    ember_kernel_level wanted;
+    if (strcmp(requested, "portable") == 0) wanted = EMBER_KERNEL_PORTABLE;
+    else if (strcmp(requested, "avx2") == 0) wanted = EMBER_KERNEL_AVX2;
+    else if (strcmp(requested, "avx512") == 0) wanted = EMBER_KERNEL_AVX512;
+    else {
+        if (note && note_size > 0)
+            snprintf(note, note_size, "ember: EMBER_KERNEL=%.40s%s is not one of portable, avx2, avx512; ignored, using %s",
+                     requested, strlen(requested) > 40 ? "..." : "", level_name(best));
+        return best;
+    }
+    if ((int)wanted <= (int)best) return wanted;
+    if (note && note_size > 0)
+        snprintf(note, note_size, "ember: EMBER_KERNEL=%s asks for %s, which this CPU lacks; using %s", requested,
+                 wanted == EMBER_KERNEL_AVX512 ? "AVX-512" : "AVX2", level_name(best));
+    return best;
+}
+
 ember_kernel_level ember_kernel_level_in_use(void) {
     int value = atomic_load_explicit(&current_level, memory_order_relaxed);
     if (value >= 0) return (ember_kernel_level)value;
-    ember_kernel_level level = ember_kernel_best_level();
-    const char *requested = getenv("EMBER_KERNEL");
-    if (requested) {
-        if (strcmp(requested, "portable") == 0) level = EMBER_KERNEL_PORTABLE;
-        else if (strcmp(requested, "avx2") == 0) level = EMBER_KERNEL_AVX2;
-        else if (strcmp(requested, "avx512") == 0) level = EMBER_KERNEL_AVX512;
-    }
+    char note[160];
+    ember_kernel_level level = ember_kernel_choose(getenv("EMBER_KERNEL"), ember_kernel_best_level(), note, sizeof note);
+    // Threads may get here together on the first use; the note is printed once.
+    static atomic_int noted = 0;
+    if (note[0] && !atomic_exchange(&noted, 1)) fprintf(stderr, "%s\n", note);
     return ember_kernel_set_level(level);
 }
 

@@ -67,7 +67,8 @@ public struct Arguments {
     public func int(_ name: String, default value: Int, in range: ClosedRange<Int>) throws -> Int {
         guard let text = values[name] else { return value }
         guard let v = Int(text), range.contains(v) else {
-            throw usage("--\(name) expects an integer in \(range.lowerBound)...\(range.upperBound == Int.max ? "" : String(range.upperBound)), got '\(text)'")
+            let bounds = range.upperBound == Int.max ? "of at least \(range.lowerBound)" : "in \(range.lowerBound)...\(range.upperBound)"
+            throw usage("--\(name) expects an integer \(bounds), got '\(text)'")
         }
         return v
     }
@@ -76,9 +77,28 @@ public struct Arguments {
     public func double(_ name: String, default value: Double?, in range: ClosedRange<Double>) throws -> Double? {
         guard let text = values[name] else { return value }
         guard let v = Double(text), v.isFinite, range.contains(v) else {
-            throw usage("--\(name) expects a number in \(range.lowerBound)...\(range.upperBound), got '\(text)'")
+            throw usage("--\(name) expects a number in \(Arguments.format(range.lowerBound))...\(Arguments.format(range.upperBound)), got '\(text)'")
         }
         return v
+    }
+
+    /// A finite number greater than 0 and at most `maximum` (`value` when absent), such as a learning
+    /// rate. The message for anything else states that range, whether the number was too small
+    /// (0 included), too large or not a number.
+    public func positiveDouble(_ name: String, default value: Double, upTo maximum: Double) throws -> Double {
+        guard let text = values[name] else { return value }
+        guard let v = Double(text), v.isFinite, v > 0, v <= maximum else {
+            throw usage("--\(name) expects a number greater than 0 (up to \(Arguments.format(maximum))), got '\(text)'")
+        }
+        return v
+    }
+
+    /// A bound as a person writes it: `10`, `0.002`, `1e38`, `1e-9` (not `10.0`, `1e+38`, `1e-09`).
+    static func format(_ x: Double) -> String {
+        if x == x.rounded(), abs(x) < 1e15 { return String(Int64(x)) }
+        let text = "\(x)"
+        guard let e = text.firstIndex(of: "e"), let exponent = Int(text[text.index(after: e)...]) else { return text }
+        return "\(text[..<e])e\(exponent)"
     }
 
     /// One of `choices`.
@@ -92,4 +112,12 @@ public struct Arguments {
 /// Writes one line to stderr.
 public func printError(_ line: String) {
     FileHandle.standardError.write(Data((line + "\n").utf8))
+}
+
+/// What `error` says, less a leading "`path`: ". Ember's file errors (`EmberIOError`, `DataError`,
+/// `SafeTensorsError`) describe themselves as "PATH: reason"; a message that names the path itself,
+/// such as "cannot write PATH: …", adds this so that its line names the path once.
+public func reason(of error: any Error, about path: String) -> String {
+    let text = "\(error)"
+    return text.hasPrefix(path + ": ") ? String(text.dropFirst(path.count + 2)) : text
 }

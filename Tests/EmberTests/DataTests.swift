@@ -157,7 +157,7 @@ extension DataLoader {
             Issue.record("succeeded without data")
         } catch let error as DataError {
             guard case .missing(let paths, let hint) = error else { Issue.record("\(error)"); return }
-            #expect(paths.count == 4 && hint.contains(dir.path) && hint.contains("train-images-idx3-ubyte.gz"))
+            #expect(paths.count == 4 && hint.contains("train-images-idx3-ubyte.gz") && error.description.contains(dir.path))
         }
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).isEmpty)
     }

@@ -20,8 +20,16 @@ typedef enum {
 /// The best level this CPU supports.
 ember_kernel_level ember_kernel_best_level(void);
 /// The level in use: the best supported one, or the one set by `EMBER_KERNEL=portable|avx2|avx512`
-/// in the environment or by `ember_kernel_set_level` (clamped to what the CPU supports).
+/// in the environment or by `ember_kernel_set_level` (clamped to what the CPU supports). When
+/// `EMBER_KERNEL` asks for a level the CPU lacks, or is none of those names, the first call says on
+/// stderr which level it uses instead (once per process; see `ember_kernel_choose`).
 ember_kernel_level ember_kernel_level_in_use(void);
+/// The level that `EMBER_KERNEL=requested` gives on a CPU whose best level is `best`: the requested
+/// one if the CPU has it, otherwise `best`. `requested` may be NULL or empty (not set: `best`, no
+/// note). When the request cannot be followed, one line for stderr is written to `note` (at most
+/// `note_size` bytes with the terminating zero, no newline), e.g. "ember: EMBER_KERNEL=avx512 asks
+/// for AVX-512, which this CPU lacks; using avx2"; otherwise `note` is set to "". `note` may be NULL.
+ember_kernel_level ember_kernel_choose(const char *requested, ember_kernel_level best, char *note, size_t note_size);
 /// Forces a level (clamped to the supported one); returns the level now in use.
 ember_kernel_level ember_kernel_set_level(ember_kernel_level level);
 

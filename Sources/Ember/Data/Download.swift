@@ -20,7 +20,8 @@ public enum MNISTDownloader {
 
     /// Downloads whichever of the four files (`.gz` or raw) are absent from `directory` (created if
     /// needed). Files already present are left alone, even if corrupt. Throws `DataError.missing`
-    /// naming the files and where to put them when every mirror fails.
+    /// naming the files, each mirror's failure and where to put the files when every mirror fails,
+    /// and `DataError.io` when the directory cannot be made or a downloaded file cannot be written.
     public static func ensureFiles(in directory: URL, mirrors: [URL] = defaultMirrors, timeout: TimeInterval = 60,
                                    progress: Progress? = nil) throws {
         let fm = FileManager.default
@@ -34,7 +35,7 @@ public enum MNISTDownloader {
         }
         for name in absent {
             var failures: [String] = []
-            var done = false
+            var verified: Data? = nil
             for mirror in mirrors {
                 let url = mirror.appendingPathComponent(name)
                 do {
@@ -42,17 +43,23 @@ public enum MNISTDownloader {
                     // Verify before anything touches the directory.
                     let raw = try gunzip(data, path: url.absoluteString, maximumBytes: 256 << 20)
                     _ = try IDXArray(data: raw, path: url.absoluteString, expectedRank: name.contains("images") ? 3 : 1)
-                    try writeAtomically(data, to: directory.appendingPathComponent(name))
-                    done = true
+                    verified = data
                     break
                 } catch {
-                    failures.append("\(url.absoluteString): \(error)")
+                    // The mirror, then what went wrong; the errors name the file's URL, which is the
+                    // mirror and the file name already given, so it is not repeated.
+                    var text = "\(error)"
+                    if text.hasPrefix(url.absoluteString + ": ") { text.removeFirst(url.absoluteString.count + 2) }
+                    failures.append("\(mirror.absoluteString): \(text)")
                 }
             }
-            if !done {
+            guard let verified else {
                 throw DataError.missing(
                     paths: absent.map { directory.appendingPathComponent($0).path },
-                    hint: "Could not download \(name) (\(failures.joined(separator: "; "))). Put the four MNIST files (\(MNIST.allFiles.joined(separator: ", "))) in \(directory.path), or pass --data-dir or set MNIST_DIR.")
+                    hint: "Could not download \(name) (\(failures.joined(separator: "; "))). Put them there, or pass --data-dir or set MNIST_DIR.")
+            }
+            do { try writeAtomically(verified, to: directory.appendingPathComponent(name)) } catch let error as EmberIOError {
+                throw DataError.io(path: error.path, reason: error.reason)
             }
         }
     }

@@ -32,7 +32,7 @@ public struct MNIST: Dataset, Sendable {
                 if FileManager.default.fileExists(atPath: url.path) { return url }
             }
             throw DataError.missing(paths: [directory.appendingPathComponent(name + ".gz").path],
-                                    hint: "Put the four MNIST files (\(MNIST.allFiles.joined(separator: ", "))) in \(directory.path).")
+                                    hint: "Put the four MNIST files (\(MNIST.allFiles.joined(separator: ", "))) there.")
         }
         let imageURL = try locate(names.images), labelURL = try locate(names.labels)
         // The real files decompress to 47 MB and 60 KB; allow generous headroom but not unbounded.

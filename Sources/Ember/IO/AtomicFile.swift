@@ -11,7 +11,7 @@ public func writeAtomically(_ data: Data, to url: URL) throws {
     let temporary = directory.appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
     let fd = open(temporary.path, O_WRONLY | O_CREAT | O_EXCL, 0o644)
     guard fd >= 0 else {
-        throw EmberIOError(path: url.path, reason: "cannot create a temporary file in \(directory.path): \(String(cString: strerror(errno)))")
+        throw EmberIOError(path: url.path, reason: "cannot create a temporary file in its directory: \(String(cString: strerror(errno)))")
     }
     var ok = false
     defer {

@@ -59,7 +59,9 @@ public enum KernelLevel: Int, Sendable, CaseIterable, CustomStringConvertible {
     }
 
     /// The level in use. Defaults to `best`, or to the `EMBER_KERNEL` environment variable
-    /// (`portable`, `avx2`, `avx512`); setting it is clamped to what the CPU supports.
+    /// (`portable`, `avx2`, `avx512`); setting it is clamped to what the CPU supports. An
+    /// `EMBER_KERNEL` the CPU cannot follow, or an unknown value, is noted once on stderr with the
+    /// level used instead.
     public static var current: KernelLevel {
         get { KernelLevel(rawValue: Int(ember_kernel_level_in_use().rawValue)) ?? .portable }
         set { _ = ember_kernel_set_level(ember_kernel_level(rawValue: UInt32(newValue.rawValue))) }
