@@ -14,7 +14,8 @@ let usage = """
     CrossEntropyLoss and Adam, then reports the accuracy on the test set.
 
     options:
-      --data-dir DIR         MNIST directory (default: $MNIST_DIR, then ./data/mnist; train-rnn downloads it)
+      --data-dir DIR         MNIST directory (default: $MNIST_DIR, then ./data/mnist, then the copy in the
+                             checkout, Examples/data/mnist; train-rnn downloads it)
       --hidden N             hidden units (default 64)
       --epochs N             epochs (default 1)
       --lr X                 Adam learning rate (default 0.002)
