@@ -92,6 +92,8 @@ public class RecurrentLayer<Scalar: TensorScalar>: Module, TrainingModeSettable 
         require(lengths.count == B, "\(name): expected \(B) lengths, got \(lengths.count)")
         for l in lengths { require(l >= 1 && l <= T, "\(name): lengths must be in 1...\(T), got \(l)") }
 
+        if B == 0 { return emptyBatch(input, h0: h0, c0: c0, weights: weights, stateShape: stateShape) }
+
         var masks: [Tensor<Scalar>] = []
         if isTraining && dropout > 0 && config.numLayers > 1 {
             let scale = Scalar(1 / (1 - dropout))
@@ -162,6 +164,25 @@ public class RecurrentLayer<Scalar: TensorScalar>: Module, TrainingModeSettable 
             }
         }
         return (output, hN, cN)
+    }
+}
+
+extension RecurrentLayer {
+    /// A batch of no sequences, as PyTorch gives it: an output `[T, 0, D·H]` (`[0, T, D·H]` when
+    /// `batchFirst`), final states `[numLayers·D, 0, H]`, and in backward an empty input gradient and
+    /// all-zero weight gradients. The kernels, which split the batch into blocks, never see it.
+    func emptyBatch(_ input: Variable<Scalar>, h0: Variable<Scalar>?, c0: Variable<Scalar>?, weights: [Variable<Scalar>],
+                    stateShape: [Int]) -> (Variable<Scalar>, Variable<Scalar>, Variable<Scalar>?) {
+        let inputs = [input] + [h0, c0].compactMap { $0 } + weights
+        let shapes = inputs.map(\.shape)
+        let T = batchFirst ? input.shape[1] : input.shape[0]
+        let outShape = batchFirst ? [0, T, config.directions * config.hiddenSize] : [T, 0, config.directions * config.hiddenSize]
+        func result(_ shape: [Int]) -> Variable<Scalar> {
+            Variable.record(config.mode == .lstm ? "LSTM" : (config.mode == .gru ? "GRU" : "RNN"), Tensor(zeros: shape), inputs) { _ in
+                shapes.map { Tensor(zeros: $0) }
+            }
+        }
+        return (result(outShape), result(stateShape), config.mode == .lstm ? result(stateShape) : nil)
     }
 }
 

@@ -22,20 +22,20 @@ extension Variable {
         }
     }
 
-    /// The mean of all elements, shape `[]`.
+    /// The mean of all elements, shape `[]`: NaN for an empty tensor (0/0, as PyTorch and NumPy).
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public func mean() -> Variable {
-        let s = shape, scale = 1 / Scalar(Swift.max(data.count, 1))
+        let s = shape, scale = 1 / Scalar(data.count)
         return Variable.record("mean", data.mean(), self) { g in Tensor(repeating: g.scalar * scale, shape: s) }
     }
 
-    /// The mean along `axis`.
+    /// The mean along `axis`: NaN where the axis is empty (0/0, as PyTorch and NumPy).
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public func mean(axis: Int, keepDims: Bool = false) -> Variable {
         let a = normalizeAxis(axis, rank: rank, "mean", shape: shape)
-        return sum(axis: a, keepDims: keepDims) * (1 / Scalar(Swift.max(shape[a], 1)))
+        return sum(axis: a, keepDims: keepDims) * (1 / Scalar(shape[a]))
     }
 
     /// The maximum along `axis`. Backward: the gradient goes to the (first) maximal element.

@@ -45,17 +45,17 @@ extension Tensor {
         reduce(.sum, axis: axis, keepDims: keepDims, "sum")
     }
 
-    /// The mean of all elements, shape `[]`.
+    /// The mean of all elements, shape `[]`: NaN for an empty tensor (0/0, as PyTorch and NumPy).
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
-    public func mean() -> Tensor { sum() * (1 / Scalar(Swift.max(count, 1))) }
+    public func mean() -> Tensor { sum() * (1 / Scalar(count)) }
 
-    /// The mean along `axis`.
+    /// The mean along `axis`: NaN where the axis is empty (0/0, as PyTorch and NumPy).
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public func mean(axis: Int, keepDims: Bool = false) -> Tensor {
         let a = normalizeAxis(axis, rank: rank, "mean", shape: shape)
-        return sum(axis: a, keepDims: keepDims) * (1 / Scalar(Swift.max(shape[a], 1)))
+        return sum(axis: a, keepDims: keepDims) * (1 / Scalar(shape[a]))
     }
 
     /// The maximum along `axis` (NaN if the slice holds one, as in PyTorch).
