@@ -52,16 +52,29 @@ extension Variable {
         }
         nodes.sort { $0.sequence > $1.sequence }
 
-        root.pending = seed
+        root.accumulate(seed, output: outputIndex)
         for current in nodes {
-            guard let g = current.pending else { continue }
-            current.pending = nil
-            guard let rule = current.rule else {
+            let grads: [Tensor<Scalar>?]
+            switch current.rule {
+            case .single(let rule)?:
+                // The common case, without the arrays of the general one.
+                guard let g = current.pending else { continue }
+                current.pending = nil
+                grads = rule(g)
+                if let anomaly = AnomalyState.current, g.isAllFinite {
+                    for case let grad? in grads { anomaly.check(grad, operation: current.name, phase: .backward) }
+                }
+            case .multiple(let rule)?:
+                guard let outputGrads = current.takePending() else { continue }
+                grads = rule(outputGrads)
+                require(grads.count == current.inputs.count,
+                        "backward: '\(current.name)' returned \(grads.count) gradients for \(current.inputs.count) inputs")
+                if let anomaly = AnomalyState.current, outputGrads.allSatisfy({ $0?.isAllFinite ?? true }) {
+                    for case let grad? in grads { anomaly.check(grad, operation: current.name, phase: .backward) }
+                }
+            case nil:
+                guard current.takePending() != nil else { continue }
                 requireFailure("backward: trying to backward through the graph a second time (the values saved by '\(current.name)' were released after the first backward); pass retainGraph: true to the first backward() to keep them")
-            }
-            let grads = rule(g)
-            if let anomaly = AnomalyState.current, g.isAllFinite {
-                for case let grad? in grads { anomaly.check(grad, operation: current.name, phase: .backward) }
             }
             if !retainGraph { current.rule = nil }
             for (input, inputGrad) in zip(current.inputs, grads) {
@@ -69,17 +82,16 @@ extension Variable {
                 require(inputGrad.shape == input.data.shape,
                              "backward: '\(current.name)' produced a gradient of shape \(describe(inputGrad.shape)) for an input of shape \(describe(input.data.shape))")
                 if let n = input.node {
-                    if n.pending == nil { n.pending = inputGrad } else { n.pending! += inputGrad }
+                    n.accumulate(inputGrad, output: input.outputIndex)
                 } else {
                     input.accumulateIntoLeaf(inputGrad)
                 }
             }
         }
         if !retainGraph {
-            for current in nodes { current.rule = nil; current.pending = nil }
+            for current in nodes { current.rule = nil; _ = current.takePending() }
         }
     }
-
 
     func accumulateIntoLeaf(_ g: Tensor<Scalar>) {
         guard requiresGrad else { return }

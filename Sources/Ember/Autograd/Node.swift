@@ -10,32 +10,69 @@ let liveNodeCounter = Atomic<Int>(0)
 
 /// One recorded operation: its input edges and the backward rule with the values it saved.
 ///
-/// Ownership runs one way: an output variable holds its node, the node holds its inputs and its
-/// saved tensors, and nothing holds outputs. The backward rule receives the output gradient as an
-/// argument; it never captures the output variable.
+/// A node has one output or several (a recurrent layer's output, h_n and c_n); each result variable
+/// knows its node and its output index. Ownership runs one way: an output variable holds its node,
+/// the node holds its inputs and its saved tensors, and nothing holds outputs. The backward rule
+/// receives the outputs' gradients as arguments; it never captures an output variable.
 final class Node<Scalar: TensorScalar> {
-    /// The backward rule: output gradient in, one gradient per input out (`nil` where an input
-    /// needs none). Set to `nil` when the graph is released after `backward()`.
+    /// The backward rule of a one-output node: output gradient in, one gradient per input out (`nil`
+    /// where an input needs none).
     typealias BackwardRule = (Tensor<Scalar>) -> [Tensor<Scalar>?]
+    /// The backward rule of a node with several outputs: every output's gradient at once (`nil` for an
+    /// output the loss did not use, meaning zero; at least one is given), one gradient per input out.
+    typealias MultiOutputRule = ([Tensor<Scalar>?]) -> [Tensor<Scalar>?]
+
+    enum Rule {
+        case single(BackwardRule)
+        case multiple(MultiOutputRule)
+    }
 
     let sequence: Int
     let name: StaticString
     private(set) var inputs: [Variable<Scalar>]
-    var rule: BackwardRule?
-    /// The output's shape, to check incoming gradients.
-    let shape: [Int]
+    /// Set to `nil` when the graph is released after `backward()`.
+    var rule: Rule?
+    let outputCount: Int
 
-    // Backward-pass bookkeeping.
+    // Backward-pass bookkeeping: the gradients summed so far for output 0 and for the others.
     var pending: Tensor<Scalar>?
+    var pendingOthers: [Tensor<Scalar>?]
     var visitMark = 0
 
-    init(name: StaticString, inputs: [Variable<Scalar>], shape: [Int], rule: @escaping BackwardRule) {
+    init(name: StaticString, inputs: [Variable<Scalar>], rule: @escaping BackwardRule) {
         self.sequence = nodeSequence.wrappingAdd(1, ordering: .relaxed).newValue
         self.name = name
         self.inputs = inputs
-        self.shape = shape
-        self.rule = rule
+        self.rule = .single(rule)
+        self.outputCount = 1
+        self.pendingOthers = []
         liveNodeCounter.wrappingAdd(1, ordering: .relaxed)
+    }
+
+    init(name: StaticString, inputs: [Variable<Scalar>], outputCount: Int, rule: @escaping MultiOutputRule) {
+        self.sequence = nodeSequence.wrappingAdd(1, ordering: .relaxed).newValue
+        self.name = name
+        self.inputs = inputs
+        self.rule = .multiple(rule)
+        self.outputCount = outputCount
+        self.pendingOthers = Array(repeating: nil, count: outputCount - 1)
+        liveNodeCounter.wrappingAdd(1, ordering: .relaxed)
+    }
+
+    /// Adds `gradient` to what output `index` has received in this backward pass.
+    func accumulate(_ gradient: Tensor<Scalar>, output index: Int) {
+        if index == 0 {
+            if pending == nil { pending = gradient } else { pending! += gradient }
+        } else {
+            if pendingOthers[index - 1] == nil { pendingOthers[index - 1] = gradient } else { pendingOthers[index - 1]! += gradient }
+        }
+    }
+
+    /// Takes the gradients received (`nil` when none was), leaving none.
+    func takePending() -> [Tensor<Scalar>?]? {
+        defer { pending = nil; for i in pendingOthers.indices { pendingOthers[i] = nil } }
+        guard pending != nil || pendingOthers.contains(where: { $0 != nil }) else { return nil }
+        return [pending] + pendingOthers
     }
 
     /// Releases the saved values and the input edges (used when the whole graph is torn down).

@@ -28,6 +28,8 @@ public final class Variable<Scalar: TensorScalar> {
     }
     /// The node that produced this variable, `nil` for leaves.
     var node: Node<Scalar>?
+    /// Which of `node`'s outputs this variable is (0 for a one-output node).
+    let outputIndex: Int
     private var _requiresGrad: Bool
 
     /// Whether gradients flow to this variable. Settable on leaves only (results of operations
@@ -46,6 +48,7 @@ public final class Variable<Scalar: TensorScalar> {
     public init(_ data: Tensor<Scalar>, requiresGrad: Bool = false) {
         self.data = data
         self._requiresGrad = requiresGrad
+        self.outputIndex = 0
     }
 
     /// A leaf variable holding a single value, shape `[]`.
@@ -55,9 +58,10 @@ public final class Variable<Scalar: TensorScalar> {
         self.init(Tensor(scalar), requiresGrad: requiresGrad)
     }
 
-    init(data: Tensor<Scalar>, node: Node<Scalar>) {
+    init(data: Tensor<Scalar>, node: Node<Scalar>, outputIndex: Int = 0) {
         self.data = data
         self.node = node
+        self.outputIndex = outputIndex
         self._requiresGrad = true
     }
 
@@ -99,7 +103,22 @@ public final class Variable<Scalar: TensorScalar> {
         guard GradMode.isEnabled, inputs.contains(where: { $0._requiresGrad }) else {
             return Variable(data)
         }
-        return Variable(data: data, node: Node(name: name, inputs: inputs, shape: data.shape, rule: rule))
+        return Variable(data: data, node: Node(name: name, inputs: inputs, rule: rule))
+    }
+
+    /// Records an operation with several results: one node whose `rule` gets every output's gradient
+    /// at once (`nil` for one the loss did not use), when grad mode is on and some input requires
+    /// gradients; otherwise plain constants.
+    static func record(_ name: StaticString, outputs: [Tensor<Scalar>], _ inputs: [Variable],
+                       _ rule: @escaping Node<Scalar>.MultiOutputRule) -> [Variable] {
+        if let anomaly = AnomalyState.current, inputs.allSatisfy({ $0.data.isAllFinite }) {
+            for output in outputs { anomaly.check(output, operation: name, phase: .forward) }
+        }
+        guard GradMode.isEnabled, inputs.contains(where: { $0._requiresGrad }) else {
+            return outputs.map { Variable($0) }
+        }
+        let node = Node(name: name, inputs: inputs, outputCount: outputs.count, rule: rule)
+        return outputs.enumerated().map { Variable(data: $0.element, node: node, outputIndex: $0.offset) }
     }
 
     /// Like `record` for a single input.
@@ -110,7 +129,7 @@ public final class Variable<Scalar: TensorScalar> {
             anomaly.check(data, operation: name, phase: .forward)
         }
         guard GradMode.isEnabled, input._requiresGrad else { return Variable(data) }
-        return Variable(data: data, node: Node(name: name, inputs: [input], shape: data.shape) { [rule($0)] })
+        return Variable(data: data, node: Node(name: name, inputs: [input]) { [rule($0)] })
     }
 }
 

@@ -114,56 +114,41 @@ public class RecurrentLayer<Scalar: TensorScalar>: Module, TrainingModeSettable 
         inputs += weights
         let recording = isGradEnabled && inputs.contains { $0.requiresGrad }
         let name: StaticString = config.mode == .lstm ? "LSTM" : (config.mode == .gru ? "GRU" : "RNN")
+        /// Results that record nothing (record() still runs the anomaly checks).
+        func constants(_ outputs: [Tensor<Scalar>]) -> (Variable<Scalar>, Variable<Scalar>, Variable<Scalar>?) {
+            let results = Variable.record(name, outputs: outputs, inputs) { _ in [] }
+            return (results[0], results[1], results.count > 2 ? results[2] : nil)
+        }
         if !recording && masks.isEmpty {
             // Nothing to differentiate: blocks of rows in the caller's layout, on all cores.
             let r = RecurrentEngine.inference(config, input: input.data, batchFirst: batchFirst, h0: h0Data, c0: c0Data,
                                               weights: weightData, lengths: lengths)
-            // (record() still runs anomaly checks.)
-            return (Variable.record(name, r.output, inputs) { _ in [] }, Variable.record(name, r.hN, inputs) { _ in [] },
-                    r.cN.map { cN in Variable.record(name, cN, inputs) { _ in [] } })
+            return constants([r.output, r.hN] + (r.cN.map { [$0] } ?? []))
         }
         let x = batchFirst ? input.data.transposed(0, 1) : input.data
         let result = RecurrentEngine.forward(config, x: x, h0: h0Data, c0: c0Data, weights: weightData,
                                              lengths: lengths, masks: masks, keepCaches: recording, batchFirstOutput: batchFirst)
         let out = result.output
         guard recording else {
-            // Nothing to differentiate: no packing, no caches. (record() still runs anomaly checks.)
-            return (Variable.record(name, out, inputs) { _ in [] }, Variable.record(name, result.hN, inputs) { _ in [] },
-                    result.cN.map { cN in Variable.record(name, cN, inputs) { _ in [] } })
+            // Nothing to differentiate: no packing, no caches.
+            return constants([out, result.hN] + (result.cN.map { [$0] } ?? []))
         }
-        // One node computes every gradient: the final hidden state's node `hN`, whose inputs are the
-        // layer's. The output and c_n are nodes on top of it that hand their incoming gradients over
-        // through `incoming` and pass hN-shaped zeros down, so `hN`'s rule always runs after theirs (in
-        // the same backward pass) and finds them there; a result the loss does not use has none and
-        // counts as zeros. Nothing is copied to pack or unpack the three results.
-        let incoming = RecurrentGradients<Scalar>()
-        let hasH0 = h0 != nil, hasC0 = c0 != nil, isLSTM = config.mode == .lstm, outShape = out.shape
+        // One node with two or three outputs: its rule gets the gradients of output, h_n and c_n at
+        // once (nil, meaning zero, for those the loss did not use).
+        let hasH0 = h0 != nil, hasC0 = c0 != nil, outShape = out.shape
         let inputGradient = input.requiresGrad
-        let hN = Variable.record(name, result.hN, inputs) { ghN in
-            let gOut = incoming.output ?? Tensor(zeros: outShape)
-            let gcN = isLSTM ? (incoming.cell ?? Tensor(zeros: stateShape)) : nil
-            incoming.output = nil
-            incoming.cell = nil
-            let grads = RecurrentEngine.backward(config, gOut: gOut, ghN: ghN, gcN: gcN,
-                                                 h0: h0Data, c0: c0Data, weights: weightData, lengths: lengths, masks: masks,
-                                                 inputs: result.inputs, caches: result.caches, inputGradient: inputGradient,
-                                                 batchFirstGradient: batchFirst)
-            var list: [Tensor<Scalar>?] = [inputGradient ? (batchFirst ? grads.gx.transposed(0, 1) : grads.gx) : nil]
-            if hasH0 { list.append(grads.gh0) }
-            if hasC0 { list.append(grads.gc0) }
-            return list + grads.gWeights.map { Optional($0) }
+        let results = Variable.record(name, outputs: [out, result.hN] + (result.cN.map { [$0] } ?? []), inputs) { grads in
+            let gcN = config.mode == .lstm ? (grads[2] ?? Tensor(zeros: stateShape)) : nil
+            let g = RecurrentEngine.backward(config, gOut: grads[0] ?? Tensor(zeros: outShape), ghN: grads[1] ?? Tensor(zeros: stateShape),
+                                             gcN: gcN, h0: h0Data, c0: c0Data, weights: weightData, lengths: lengths, masks: masks,
+                                             inputs: result.inputs, caches: result.caches, inputGradient: inputGradient,
+                                             batchFirstGradient: batchFirst)
+            var list: [Tensor<Scalar>?] = [inputGradient ? (batchFirst ? g.gx.transposed(0, 1) : g.gx) : nil]
+            if hasH0 { list.append(g.gh0) }
+            if hasC0 { list.append(g.gc0) }
+            return list + g.gWeights.map { Optional($0) }
         }
-        let output = Variable.record(name, out, [hN]) { gOut in
-            incoming.output = gOut
-            return [Tensor(zeros: stateShape)]
-        }
-        let cN = result.cN.map { cN in
-            Variable.record(name, cN, [hN]) { gcN in
-                incoming.cell = gcN
-                return [Tensor(zeros: stateShape)]
-            }
-        }
-        return (output, hN, cN)
+        return (results[0], results[1], results.count > 2 ? results[2] : nil)
     }
 }
 
@@ -177,19 +162,11 @@ extension RecurrentLayer {
         let shapes = inputs.map(\.shape)
         let T = batchFirst ? input.shape[1] : input.shape[0]
         let outShape = batchFirst ? [0, T, config.directions * config.hiddenSize] : [T, 0, config.directions * config.hiddenSize]
-        func result(_ shape: [Int]) -> Variable<Scalar> {
-            Variable.record(config.mode == .lstm ? "LSTM" : (config.mode == .gru ? "GRU" : "RNN"), Tensor(zeros: shape), inputs) { _ in
-                shapes.map { Tensor(zeros: $0) }
-            }
-        }
-        return (result(outShape), result(stateShape), config.mode == .lstm ? result(stateShape) : nil)
+        let outputs = [outShape, stateShape] + (config.mode == .lstm ? [stateShape] : [])
+        let results = Variable.record(config.mode == .lstm ? "LSTM" : (config.mode == .gru ? "GRU" : "RNN"),
+                                      outputs: outputs.map { Tensor(zeros: $0) }, inputs) { _ in shapes.map { Tensor(zeros: $0) } }
+        return (results[0], results[1], results.count > 2 ? results[2] : nil)
     }
-}
-
-/// Gradients of a recurrent layer's output and c_n, handed to the node that computes all of them.
-final class RecurrentGradients<Scalar: TensorScalar> {
-    var output: Tensor<Scalar>?
-    var cell: Tensor<Scalar>?
 }
 
 /// An Elman RNN, as PyTorch's `nn.RNN`: `h_t = tanh(x_t W_ihᵀ + b_ih + h_{t-1} W_hhᵀ + b_hh)` (or relu),
