@@ -44,37 +44,21 @@ final class CharModel: Module {
 
     init(cell: String, vocabulary: Int, hidden: Int) {
         self.cell = cell
-        switch cell {
-        case "lstm": rnn = LSTM<Float>(inputSize: vocabulary, hiddenSize: hidden)
-        case "gru": rnn = GRU<Float>(inputSize: vocabulary, hiddenSize: hidden)
-        default: rnn = RNN<Float>(inputSize: vocabulary, hiddenSize: hidden)
-        }
+        rnn = .make(cell == "lstm" ? .lstm : (cell == "gru" ? .gru : .rnnTanh), inputSize: vocabulary, hiddenSize: hidden)
         fc = Linear<Float>(inFeatures: hidden, outFeatures: vocabulary)
     }
 
     /// The recurrent state: h, and c for an LSTM.
-    struct State { var h: Variable<Float>; var c: Variable<Float>? }
+    typealias State = RecurrentState<Float>
 
     func zeroState() -> State {
         let z = Variable(Tensor<Float>(zeros: [1, 1, rnn.hiddenSize]))
-        return State(h: z, c: cell == "lstm" ? z : nil)
+        return State(h: z, c: rnn.mode == .lstm ? z : nil)
     }
 
     /// One-hot inputs `[T, 1, V]` → logits `[T, V]` and the final state.
     func callAsFunction(_ x: Variable<Float>, _ state: State) -> (Variable<Float>, State) {
-        let out: Variable<Float>, next: State
-        switch rnn {
-        case let r as LSTM<Float>:
-            let (o, s) = r(x, (state.h, state.c!))
-            (out, next) = (o, State(h: s.h, c: s.c))
-        case let r as GRU<Float>:
-            let (o, h) = r(x, state.h)
-            (out, next) = (o, State(h: h, c: nil))
-        case let r as RNN<Float>:
-            let (o, h) = r(x, state.h)
-            (out, next) = (o, State(h: h, c: nil))
-        default: fatalError("unknown recurrent layer")
-        }
+        let (out, next) = rnn(x, state: state)
         return (fc(out.squeezingShape(at: 1)), next)
     }
 }

@@ -93,24 +93,14 @@ final class Model: Module {
     let fc: Linear<Float>
 
     init(cell: String, hidden: Int, layers: Int, bidirectional: Bool) {
-        switch cell {
-        case "lstm": rnn = LSTM<Float>(inputSize: 28, hiddenSize: hidden, numLayers: layers, batchFirst: true, bidirectional: bidirectional)
-        case "gru": rnn = GRU<Float>(inputSize: 28, hiddenSize: hidden, numLayers: layers, batchFirst: true, bidirectional: bidirectional)
-        default: rnn = RNN<Float>(inputSize: 28, hiddenSize: hidden, numLayers: layers, batchFirst: true, bidirectional: bidirectional)
-        }
+        rnn = .make(cell == "lstm" ? .lstm : (cell == "gru" ? .gru : .rnnTanh), inputSize: 28, hiddenSize: hidden,
+                    numLayers: layers, batchFirst: true, bidirectional: bidirectional)
         fc = Linear<Float>(inFeatures: hidden * (bidirectional ? 2 : 1), outFeatures: 10)
     }
 
     /// `[B, 28, 28]` images → `[B, 10]` logits.
     func callAsFunction(_ x: Variable<Float>) -> Variable<Float> {
-        let out: Variable<Float>
-        switch rnn {
-        case let r as LSTM<Float>: out = r(x).output
-        case let r as GRU<Float>: out = r(x).output
-        case let r as RNN<Float>: out = r(x).output
-        default: fatalError("unknown recurrent layer")
-        }
-        return fc(out.select(axis: 1, index: -1))
+        fc(rnn(x, state: nil).output.select(axis: 1, index: -1))
     }
 }
 

@@ -65,17 +65,9 @@ func emberTraining(cell: String, hidden: Int, threads: Int, dataDir: String) -> 
 /// `gru`, `hidden` units. Returns the layer (for its parameters) and its output `[B, 28, hidden]`
 /// for images `[B, 28, 28]`.
 func recurrentLayer(cell: String, hidden: Int) -> (RecurrentLayer<Float>, (Variable<Float>) -> Variable<Float>) {
-    switch cell {
-    case "lstm":
-        let lstm = LSTM<Float>(inputSize: 28, hiddenSize: hidden, batchFirst: true)
-        return (lstm, { lstm($0).output })
-    case "gru":
-        let gru = GRU<Float>(inputSize: 28, hiddenSize: hidden, batchFirst: true)
-        return (gru, { gru($0).output })
-    default:
-        let rnn = RNN<Float>(inputSize: 28, hiddenSize: hidden, batchFirst: true)
-        return (rnn, { rnn($0).output })
-    }
+    let layer = RecurrentLayer<Float>.make(cell == "lstm" ? .lstm : (cell == "gru" ? .gru : .rnnTanh), inputSize: 28,
+                                           hiddenSize: hidden, batchFirst: true)
+    return (layer, { layer($0, state: nil).output })
 }
 
 /// Images per second evaluating the 10,000 test images in one batch (no graph, eval mode), median of 5.

@@ -22,13 +22,8 @@ import Testing
     @Test(arguments: RecurrentCase.all) func everyRecurrentConfiguration(_ c: RecurrentCase) {
         func run<S: TensorScalar>(_: S.Type, recording: Bool) {
             let D = c.bidirectional ? 2 : 1, L = c.layers
-            let layer: RecurrentLayer<S>
-            switch c.mode {
-            case .lstm: layer = LSTM<S>(inputSize: 4, hiddenSize: 3, numLayers: L, bias: c.bias, batchFirst: c.batchFirst, dropout: c.dropout, bidirectional: c.bidirectional)
-            case .gru: layer = GRU<S>(inputSize: 4, hiddenSize: 3, numLayers: L, bias: c.bias, batchFirst: c.batchFirst, dropout: c.dropout, bidirectional: c.bidirectional)
-            default: layer = RNN<S>(inputSize: 4, hiddenSize: 3, numLayers: L, nonlinearity: c.mode == .rnnRelu ? .relu : .tanh, bias: c.bias,
-                                    batchFirst: c.batchFirst, dropout: c.dropout, bidirectional: c.bidirectional)
-            }
+            let layer = RecurrentLayer<S>.make(c.mode, inputSize: 4, hiddenSize: 3, numLayers: L, bias: c.bias, batchFirst: c.batchFirst,
+                                               dropout: c.dropout, bidirectional: c.bidirectional)
             let x = Variable(Tensor<S>(zeros: c.batchFirst ? [0, 5, 4] : [5, 0, 4]), requiresGrad: recording)
             let h0 = c.withState ? Variable(Tensor<S>(zeros: [L * D, 0, 3]), requiresGrad: recording) : nil
             let c0 = c.withState && c.mode == .lstm ? Variable(Tensor<S>(zeros: [L * D, 0, 3]), requiresGrad: recording) : nil

@@ -284,11 +284,7 @@ func inputGradientSkipKeepsWeightGradients(_ mode: RecurrentMode) {
         let blocks = RecurrentEngine.recurrenceBlocks(batch)
         #expect(blocks.count == 2 && steps * batch * gates * hidden >= 1 << 18)
         #expect(blocks.allSatisfy { steps * $0.count * gates * hidden < 1 << 18 })
-        let layer: RecurrentLayer<Float> = switch mode {
-        case .lstm: LSTM(inputSize: inputs, hiddenSize: hidden, numLayers: 2, bidirectional: true)
-        case .gru: GRU(inputSize: inputs, hiddenSize: hidden, numLayers: 2, bidirectional: true)
-        default: RNN(inputSize: inputs, hiddenSize: hidden, numLayers: 2, bidirectional: true)
-        }
+        let layer = RecurrentLayer<Float>.make(mode, inputSize: inputs, hiddenSize: hidden, numLayers: 2, bidirectional: true)
         var g = SeededGenerator(seed: 21)
         let x = Tensor<Float>(randomNormal: [steps, batch, inputs], generator: &g)
         let h0 = Tensor<Float>(randomNormal: [4, batch, hidden], generator: &g)

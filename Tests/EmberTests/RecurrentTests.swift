@@ -26,17 +26,8 @@ struct RecurrentCase: CustomStringConvertible, Sendable {
 let (T, B, I, H) = (5, 3, 4, 3)
 
 func makeLayer(_ c: RecurrentCase) -> RecurrentLayer<Double> {
-    switch c.mode {
-    case .rnnTanh, .rnnRelu:
-        return RNN<Double>(inputSize: I, hiddenSize: H, numLayers: c.layers, nonlinearity: c.mode == .rnnTanh ? .tanh : .relu,
-                           bias: c.bias, batchFirst: c.batchFirst, dropout: c.dropout, bidirectional: c.bidirectional)
-    case .lstm:
-        return LSTM<Double>(inputSize: I, hiddenSize: H, numLayers: c.layers, bias: c.bias, batchFirst: c.batchFirst,
-                            dropout: c.dropout, bidirectional: c.bidirectional)
-    case .gru:
-        return GRU<Double>(inputSize: I, hiddenSize: H, numLayers: c.layers, bias: c.bias, batchFirst: c.batchFirst,
-                           dropout: c.dropout, bidirectional: c.bidirectional)
-    }
+    .make(c.mode, inputSize: I, hiddenSize: H, numLayers: c.layers, bias: c.bias, batchFirst: c.batchFirst,
+          dropout: c.dropout, bidirectional: c.bidirectional)
 }
 
 /// The same network composed step by step from the cells (primitive ops), sharing the layer's weights
@@ -234,11 +225,7 @@ func upcomingMasks(_ c: RecurrentCase, _ layer: RecurrentLayer<Double>) -> [Tens
     @Test(arguments: [RecurrentMode.rnnTanh, .lstm, .gru], [(1, 3), (3, 1), (1, 1)])
     func sizesOfOne(_ mode: RecurrentMode, _ sizes: (input: Int, hidden: Int)) {
         func layer<S: TensorScalar>(_: S.Type) -> RecurrentLayer<S> {
-            switch mode {
-            case .lstm: return LSTM<S>(inputSize: sizes.input, hiddenSize: sizes.hidden, numLayers: 2, bidirectional: true)
-            case .gru: return GRU<S>(inputSize: sizes.input, hiddenSize: sizes.hidden, numLayers: 2, bidirectional: true)
-            default: return RNN<S>(inputSize: sizes.input, hiddenSize: sizes.hidden, numLayers: 2, bidirectional: true)
-            }
+            .make(mode, inputSize: sizes.input, hiddenSize: sizes.hidden, numLayers: 2, bidirectional: true)
         }
         manualSeed(3)
         let float = layer(Float.self)
@@ -320,6 +307,42 @@ func upcomingMasks(_ c: RecurrentCase, _ layer: RecurrentLayer<Double>) -> [Tens
             #expect(w.maxAbsoluteDifference(s) <= 1e-12, "\(c): gradient \(i), one step per chunk")
             #expect(w.maxAbsoluteDifference(p) <= 1e-12, "\(c): gradient \(i), two steps per chunk (the last chunk one)")
         }
+    }
+
+    /// The common call and the factory: the same layer and the same bits as each type's own call and
+    /// initialiser, for every mode, with and without a state; a state of the wrong kind stops.
+    @Test(arguments: RecurrentMode.allCases) func commonCallAndFactory(_ mode: RecurrentMode) {
+        manualSeed(4)
+        let made = RecurrentLayer<Float>.make(mode, inputSize: 3, hiddenSize: 5, numLayers: 2, batchFirst: true)
+        manualSeed(4)
+        let direct: RecurrentLayer<Float> = switch mode {
+        case .lstm: LSTM(inputSize: 3, hiddenSize: 5, numLayers: 2, batchFirst: true)
+        case .gru: GRU(inputSize: 3, hiddenSize: 5, numLayers: 2, batchFirst: true)
+        default: RNN(inputSize: 3, hiddenSize: 5, numLayers: 2, nonlinearity: mode == .rnnTanh ? .tanh : .relu, batchFirst: true)
+        }
+        #expect(made.mode == mode && type(of: made) == type(of: direct))
+        #expect(made.stateDict() == direct.stateDict())
+        let x = Variable(Tensor<Float>(randomTensor([4, 6, 3], seed: 9)))
+        let h0 = Variable(Tensor<Float>(randomTensor([2, 4, 5], seed: 10))), c0 = Variable(Tensor<Float>(randomTensor([2, 4, 5], seed: 11)))
+        let common = made(x, state: RecurrentState(h: h0, c: mode == .lstm ? c0 : nil), lengths: [6, 2, 5, 1])
+        let (out, h, c): (Variable<Float>, Variable<Float>, Variable<Float>?) = switch direct {
+        case let l as LSTM<Float>: { let r = l(x, (h0, c0), lengths: [6, 2, 5, 1]); return (r.output, r.state.h, r.state.c) }()
+        case let g as GRU<Float>: { let r = g(x, h0, lengths: [6, 2, 5, 1]); return (r.output, r.hidden, nil) }()
+        case let r as RNN<Float>: { let r = r(x, h0, lengths: [6, 2, 5, 1]); return (r.output, r.hidden, nil) }()
+        default: (x, x, nil)
+        }
+        #expect(common.output.data == out.data && common.state.h.data == h.data && common.state.c?.data == c?.data)
+        let fresh = made(x, state: nil)
+        #expect(fresh.output.shape == [4, 6, 5] && fresh.state.h.shape == [2, 4, 5] && (fresh.state.c != nil) == (mode == .lstm))
+    }
+
+    @Test func stateOfTheWrongKindStops() async {
+        let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            let lstm = RecurrentLayer<Float>.make(.lstm, inputSize: 2, hiddenSize: 2)
+            _ = lstm(Variable(Tensor<Float>(zeros: [3, 1, 2])), state: RecurrentState(h: Variable(Tensor<Float>(zeros: [1, 1, 2]))))
+        }
+        let stderr = String(decoding: result?.standardErrorContent ?? [], as: UTF8.self)
+        #expect(stderr.contains("LSTM: an LSTM's state needs c"), "\(stderr)")
     }
 
     @Test func shapesFollowPyTorch() {

@@ -152,7 +152,55 @@ public class RecurrentLayer<Scalar: TensorScalar>: Module, TrainingModeSettable 
     }
 }
 
+// MARK: - One call for every recurrent layer
+
+/// The state a recurrent layer starts from and ends with: `h` `[numLayers·D, B, hiddenSize]`, and for
+/// an LSTM the cell state `c` of the same shape (`nil` for RNN and GRU).
+public struct RecurrentState<Scalar: TensorScalar> {
+    public var h: Variable<Scalar>
+    public var c: Variable<Scalar>?
+    public init(h: Variable<Scalar>, c: Variable<Scalar>? = nil) {
+        self.h = h
+        self.c = c
+    }
+}
+
 extension RecurrentLayer {
+    /// A layer of `mode`'s kind with PyTorch's arguments and defaults (`RNN`'s nonlinearity comes
+    /// from the mode), so code that picks the cell at run time needs no switch:
+    /// `RecurrentLayer<Float>.make(.lstm, inputSize: 28, hiddenSize: 128, batchFirst: true)`.
+    public static func make(_ mode: RecurrentMode, inputSize: Int, hiddenSize: Int, numLayers: Int = 1, bias: Bool = true,
+                            batchFirst: Bool = false, dropout: Double = 0, bidirectional: Bool = false) -> RecurrentLayer<Scalar> {
+        switch mode {
+        case .rnnTanh, .rnnRelu:
+            RNN(inputSize: inputSize, hiddenSize: hiddenSize, numLayers: numLayers, nonlinearity: mode == .rnnTanh ? .tanh : .relu,
+                bias: bias, batchFirst: batchFirst, dropout: dropout, bidirectional: bidirectional)
+        case .lstm:
+            LSTM(inputSize: inputSize, hiddenSize: hiddenSize, numLayers: numLayers, bias: bias, batchFirst: batchFirst,
+                 dropout: dropout, bidirectional: bidirectional)
+        case .gru:
+            GRU(inputSize: inputSize, hiddenSize: hiddenSize, numLayers: numLayers, bias: bias, batchFirst: batchFirst,
+                dropout: dropout, bidirectional: bidirectional)
+        }
+    }
+
+    /// The kind of cell.
+    public var mode: RecurrentMode { config.mode }
+
+    /// The call every recurrent layer answers: `input` `[T, B, inputSize]` (`[B, T, inputSize]` when
+    /// `batchFirst`), an optional initial `state` (zeros when `nil`; an LSTM needs `c` too) and optional
+    /// `lengths`; returns the output `[T, B, D·hiddenSize]` (`[B, T, ...]` when `batchFirst`) and the
+    /// final state. The same computation as `RNN`'s, `LSTM`'s and `GRU`'s own calls.
+    public func callAsFunction(_ input: Variable<Scalar>, state: RecurrentState<Scalar>?, lengths: [Int]? = nil)
+        -> (output: Variable<Scalar>, state: RecurrentState<Scalar>) {
+        let name = mode == .lstm ? "LSTM" : (mode == .gru ? "GRU" : "RNN")
+        if let state {
+            require((state.c != nil) == (mode == .lstm), "\(name): " + (mode == .lstm ? "an LSTM's state needs c" : "only an LSTM's state has c"))
+        }
+        let (output, h, c) = run(input, h0: state?.h, c0: state?.c, lengths: lengths, name: name)
+        return (output, RecurrentState(h: h, c: c))
+    }
+
     /// A batch of no sequences, as PyTorch gives it: an output `[T, 0, D·H]` (`[0, T, D·H]` when
     /// `batchFirst`), final states `[numLayers·D, 0, H]`, and in backward an empty input gradient and
     /// all-zero weight gradients. The kernels, which split the batch into blocks, never see it.

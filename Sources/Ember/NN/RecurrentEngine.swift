@@ -10,9 +10,16 @@ import CEmberKernels
 import Glibc
 #endif
 
-/// The cell type of a recurrent layer.
-enum RecurrentMode: Sendable {
-    case rnnTanh, rnnRelu, lstm, gru
+/// The cell type of a recurrent layer, as PyTorch's `RNNBase.mode`; `RecurrentLayer.make(_:...)` builds one.
+public enum RecurrentMode: String, Sendable, CaseIterable {
+    /// `RNN` with tanh (PyTorch's `RNN_TANH`).
+    case rnnTanh
+    /// `RNN` with relu (PyTorch's `RNN_RELU`).
+    case rnnRelu
+    /// `LSTM`.
+    case lstm
+    /// `GRU`.
+    case gru
 
     /// Gates per hidden unit: 1, 4 (i, f, g, o) or 3 (r, z, n).
     var gates: Int {
