@@ -98,21 +98,32 @@ enum ConsumerPackage {
             try writeIfChanged(manifest, to: folder.appendingPathComponent("Package.swift"))
             for (name, code) in targets { try writeIfChanged(code, to: sources.appendingPathComponent("\(name)/main.swift")) }
 
-            let log = folder.appendingPathComponent("build.log")
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = ["swift", "build", "-c", "release", "--package-path", folder.path]
-            process.standardOutput = try FileHandle(forWritingTo: create(log))
-            process.standardError = process.standardOutput
-            try process.run()
-            process.waitUntilExit()
-            let output = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
-            guard process.terminationStatus == 0 else { return .failure(BuildFailure(output: output)) }
+            // SwiftPM keeps its build plan of a path dependency when only the dependency's files moved,
+            // and then fails with "missing inputs": a failed build is retried once from scratch.
+            var output = try swiftBuild()
+            if output.status != 0 {
+                try? FileManager.default.removeItem(at: folder.appendingPathComponent(".build"))
+                output = try swiftBuild()
+            }
+            guard output.status == 0 else { return .failure(BuildFailure(output: output.log)) }
             return .success(folder.appendingPathComponent(".build/release"))
         } catch {
             return .failure(BuildFailure(output: "\(error)"))
         }
     }()
+
+    /// `swift build -c release` of the package; its exit status and output.
+    static func swiftBuild() throws -> (status: Int32, log: String) {
+        let log = folder.appendingPathComponent("build.log")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["swift", "build", "-c", "release", "--package-path", folder.path]
+        process.standardOutput = try FileHandle(forWritingTo: create(log))
+        process.standardError = process.standardOutput
+        try process.run()
+        process.waitUntilExit()
+        return (process.terminationStatus, (try? String(contentsOf: log, encoding: .utf8)) ?? "")
+    }
 
     struct BuildFailure: Error, CustomStringConvertible {
         var output: String

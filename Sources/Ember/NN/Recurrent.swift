@@ -92,7 +92,9 @@ public class RecurrentLayer<Scalar: TensorScalar>: Module, TrainingModeSettable 
         require(lengths.count == B, "\(name): expected \(B) lengths, got \(lengths.count)")
         for l in lengths { require(l >= 1 && l <= T, "\(name): lengths must be in 1...\(T), got \(l)") }
 
-        if B == 0 { return emptyBatch(input, h0: h0, c0: c0, weights: weights, stateShape: stateShape) }
+        if B == 0 {
+            return fusedRecurrent(config, input: input, h0: h0, c0: c0, weights: weights, lengths: [], masks: [], batchFirst: batchFirst)
+        }
 
         var masks: [Tensor<Scalar>] = []
         if isTraining && dropout > 0 && config.numLayers > 1 {
@@ -105,50 +107,8 @@ public class RecurrentLayer<Scalar: TensorScalar>: Module, TrainingModeSettable 
                 masks.append(Tensor(shape: [T, B, config.hiddenSize * config.directions], scalars: m))
             }
         }
-        let config = self.config, batchFirst = self.batchFirst
-        let weightData = weights.map(\.data)
-        let h0Data = h0?.data, c0Data = c0?.data
-        var inputs = [input]
-        if let h0 { inputs.append(h0) }
-        if let c0 { inputs.append(c0) }
-        inputs += weights
-        let recording = isGradEnabled && inputs.contains { $0.requiresGrad }
-        let name: StaticString = config.mode == .lstm ? "LSTM" : (config.mode == .gru ? "GRU" : "RNN")
-        /// Results that record nothing (record() still runs the anomaly checks).
-        func constants(_ outputs: [Tensor<Scalar>]) -> (Variable<Scalar>, Variable<Scalar>, Variable<Scalar>?) {
-            let results = Variable.record(name, outputs: outputs, inputs) { _ in [] }
-            return (results[0], results[1], results.count > 2 ? results[2] : nil)
-        }
-        if !recording && masks.isEmpty {
-            // Nothing to differentiate: blocks of rows in the caller's layout, on all cores.
-            let r = RecurrentEngine.inference(config, input: input.data, batchFirst: batchFirst, h0: h0Data, c0: c0Data,
-                                              weights: weightData, lengths: lengths)
-            return constants([r.output, r.hN] + (r.cN.map { [$0] } ?? []))
-        }
-        let x = batchFirst ? input.data.transposed(0, 1) : input.data
-        let result = RecurrentEngine.forward(config, x: x, h0: h0Data, c0: c0Data, weights: weightData,
-                                             lengths: lengths, masks: masks, keepCaches: recording, batchFirstOutput: batchFirst)
-        let out = result.output
-        guard recording else {
-            // Nothing to differentiate: no packing, no caches.
-            return constants([out, result.hN] + (result.cN.map { [$0] } ?? []))
-        }
-        // One node with two or three outputs: its rule gets the gradients of output, h_n and c_n at
-        // once (nil, meaning zero, for those the loss did not use).
-        let hasH0 = h0 != nil, hasC0 = c0 != nil, outShape = out.shape
-        let inputGradient = input.requiresGrad
-        let results = Variable.record(name, outputs: [out, result.hN] + (result.cN.map { [$0] } ?? []), inputs) { grads in
-            let gcN = config.mode == .lstm ? (grads[2] ?? Tensor(zeros: stateShape)) : nil
-            let g = RecurrentEngine.backward(config, gOut: grads[0] ?? Tensor(zeros: outShape), ghN: grads[1] ?? Tensor(zeros: stateShape),
-                                             gcN: gcN, h0: h0Data, c0: c0Data, weights: weightData, lengths: lengths, masks: masks,
-                                             inputs: result.inputs, caches: result.caches, inputGradient: inputGradient,
-                                             batchFirstGradient: batchFirst)
-            var list: [Tensor<Scalar>?] = [inputGradient ? (batchFirst ? g.gx.transposed(0, 1) : g.gx) : nil]
-            if hasH0 { list.append(g.gh0) }
-            if hasC0 { list.append(g.gc0) }
-            return list + g.gWeights.map { Optional($0) }
-        }
-        return (results[0], results[1], results.count > 2 ? results[2] : nil)
+        return fusedRecurrent(config, input: input, h0: h0, c0: c0, weights: weights, lengths: lengths, masks: masks,
+                              batchFirst: batchFirst)
     }
 }
 
@@ -201,20 +161,6 @@ extension RecurrentLayer {
         return (output, RecurrentState(h: h, c: c))
     }
 
-    /// A batch of no sequences, as PyTorch gives it: an output `[T, 0, D·H]` (`[0, T, D·H]` when
-    /// `batchFirst`), final states `[numLayers·D, 0, H]`, and in backward an empty input gradient and
-    /// all-zero weight gradients. The kernels, which split the batch into blocks, never see it.
-    func emptyBatch(_ input: Variable<Scalar>, h0: Variable<Scalar>?, c0: Variable<Scalar>?, weights: [Variable<Scalar>],
-                    stateShape: [Int]) -> (Variable<Scalar>, Variable<Scalar>, Variable<Scalar>?) {
-        let inputs = [input] + [h0, c0].compactMap { $0 } + weights
-        let shapes = inputs.map(\.shape)
-        let T = batchFirst ? input.shape[1] : input.shape[0]
-        let outShape = batchFirst ? [0, T, config.directions * config.hiddenSize] : [T, 0, config.directions * config.hiddenSize]
-        let outputs = [outShape, stateShape] + (config.mode == .lstm ? [stateShape] : [])
-        let results = Variable.record(config.mode == .lstm ? "LSTM" : (config.mode == .gru ? "GRU" : "RNN"),
-                                      outputs: outputs.map { Tensor(zeros: $0) }, inputs) { _ in shapes.map { Tensor(zeros: $0) } }
-        return (results[0], results[1], results.count > 2 ? results[2] : nil)
-    }
 }
 
 /// An Elman RNN, as PyTorch's `nn.RNN`: `h_t = tanh(x_t W_ihᵀ + b_ih + h_{t-1} W_hhᵀ + b_hh)` (or relu),
