@@ -17,7 +17,9 @@ extension Variable {
         return Variable.record("sigmoid", y, self) { g in g.broadcasting(y, .sigmoidBackward, "sigmoid backward") }
     }
 
-    /// `max(x, 0)`. Backward: `g` where `x > 0`, else 0.
+    /// `max(x, 0)`, NaN where `x` is NaN (`torch.relu`). Backward: 0 where `x <= 0` (0 at exactly 0),
+    /// else `g` (NaN inputs included), as PyTorch's `threshold_backward(grad, result, 0)`
+    /// (tools/autograd/derivatives.yaml).
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public func relu() -> Variable {

@@ -74,7 +74,7 @@ extension Tensor {
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public func sigmoid() -> Tensor { unary(.sigmoid) }
-    /// Elementwise `max(x, 0)`.
+    /// Elementwise `max(x, 0)`; NaN stays NaN, as `torch.relu`.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public func relu() -> Tensor { unary(.relu) }
