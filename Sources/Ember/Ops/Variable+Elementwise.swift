@@ -59,13 +59,16 @@ extension Variable {
         return Variable.record("squared", x.squared(), self) { g in g * (x * 2) }
     }
 
-    /// `x^exponent` for a constant exponent. Backward: `exponent * x^(exponent - 1) * g`.
+    /// `x^exponent` for a constant exponent. Backward: `g * (exponent * x^(exponent - 1))`, and zeros
+    /// for `exponent == 0` (the derivative of `x⁰` is 0 everywhere, also at 0 where `0 · 0⁻¹` would be
+    /// NaN), as PyTorch's `pow_backward` (torch/csrc/autograd/FunctionsManual.cpp:
+    /// `exponent == 0 ? zeros_like(self) : grad * (exponent * self.pow(exponent - 1))`).
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public func pow(_ exponent: Scalar) -> Variable {
         let x = data
         return Variable.record("pow", x.pow(exponent), self) { g in
-            g * x.unary(.scaledPow, exponent - 1, exponent)
+            exponent == 0 ? Tensor(zeros: x.shape) : g * x.unary(.scaledPow, exponent - 1, exponent)
         }
     }
 
