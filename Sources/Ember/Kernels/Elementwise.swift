@@ -98,7 +98,11 @@ extension TensorScalar {
             // threshold_backward(grad, result, 0): the gradient passes where b is NaN.
             zipLoop(a, aRow: aRow, aStep: aStep, b, bRow: bRow, bStep: bStep, y, rows: rows, count: count) { $1 <= 0 ? 0 : $0 }
         case .clampBackward:
-            zipLoop(a, aRow: aRow, aStep: aStep, b, bRow: bRow, bStep: bStep, y, rows: rows, count: count) { p <= $1 && $1 <= q ? $0 : 0 }
+            // Strictly inside; an infinite bound is no bound (NaN passes only when neither is given).
+            let noMin = p == -.infinity, noMax = q == .infinity
+            zipLoop(a, aRow: aRow, aStep: aStep, b, bRow: bRow, bStep: bStep, y, rows: rows, count: count) {
+                (noMin || p < $1) && (noMax || $1 < q) ? $0 : 0
+            }
         case .sqrtBackward:
             zipLoop(a, aRow: aRow, aStep: aStep, b, bRow: bRow, bStep: bStep, y, rows: rows, count: count) { $0 / (2 * $1) }
         }

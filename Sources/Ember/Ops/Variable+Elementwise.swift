@@ -72,8 +72,12 @@ extension Variable {
         }
     }
 
-    /// `min(max(x, min), max)`. Backward: `g` where `min <= x <= max` (bounds included, as in
-    /// PyTorch), else 0.
+    /// `min(max(x, min), max)`; NaN stays NaN, as `torch.clamp`. Backward: `g` where
+    /// `min < x < max`, else 0: a bound is not inside the range, so `x` at a bound gets 0 (and
+    /// `min == max` gives 0 everywhere), as PyTorch 2.15's `clamp_backward` with scalar bounds (the
+    /// minimum-norm subgradient, pytorch/pytorch#184572 and #191142; before, PyTorch gave 1 at the
+    /// bounds). An omitted bound (an infinite one) is no bound, as PyTorch's `None`: with only
+    /// `min`, `g` where `x > min` (`clamp_min`'s rule), with only `max`, where `x < max`.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public func clamped(min: Scalar = -.infinity, max: Scalar = .infinity) -> Variable {

@@ -102,7 +102,7 @@ extension Tensor {
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public func pow(_ exponent: Scalar) -> Tensor { unary(.scaledPow, exponent, 1) }
-    /// Elementwise `min(max(x, min), max)`; either bound may be omitted.
+    /// Elementwise `min(max(x, min), max)`; either bound may be omitted. NaN stays NaN (`torch.clamp`).
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public func clamped(min: Scalar = -.infinity, max: Scalar = .infinity) -> Tensor {
