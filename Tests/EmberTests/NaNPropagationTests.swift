@@ -237,6 +237,27 @@ import Testing
         #expect(dz == [1.5, 0, 3.5])
     }
 
+    // MARK: arange
+
+    /// torch.arange(0, nan) raises "unsupported range: 0 -> nan"; Ember trapped in Int(NaN) without
+    /// saying which call. A NaN or infinite bound now stops with a message naming it.
+    @Test func arangeRejectsNaNAndInfiniteBounds() async {
+        func stderr(_ result: ExitTest.Result?) -> String { String(decoding: result?.standardErrorContent ?? [], as: UTF8.self) }
+        let nanEnd = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            _ = Tensor<Double>.arange(0, .nan)
+        }
+        #expect(stderr(nanEnd).contains("Tensor.arange: unsupported range: 0.0 -> nan"), "\(stderr(nanEnd))")
+        let nanStart = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            _ = Tensor<Float>.arange(.nan, 3)
+        }
+        #expect(stderr(nanStart).contains("Tensor.arange: unsupported range: nan -> 3.0"), "\(stderr(nanStart))")
+        let infiniteEnd = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            _ = Tensor<Double>.arange(0, .infinity)
+        }
+        #expect(stderr(infiniteEnd).contains("Tensor.arange: unsupported range: 0.0 -> inf"), "\(stderr(infiniteEnd))")
+        #expect(Tensor<Double>.arange(0, 3).scalars == [0, 1, 2])
+    }
+
     // MARK: clamp
 
     /// torch.clamp(NaN, min, max) is NaN, and its gradient there is 0 (NaN is not inside the range).
