@@ -32,6 +32,9 @@ static inline VATTR VF VNAME(biased)(const float *p, const float *bias, long j, 
     return bias ? v + VNAME(load)(bias + j, w) : v;
 }
 
+// max(x, 0) with NaN kept (torch.relu): 0 where x <= 0 (-0 included: +0), else x.
+static inline VATTR VF VNAME(relu)(VF x) { return VNAME(blend)(x <= 0.0f, VNAME(splat)(0.0f), x); }
+
 #define VLOAD(p) VNAME(load)((p), w)
 #define VBIASED(p, bias, k) VNAME(biased)((p), (bias), (k) + j, w)
 #define VSTORE(p, v) VNAME(store)((p), (v), w)
@@ -151,7 +154,8 @@ static VATTR void VNAME(rnn_backward)(int relu, long n, long H, const float *dh,
         VROW(H, {
             VF d = VLOAD(dhb + j) + VLOAD(ob + j);
             VF hv = VLOAD(hb + j);
-            if (relu) VSTORE(z + j, VNAME(blend)(hv > 0.0f, d, VNAME(splat)(0.0f)));
+            // 0 where h <= 0, else d: the gradient passes where h is NaN (threshold_backward).
+            if (relu) VSTORE(z + j, VNAME(blend)(hv <= 0.0f, VNAME(splat)(0.0f), d));
             else VSTORE(z + j, d * (1.0f - hv * hv));
         })
     }
@@ -173,7 +177,7 @@ static VATTR void VNAME(rnn_forward)(int relu, long n, long H, float *y, long ld
             VF hh = VLOAD(g + j);
             if (bhh) hh = hh + VLOAD(bhh + j);
             VF v = x + hh;
-            VSTORE(yb + j, relu ? VNAME(blend)(v > 0.0f, v, VNAME(splat)(0.0f)) : VNAME(tanh)(v));
+            VSTORE(yb + j, relu ? VNAME(relu)(v) : VNAME(tanh)(v));
         })
     }
 }
@@ -233,7 +237,7 @@ static inline __attribute__((always_inline)) VATTR void VNAME(seqStep)(
             if (w <= 0) continue;
             VF hh = bhh ? acc[r][v] + VNAME(load)(bhh + jp + v * VLANES, w) : acc[r][v];
             VF s = VNAME(load)(yr + v * VLANES, w) + hh;
-            VNAME(store)(yr + v * VLANES, relu ? VNAME(blend)(s > 0.0f, s, VNAME(splat)(0.0f)) : VNAME(tanh)(s), w);
+            VNAME(store)(yr + v * VLANES, relu ? VNAME(relu)(s) : VNAME(tanh)(s), w);
         }
     }
 }

@@ -21,7 +21,8 @@ VMAP(sigmoid)
 // One Adam step over n floats with the roundings of PyTorch's CPU kernels (Ember's AdamBase.update
 // spells out the same operations in Swift; a test checks the two bit for bit at every level):
 // m = fma(w1, g - m, m), or fma(w1 - 1, g - m, g) when |w1| >= 0.5 (lerp); v = fma(w2·g, g, v·β2);
-// v̂ = amsgrad ? max(v̂, v) : v; p = p + (nss·m) / (sqrt(v̂) / c2 + eps), nss = -step size.
+// v̂ = amsgrad ? maximum(v̂, v) : v (NaN if either is, as torch.maximum);
+// p = p + (nss·m) / (sqrt(v̂) / c2 + eps), nss = -step size.
 static VATTR void VNAME(adam)(long n, float *p, const float *g, float *m, float *v, float *vMax,
                               int amsgrad, float w1, float beta2, float w2, float c2, float eps,
                               float nss) {
@@ -40,7 +41,8 @@ static VATTR void VNAME(adam)(long n, float *p, const float *g, float *m, float 
         VF vh = vn;
         if (amsgrad) {
             VF old = *(VFU *)(vMax + i);
-            VI take = vn >= old;   // Swift.max(old, vn): vn where vn >= old, else old
+            // torch.maximum(old, vn): vn where vn >= old or vn is NaN, else old (NaN if old is).
+            VI take = (vn >= old) | (vn != vn);
             vh = (VF)((take & (VI)vn) | (~take & (VI)old));
             *(VFU *)(vMax + i) = vh;
         }
@@ -55,7 +57,7 @@ static VATTR void VNAME(adam)(long n, float *p, const float *g, float *m, float 
         v[i] = vn;
         float vh = vn;
         if (amsgrad) {
-            vh = vn >= vMax[i] ? vn : vMax[i];
+            vh = vn >= vMax[i] || vn != vn ? vn : vMax[i];
             vMax[i] = vh;
         }
         float denominator = __builtin_sqrtf(vh) / c2 + eps;

@@ -122,7 +122,7 @@ void ember_gru_backward_f(ember_kernel_level level, long n, long H, const float 
                           const float *out, long outStride, const float *gates, const float *hn,
                           const float *hPrev, float *dzx, float *dzh, float *direct);
 /// tanh (relu = 0) or ReLU (relu = 1) RNN backward: dz = (dh + out)·(1 - h²), or (dh + out)
-/// where h > 0 and 0 elsewhere. h, dz: [n, H].
+/// where h <= 0 is false (h > 0 or NaN: PyTorch's threshold_backward) and 0 elsewhere. h, dz: [n, H].
 void ember_rnn_backward_f(ember_kernel_level level, int relu, long n, long H, const float *dh,
                           const float *out, long outStride, const float *h, float *dz);
 /// tanh (relu = 0) or ReLU (relu = 1) RNN evaluation step in place over n rows ldy apart:

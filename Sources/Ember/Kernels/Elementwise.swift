@@ -54,7 +54,9 @@ func unaryLoops<Self: TensorScalar>(_ op: UnaryKernel, _ x: UnsafePointer<Self>,
                 let e = S._exp(v)
                 return e / (1 + e)
             }
-        case .relu: mapLoop(x, y, count) { $0 > 0 ? $0 : 0 }
+        case .relu:
+            // NaN stays NaN (torch.relu is clamp_min(x, 0)); x <= 0, -0 included, gives +0.
+            mapLoop(x, y, count) { $0 <= 0 ? 0 : $0 }
         case .sqrt: mapLoop(x, y, count) { $0.squareRoot() }
         case .square: mapLoop(x, y, count) { $0 * $0 }
         case .abs: mapLoop(x, y, count) { Swift.abs($0) }
@@ -93,9 +95,14 @@ extension TensorScalar {
         case .sigmoidBackward:
             zipLoop(a, aRow: aRow, aStep: aStep, b, bRow: bRow, bStep: bStep, y, rows: rows, count: count) { $0 * ($1 * (1 - $1)) }
         case .reluBackward:
-            zipLoop(a, aRow: aRow, aStep: aStep, b, bRow: bRow, bStep: bStep, y, rows: rows, count: count) { $1 > 0 ? $0 : 0 }
+            // threshold_backward(grad, result, 0): the gradient passes where b is NaN.
+            zipLoop(a, aRow: aRow, aStep: aStep, b, bRow: bRow, bStep: bStep, y, rows: rows, count: count) { $1 <= 0 ? 0 : $0 }
         case .clampBackward:
-            zipLoop(a, aRow: aRow, aStep: aStep, b, bRow: bRow, bStep: bStep, y, rows: rows, count: count) { p <= $1 && $1 <= q ? $0 : 0 }
+            // Strictly inside; an infinite bound is no bound (NaN passes only when neither is given).
+            let noMin = p == -.infinity, noMax = q == .infinity
+            zipLoop(a, aRow: aRow, aStep: aStep, b, bRow: bRow, bStep: bStep, y, rows: rows, count: count) {
+                (noMin || p < $1) && (noMax || $1 < q) ? $0 : 0
+            }
         case .sqrtBackward:
             zipLoop(a, aRow: aRow, aStep: aStep, b, bRow: bRow, bStep: bStep, y, rows: rows, count: count) { $0 / (2 * $1) }
         }

@@ -432,7 +432,7 @@ enum RecurrentEngine {
             case .rnnTanh:
                 for j in 0..<H { zx[j] = (dhb[j] + o[j]) * (1 - hb[j] * hb[j]) }
             case .rnnRelu:
-                for j in 0..<H { zx[j] = hb[j] > 0 ? dhb[j] + o[j] : 0 }
+                for j in 0..<H { zx[j] = hb[j] <= 0 ? 0 : dhb[j] + o[j] }   // passes where h is NaN
             case .lstm:
                 // tanh(c_t), recomputed, in the o gate's slot of dzx until that is written (at each j,
                 // after its last read).

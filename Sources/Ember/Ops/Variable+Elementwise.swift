@@ -17,7 +17,9 @@ extension Variable {
         return Variable.record("sigmoid", y, self) { g in g.broadcasting(y, .sigmoidBackward, "sigmoid backward") }
     }
 
-    /// `max(x, 0)`. Backward: `g` where `x > 0`, else 0.
+    /// `max(x, 0)`, NaN where `x` is NaN (`torch.relu`). Backward: 0 where `x <= 0` (0 at exactly 0),
+    /// else `g` (NaN inputs included), as PyTorch's `threshold_backward(grad, result, 0)`
+    /// (tools/autograd/derivatives.yaml).
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public func relu() -> Variable {
@@ -57,18 +59,25 @@ extension Variable {
         return Variable.record("squared", x.squared(), self) { g in g * (x * 2) }
     }
 
-    /// `x^exponent` for a constant exponent. Backward: `exponent * x^(exponent - 1) * g`.
+    /// `x^exponent` for a constant exponent. Backward: `g * (exponent * x^(exponent - 1))`, and zeros
+    /// for `exponent == 0` (the derivative of `x⁰` is 0 everywhere, also at 0 where `0 · 0⁻¹` would be
+    /// NaN), as PyTorch's `pow_backward` (torch/csrc/autograd/FunctionsManual.cpp:
+    /// `exponent == 0 ? zeros_like(self) : grad * (exponent * self.pow(exponent - 1))`).
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public func pow(_ exponent: Scalar) -> Variable {
         let x = data
         return Variable.record("pow", x.pow(exponent), self) { g in
-            g * x.unary(.scaledPow, exponent - 1, exponent)
+            exponent == 0 ? Tensor(zeros: x.shape) : g * x.unary(.scaledPow, exponent - 1, exponent)
         }
     }
 
-    /// `min(max(x, min), max)`. Backward: `g` where `min <= x <= max` (bounds included, as in
-    /// PyTorch), else 0.
+    /// `min(max(x, min), max)`; NaN stays NaN, as `torch.clamp`. Backward: `g` where
+    /// `min < x < max`, else 0: a bound is not inside the range, so `x` at a bound gets 0 (and
+    /// `min == max` gives 0 everywhere), as PyTorch 2.15's `clamp_backward` with scalar bounds (the
+    /// minimum-norm subgradient, pytorch/pytorch#184572 and #191142; before, PyTorch gave 1 at the
+    /// bounds). An omitted bound (an infinite one) is no bound, as PyTorch's `None`: with only
+    /// `min`, `g` where `x > min` (`clamp_min`'s rule), with only `max`, where `x < max`.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public func clamped(min: Scalar = -.infinity, max: Scalar = .infinity) -> Variable {

@@ -58,7 +58,8 @@ public final class SGD<Scalar: TensorScalar>: Optimizer {
 // MARK: - Adam and AdamW
 
 /// Adam, as `torch.optim.Adam` (and AdamW with decoupled weight decay, as `torch.optim.AdamW`):
-/// `m = lerp(m, g, 1 - β1)`, `v = β2·v + (1 - β2)·g²`, `v̂ = amsgrad ? max(v̂, v) : v`,
+/// `m = lerp(m, g, 1 - β1)`, `v = β2·v + (1 - β2)·g²`, `v̂ = amsgrad ? maximum(v̂, v) : v` (NaN if
+/// either is, as `torch.maximum`),
 /// `p -= lr / (1 - β1^t) · m / (sqrt(v̂) / sqrt(1 - β2^t) + eps)`, each step rounded as PyTorch's CPU
 /// kernels round it. Adam adds `wd·p` to the gradient;
 /// AdamW multiplies `p` by `1 - lr·wd` first. With `amsgrad` the running maximum is kept in the
@@ -176,7 +177,7 @@ public class AdamBase<Scalar: TensorScalar>: Optimizer {
                                 v[j] = vj
                                 var vHat = vj
                                 if amsgrad {
-                                    vHat = Swift.max(vMax[j], vj)
+                                    vHat = nanMaximum(vMax[j], vj)   // torch.maximum: NaN from either side
                                     vMax[j] = vHat
                                 }
                                 let denominator = vHat.squareRoot() / correction2 + eps
@@ -339,9 +340,12 @@ public final class RMSprop<Scalar: TensorScalar>: Optimizer {
 
 // MARK: - Gradient clipping
 
-/// Scales all gradients together so that their total norm (2-norm of the per-tensor norms, or the
+/// Scales all gradients together so that their total norm (p-norm of the per-tensor p-norms, or the
 /// largest absolute value for `normType: .infinity`) is at most `maxNorm`, as
-/// `torch.nn.utils.clip_grad_norm_`: the factor is `min(1, maxNorm / (total + 1e-6))`.
+/// `torch.nn.utils.clip_grad_norm_` (torch/nn/utils/clip_grad.py): the factor is
+/// `clamp(maxNorm / (total + 1e-6), max: 1)`, and every gradient is multiplied by it.
+/// A NaN anywhere makes the total NaN (torch.max and the sums propagate it), hence the factor and
+/// every gradient NaN, as in PyTorch; an infinite total gives the factor 0.
 /// Returns the total norm before clipping.
 @discardableResult
 public func clipGradNorm<Scalar>(_ parameters: [Variable<Scalar>], maxNorm: Double, normType: Double = 2) -> Double {
@@ -350,14 +354,20 @@ public func clipGradNorm<Scalar>(_ parameters: [Variable<Scalar>], maxNorm: Doub
     guard !grads.isEmpty else { return 0 }
     let total: Double
     if normType == .infinity {
-        total = grads.map { Double($0.abs().reshaped(to: [-1]).max(axis: 0).scalar) }.max() ?? 0
+        // torch.max(torch.stack(norms)): NaN if any per-tensor maximum is (Sequence.max() would keep
+        // or drop a NaN depending on where it stands).
+        let norms = grads.map { Double($0.abs().reshaped(to: [-1]).max(axis: 0).scalar) }
+        total = norms.contains { $0.isNaN } ? .nan : norms.max() ?? 0
     } else {
         require(normType > 0, "clipGradNorm: expected a positive normType, got \(normType)")
         let norms = grads.map { Foundation.pow(Double($0.abs().pow(Scalar(normType)).sum().scalar), 1 / normType) }
         total = Foundation.pow(norms.reduce(0) { $0 + Foundation.pow($1, normType) }, 1 / normType)
     }
-    let coefficient = Swift.min(1, maxNorm / (total + 1e-6))
-    if coefficient < 1 {
+    // clamp(c, max: 1) keeps a NaN, where Swift.min(1, NaN) is 1. Multiplying by exactly 1 changes
+    // no gradient, so only a factor below 1, or NaN, is applied.
+    let factor = maxNorm / (total + 1e-6)
+    let coefficient = factor.isNaN ? factor : Swift.min(1, factor)
+    if !(coefficient >= 1) {
         for p in parameters { if let g = p.grad { p.grad = g * Scalar(coefficient) } }
     }
     return total

@@ -25,10 +25,12 @@ extension Tensor {
     public init(zerosLike other: Tensor) { self.init(repeating: 0, shape: other.shape) }
 
     /// `[start, start + step, ...]` below `end` (above it for a negative step), shape `[n]`.
+    /// The bounds must be finite, as `torch.arange`'s ("unsupported range").
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public static func arange(_ start: Scalar = 0, _ end: Scalar, step: Scalar = 1) -> Tensor {
         require(step != 0 && step.isFinite, "Tensor.arange: expected a finite non-zero step, got \(step)")
+        require(start.isFinite && end.isFinite, "Tensor.arange: unsupported range: \(start) -> \(end)")
         let n = Swift.max(0, Int(((end - start) / step).rounded(.up)))
         return Tensor((0..<n).map { start + Scalar($0) * step })
     }

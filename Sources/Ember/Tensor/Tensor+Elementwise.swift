@@ -74,7 +74,7 @@ extension Tensor {
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public func sigmoid() -> Tensor { unary(.sigmoid) }
-    /// Elementwise `max(x, 0)`.
+    /// Elementwise `max(x, 0)`; NaN stays NaN, as `torch.relu`.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public func relu() -> Tensor { unary(.relu) }
@@ -102,7 +102,7 @@ extension Tensor {
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public func pow(_ exponent: Scalar) -> Tensor { unary(.scaledPow, exponent, 1) }
-    /// Elementwise `min(max(x, min), max)`; either bound may be omitted.
+    /// Elementwise `min(max(x, min), max)`; either bound may be omitted. NaN stays NaN (`torch.clamp`).
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public func clamped(min: Scalar = -.infinity, max: Scalar = .infinity) -> Tensor {

@@ -28,9 +28,11 @@ public enum BinaryKernel: Sendable {
     case tanhBackward
     /// `a * b * (1 - b)`: sigmoid's backward with `b` the output.
     case sigmoidBackward
-    /// `b > 0 ? a : 0`: relu's backward with `b` the input.
+    /// `b <= 0 ? 0 : a`: relu's backward with `b` the input (PyTorch's `threshold_backward(grad,
+    /// result, 0)`: the gradient passes where `b` is NaN).
     case reluBackward
-    /// `p <= b && b <= q ? a : 0`: clamp's backward with `b` the input.
+    /// `p < b && b < q ? a : 0`, a bound of `-inf` (`p`) or `+inf` (`q`) being no bound: clamp's
+    /// backward with `b` the input.
     case clampBackward
     /// `a / (2 * b)`: sqrt's backward with `b` the output.
     case sqrtBackward
