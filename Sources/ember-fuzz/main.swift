@@ -33,6 +33,7 @@ let safetensorsSeed = try! SafeTensorsFile.encode(entries: [
     "a": .float(Tensor<Float>(shape: [2, 3], scalars: [1, 2, 3, 4, 5, 6])),
     "b": .double(Tensor<Double>([0.5, -1])),
     "c": .int64(shape: [3], values: [1, 2, 3]),
+    "d": .float(Tensor<Float>(shape: [0, 3], scalars: [])),         // zero-size, at the end of the data
 ], metadata: ["k": "v"])
 
 // MARK: - Mutations
@@ -97,7 +98,9 @@ let specialValues: [UInt32] = [0, 1, 2, 1 << 31, UInt32.max, 0x7FFF_FFFF, 28, 60
     for i in 0..<cases {
         var (kind, data) = mutate(seeds[i % seeds.count], kind: rng.nextInt(below: 6), isSafetensors: isSafetensors)
         if !isSafetensors && i % 3 == 0 {
-            data = gzipCompress(data)                                                        // valid gzip of a broken IDX
+            // Valid gzip of a broken IDX, every other time in two members (as `cat a.gz b.gz` makes).
+            let split = i % 6 == 0 ? rng.nextInt(below: data.count + 1) : data.count
+            data = gzipCompress(data.prefix(split)) + (split < data.count ? gzipCompress(data.dropFirst(split)) : Data())
             if i % 9 == 0 { (kind, data) = ("gzip-" + kind, mutate(data, kind: rng.nextInt(below: 2), isSafetensors: false).1) }
         }
         do {

@@ -28,6 +28,47 @@ import Ember
         rejects(Data([0, 0, 8, 3, 0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 0, 28, 0, 0, 0, 28, 1, 2, 3]), "claim more data")
     }
 
+    /// Arrays with a zero dimension hold no bytes, wherever the zero is, as in NumPy and PyTorch;
+    /// the other dimensions may be anything whose product does not overflow.
+    @Test func zeroSizeDimensions() throws {
+        for shape in [[0, 28, 28], [28, 0], [3, 0, 5], [4294967295, 0], [0], [60000, 28, 0], [1, 1, 0, 1]] {
+            let file = IDXArray.encode(shape: shape, bytes: [])
+            let a = try IDXArray(data: file, path: "f.idx")
+            #expect(a.shape == shape && a.bytes.isEmpty, "\(shape)")
+            #expect(try IDXArray(fileData: gzipCompress(file), path: "f.idx.gz").shape == shape)
+        }
+        func failure(_ data: Data) -> String {
+            do { _ = try IDXArray(data: data, path: "f.idx"); return "accepted" } catch { return "\(error)" }
+        }
+        // Bytes after an empty array are trailing bytes, not data.
+        #expect(failure(IDXArray.encode(shape: [5, 0], bytes: []) + Data([1, 2, 3])).contains("dimensions [5, 0] need 0 bytes of data, file has 3 (trailing bytes)"))
+        // No elements, but the other dimensions' product (2^64 - 2^33 + 1) overflows: Ember could not
+        // index such an array, so it is an error rather than a trap later.
+        let huge = Data([0, 0, 8, 3, 0, 0, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF])
+        #expect(failure(huge).contains("f.idx: dimensions [0, 4294967295, 4294967295] overflow"), "\(failure(huge))")
+        // Non-empty shapes still claim no more than the bytes present, before anything is allocated.
+        #expect(failure(IDXArray.encode(shape: [3, 4, 4], bytes: Array(repeating: 0, count: 48)).prefix(32))
+                    .contains("dimensions [3, 4, 4] claim more data than the 16 bytes present (truncated file?)"))
+    }
+
+    /// An MNIST split with no images loads as an empty dataset, and its empty batch has the image shape.
+    @Test func mnistWithNoImages() throws {
+        let dir = temporaryDirectory()
+        for train in [true, false] {
+            let names = MNIST.fileNames(train: train)
+            try gzipCompress(IDXArray.encode(shape: [0, 28, 28], bytes: [])).write(to: dir.appendingPathComponent(names.images + ".gz"))
+            try gzipCompress(IDXArray.encode(shape: [0], bytes: [])).write(to: dir.appendingPathComponent(names.labels + ".gz"))
+        }
+        let empty = try MNIST(directory: dir, train: true)
+        #expect(empty.count == 0 && empty.rows == 28 && empty.columns == 28)
+        let (images, labels) = empty.batch([])
+        #expect(images.shape == [0, 28, 28] && labels.isEmpty)
+        #expect(try MNIST(directory: dir, train: false, limit: 5).count == 0)
+        // Images of no pixels are still an error for MNIST, named as such.
+        try gzipCompress(IDXArray.encode(shape: [0, 28, 0], bytes: [])).write(to: dir.appendingPathComponent("train-images-idx3-ubyte.gz"))
+        #expect { try MNIST(directory: dir, train: true) } throws: { "\($0)".contains("images of size 28x0") }
+    }
+
     @Test func gzipTruncatedAndCorrupt() throws {
         let dir = temporaryDirectory()
         let gz = try gzipData(valid)

@@ -29,6 +29,13 @@ import Ember
         #expect(stderr(of: result).contains("add: shapes [2, 3] and [4] cannot be broadcast together"))
     }
 
+    @Test func negativeMNISTLimit() async {
+        let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            _ = try? MNIST(directory: Fixtures.mnist, train: false, limit: -1)
+        }
+        #expect(stderr(of: result).contains("MNIST(directory:train:limit:): limit must not be negative, got -1"))
+    }
+
     @Test func badAxis() async {
         let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
             _ = Tensor<Float>(zeros: [2, 3]).sum(axis: 2)

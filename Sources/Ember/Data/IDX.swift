@@ -12,7 +12,9 @@ public struct IDXArray: Sendable {
 
     /// Parses raw (not compressed) IDX bytes, checking the magic number, the rank, and that the data
     /// present is exactly what the dimensions claim. Dimensions are checked against the bytes
-    /// present before anything is allocated. Errors name `path`.
+    /// present before anything is allocated. A zero dimension anywhere makes an empty array (no
+    /// data bytes), as in NumPy and PyTorch, provided the other dimensions' product does not
+    /// overflow `Int`. Errors name `path`.
     public init(data: Data, path: String, expectedRank: Int? = nil) throws {
         func fail(_ reason: String) -> DataError { .corrupt(path: path, reason: reason) }
         guard data.count >= 4 else { throw fail("file is \(data.count) bytes, too short for an IDX header") }
@@ -24,19 +26,23 @@ public struct IDXArray: Sendable {
         if let expectedRank, rank != expectedRank { throw fail("expected an IDX array of rank \(expectedRank), found rank \(rank)") }
         let headerBytes = 4 + 4 * rank
         guard data.count >= headerBytes else { throw fail("header ends early: \(rank) dimensions need \(headerBytes) bytes, file has \(data.count)") }
-        var shape: [Int] = []
-        var count = 1
-        let available = data.count - headerBytes
-        for i in 0..<rank {
+        let shape = (0..<rank).map { i in
             let o = data.startIndex + 4 + 4 * i
-            let d = Int(data[o]) << 24 | Int(data[o + 1]) << 16 | Int(data[o + 2]) << 8 | Int(data[o + 3])
-            shape.append(d)
-            let (product, overflow) = count.multipliedReportingOverflow(by: d)
-            guard !overflow, product <= available else {
+            return Int(data[o]) << 24 | Int(data[o + 1]) << 16 | Int(data[o + 2]) << 8 | Int(data[o + 3])
+        }
+        let available = data.count - headerBytes
+        let empty = shape.contains(0)
+        // The product of the non-zero dimensions: the element count unless a dimension is zero.
+        var product = 1
+        for d in shape where d != 0 {
+            let (next, overflow) = product.multipliedReportingOverflow(by: d)
+            if !empty, overflow || next > available {
                 throw fail("dimensions \(shape) claim more data than the \(available) bytes present (truncated file?)")
             }
-            count = product
+            guard !overflow else { throw fail("dimensions \(shape) overflow: the non-zero ones multiply to more than \(Int.max)") }
+            product = next
         }
+        let count = empty ? 0 : product
         guard count == available else {
             throw fail(count > available ? "truncated: dimensions \(shape) need \(count) bytes of data, file has \(available)"
                                          : "dimensions \(shape) need \(count) bytes of data, file has \(available) (trailing bytes)")

@@ -23,8 +23,9 @@ public struct MNIST: Dataset, Sendable {
 
     /// Loads and validates one split (`train: false` is the 10,000-image test set). Throws
     /// `DataError.missing` if a file is absent, `.corrupt` naming the file and the problem otherwise.
-    /// `limit` keeps only the first samples (for quick runs and tests).
+    /// `limit` keeps only the first samples (for quick runs and tests); it must not be negative.
     public init(directory: URL, train: Bool, limit: Int? = nil) throws {
+        require((limit ?? 0) >= 0, "MNIST(directory:train:limit:): limit must not be negative, got \(limit ?? 0)")
         let names = MNIST.fileNames(train: train)
         func locate(_ name: String) throws -> URL {
             for candidate in [name + ".gz", name] {

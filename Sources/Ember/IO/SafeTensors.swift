@@ -5,10 +5,12 @@ import Foundation
 /// A safetensors file: an 8-byte little-endian header length, a JSON header naming each tensor's
 /// dtype, shape and byte range, then the raw little-endian data.
 ///
-/// Reading validates everything before anything is used: the header length fits in the file, the
-/// header is a UTF-8 JSON object, every dtype is known, every shape × dtype size equals its byte
-/// range, and ranges lie inside the data without overlapping. Each failure is a thrown
-/// `SafeTensorsError` with a message; nothing is allocated beyond the file's own size.
+/// Reading validates everything before anything is used, by the reference implementation's rules
+/// (see `init(data:path:)`): the header length is within the limit and the file, the header is a
+/// UTF-8 JSON object, every dtype is known, every shape × dtype size equals its byte range, and the
+/// ranges tile the data section exactly, with no gap, overlap or trailing bytes (zero-size tensors
+/// are valid). Each failure is a thrown `SafeTensorsError` with a message naming the entry; nothing
+/// is allocated beyond the file's own size.
 ///
 /// ```swift
 /// let file = try SafeTensorsFile(contentsOf: url)
@@ -58,7 +60,24 @@ public struct SafeTensorsFile: Sendable {
         try self.init(data: data, path: url.path)
     }
 
+    /// The largest header the format allows, in bytes: the reference implementation's limit
+    /// (`MAX_HEADER_SIZE` in huggingface/safetensors), checked before the header is read.
+    public static let maximumHeaderBytes = 100_000_000
+
     /// Parses and validates the bytes of a file; `path` only labels error messages.
+    ///
+    /// The rules are the reference implementation's (huggingface/safetensors, `read_metadata` and
+    /// `Metadata::validate`): the header length is at most `maximumHeaderBytes` and fits in the
+    /// file; the header is a UTF-8 JSON object; `__metadata__`, if present, is `null` or an object
+    /// of strings, and appears once; every other key is a tensor with a known `dtype`, a `shape` of
+    /// non-negative integers and `data_offsets` `[begin, end]` of non-negative integers (integer
+    /// literals: `2.0` is not a dimension), each field once. A name that appears twice counts once,
+    /// with its last entry. The byte ranges, sorted by offsets, tile the data section exactly: the
+    /// first begins at 0, each begins where the previous ends, and the last ends at the end of the
+    /// file, so zero-size tensors may share an offset with each other and with a neighbour's edge,
+    /// but not sit inside another tensor's bytes. Each range's length is the shape's element count
+    /// times the dtype's size, computed left to right without overflowing 64 bits. Every failure
+    /// is a `SafeTensorsError` naming the entry where there is one.
     public init(data: Data, path: String = "<memory>") throws {
         func fail(_ reason: String) -> SafeTensorsError { SafeTensorsError(path: path, reason: reason) }
         guard data.count >= 8 else { throw fail("file is \(data.count) bytes, shorter than the 8-byte header length") }
@@ -67,67 +86,135 @@ public struct SafeTensorsFile: Sendable {
             for i in 0..<8 { value |= UInt64(raw[i]) << (8 * UInt64(i)) }
             return value
         }
+        guard headerLength <= UInt64(Self.maximumHeaderBytes) else {
+            throw fail("header length \(headerLength) exceeds the limit of \(Self.maximumHeaderBytes) bytes")
+        }
         guard headerLength <= UInt64(data.count - 8) else {
             throw fail("header length \(headerLength) exceeds the \(data.count - 8) bytes after it")
         }
         let start = data.startIndex
-        let headerBytes = data[(start + 8)..<(start + 8 + Int(headerLength))]
-        guard String(data: headerBytes, encoding: .utf8) != nil else { throw fail("header is not valid UTF-8") }
-        let json: Any
-        do { json = try JSONSerialization.jsonObject(with: headerBytes, options: []) } catch {
-            throw fail("header is not valid JSON")
+        let headerBytes = [UInt8](data[(start + 8)..<(start + 8 + Int(headerLength))])
+        guard String(validating: headerBytes, as: UTF8.self) != nil else { throw fail("header is not valid UTF-8") }
+        let json: HeaderJSON
+        do { json = try HeaderJSON.parse(headerBytes) } catch {
+            throw fail("header is not valid JSON (\(error.reason) at byte \(error.offset) of the header)")
         }
-        guard let object = json as? [String: Any] else { throw fail("header is not a JSON object") }
-        let dataLength = data.count - 8 - Int(headerLength)
-        var entries: [String: Info] = [:]
+        guard case .object(let members) = json else { throw fail("header is not a JSON object") }
+        let dataLength = UInt64(data.count) - 8 - headerLength
+
+        // Each entry as written; a repeated tensor name keeps its last entry, as serde's map does.
+        var parsed: [String: Parsed] = [:]
+        var spelling: [String: String] = [:]           // each name's first spelling, by Swift equality
+        var repeated: [String] = []
         var metadata: [String: String] = [:]
-        for (name, value) in object {
+        var sawMetadata = false
+        for (name, value) in members {
             if name == "__metadata__" {
-                guard let map = value as? [String: Any] else { throw fail("__metadata__ is not an object of strings") }
-                for (k, v) in map {
-                    guard let s = v as? String else { throw fail("__metadata__ value for '\(k)' is not a string") }
-                    metadata[k] = s
+                guard !sawMetadata else { throw fail("'__metadata__' appears more than once in the header") }
+                sawMetadata = true
+                switch value {
+                case .null: break
+                case .object(let pairs):
+                    for (k, v) in pairs {
+                        guard case .string(let s) = v else { throw fail("__metadata__ value for '\(k)' is not a string: \(v.summary)") }
+                        metadata[k] = s
+                    }
+                default: throw fail("__metadata__ is not an object of strings")
                 }
                 continue
             }
-            guard let entry = value as? [String: Any] else { throw fail("entry '\(name)' is not an object") }
-            guard let dtypeName = entry["dtype"] as? String else { throw fail("entry '\(name)' has no dtype") }
-            guard let dtype = DType(rawValue: dtypeName) else { throw fail("entry '\(name)' has unknown dtype '\(dtypeName)'") }
-            guard let shapeValues = entry["shape"] as? [Any] else { throw fail("entry '\(name)' has no shape list") }
-            var shape: [Int] = []
-            var count = 1
-            for d in shapeValues {
-                guard let n = d as? NSNumber, let dim = Int(exactly: n.doubleValue), dim >= 0 else {
-                    throw fail("entry '\(name)' has a shape entry that is not a non-negative integer: \(d)")
+            let entry = try Self.parseEntry(name, value, fail)
+            if let first = spelling[name] {
+                // Swift's String equality is canonical equivalence; the format compares bytes.
+                guard first.utf8.elementsEqual(name.utf8) else {
+                    throw fail("tensor names '\(first)' and '\(name)' differ only in Unicode normalization, which Ember's names (Swift strings) treat as one name")
                 }
-                let (product, overflow) = count.multipliedReportingOverflow(by: dim)
-                guard !overflow, product <= dataLength else {
-                    throw fail("entry '\(name)' has shape \(shapeValues) larger than the \(dataLength) data bytes")
-                }
-                count = product
-                shape.append(dim)
+                if !repeated.contains(name) { repeated.append(name) }
+            } else {
+                spelling[name] = name
             }
-            guard let offsets = entry["data_offsets"] as? [Any], offsets.count == 2,
-                  let b = (offsets[0] as? NSNumber).flatMap({ Int(exactly: $0.doubleValue) }),
-                  let e = (offsets[1] as? NSNumber).flatMap({ Int(exactly: $0.doubleValue) }) else {
-                throw fail("entry '\(name)' needs data_offsets [begin, end] of integers")
-            }
-            guard b >= 0, b <= e, e <= dataLength else {
-                throw fail("entry '\(name)' has data_offsets [\(b), \(e)] outside the \(dataLength) data bytes")
-            }
-            guard e - b == count * dtype.size else {
-                throw fail("entry '\(name)': shape \(shape) of \(dtype.rawValue) needs \(count * dtype.size) bytes, data_offsets give \(e - b)")
-            }
-            entries[name] = Info(dtype: dtype, shape: shape, range: b..<e)
+            parsed[name] = entry
         }
-        let sorted = entries.sorted { $0.value.range.lowerBound < $1.value.range.lowerBound }
-        for (a, b) in zip(sorted, sorted.dropFirst()) where a.value.range.upperBound > b.value.range.lowerBound {
-            throw fail("entries '\(a.key)' and '\(b.key)' have overlapping data ranges")
+
+        // The ranges, sorted by (begin, end), must tile the data section exactly.
+        func note() -> String {
+            repeated.isEmpty ? "" : " (the header names \(repeated.map { "'\($0)'" }.joined(separator: ", ")) more than once, and only the last counts)"
         }
-        self.entries = entries
+        let sorted = parsed.sorted { ($0.value.begin, $0.value.end, $0.key) < ($1.value.begin, $1.value.end, $1.key) }
+        var end: UInt64 = 0
+        var previous: (name: String, begin: UInt64, end: UInt64)? = nil
+        for (name, entry) in sorted {
+            let (b, e) = (entry.begin, entry.end)
+            guard e >= b else { throw fail("entry '\(name)' has data_offsets [\(b), \(e)], which end before they begin") }
+            if b > end {
+                throw fail("entry '\(name)' begins at byte \(b) of the data, but no tensor covers bytes \(end)..<\(b)"
+                           + (previous.map { " (after '\($0.name)')" } ?? "") + note())
+            }
+            if b < end, let previous {
+                throw fail("entries '\(previous.name)' and '\(name)' have overlapping data ranges: '\(name)' has data_offsets [\(b), \(e)], "
+                           + "which begin inside '\(previous.name)''s [\(previous.begin), \(previous.end)]" + note())
+            }
+            var count: UInt64 = 1
+            var overflow = false
+            for d in entry.shape where !overflow { (count, overflow) = count.multipliedReportingOverflow(by: UInt64(d)) }
+            let (bytes, sizeOverflow) = count.multipliedReportingOverflow(by: UInt64(entry.dtype.size))
+            guard !overflow, !sizeOverflow else {
+                throw fail("entry '\(name)': the byte size of shape \(describe(entry.shape)) of \(entry.dtype.rawValue) overflows 64 bits")
+            }
+            guard e - b == bytes else {
+                throw fail("entry '\(name)': shape \(describe(entry.shape)) of \(entry.dtype.rawValue) needs \(bytes) bytes, data_offsets give \(e - b)")
+            }
+            end = e
+            previous = (name, b, e)
+        }
+        if end != dataLength {
+            guard let previous else { throw fail("the header lists no tensors, but \(dataLength) data bytes follow it") }
+            throw fail(end < dataLength
+                ? "\(dataLength - end) data bytes after '\(previous.name)' (the last tensor, ending at byte \(end) of \(dataLength)) belong to no tensor" + note()
+                : "entry '\(previous.name)' has data_offsets [\(previous.begin), \(previous.end)], beyond the \(dataLength) data bytes (truncated file?)")
+        }
+        // Every offset is now at most the data length, so it is an Int.
+        self.entries = parsed.mapValues { Info(dtype: $0.dtype, shape: $0.shape, range: Int($0.begin)..<Int($0.end)) }
         self.metadata = metadata
         self.bytes = data
         self.dataStart = 8 + Int(headerLength)
+    }
+
+    /// A header entry as written, its offsets not yet checked against the file.
+    private typealias Parsed = (dtype: DType, shape: [Int], begin: UInt64, end: UInt64)
+
+    /// One tensor's entry: an object with `dtype`, `shape` and `data_offsets`, each once (other
+    /// fields are ignored, as the reference ignores them).
+    private static func parseEntry(_ name: String, _ value: HeaderJSON, _ fail: (String) -> SafeTensorsError) throws -> Parsed {
+        guard case .object(let fields) = value else { throw fail("entry '\(name)' is not an object") }
+        var seen: Set<String> = []
+        var dtypeValue: HeaderJSON?, shapeValue: HeaderJSON?, offsetsValue: HeaderJSON?
+        for (key, field) in fields {
+            guard ["dtype", "shape", "data_offsets"].contains(key) else { continue }
+            guard seen.insert(key).inserted else { throw fail("entry '\(name)' has more than one '\(key)'") }
+            switch key {
+            case "dtype": dtypeValue = field
+            case "shape": shapeValue = field
+            default: offsetsValue = field
+            }
+        }
+        guard let dtypeValue else { throw fail("entry '\(name)' has no dtype") }
+        guard case .string(let dtypeName) = dtypeValue else { throw fail("entry '\(name)' has a dtype that is not a string: \(dtypeValue.summary)") }
+        guard let dtype = DType(rawValue: dtypeName) else { throw fail("entry '\(name)' has unknown dtype '\(dtypeName)'") }
+        guard case .array(let dims)? = shapeValue else { throw fail("entry '\(name)' has no shape list") }
+        var shape: [Int] = []
+        for d in dims {
+            guard case .unsigned(let n) = d else {
+                throw fail("entry '\(name)' has a shape entry that is not a non-negative integer: \(d.summary)")
+            }
+            guard let dim = Int(exactly: n) else { throw fail("entry '\(name)' has a dimension \(n) larger than Ember can index") }
+            shape.append(dim)
+        }
+        guard case .array(let offsets)? = offsetsValue, offsets.count == 2,
+              case .unsigned(let b) = offsets[0], case .unsigned(let e) = offsets[1] else {
+            throw fail("entry '\(name)' needs data_offsets [begin, end] of non-negative integers")
+        }
+        return (dtype, shape, b, e)
     }
 
     /// The tensor `name` converted to `Scalar` (F32, F64, F16, BF16 and I64 can be read as a float type).
@@ -135,7 +222,7 @@ public struct SafeTensorsFile: Sendable {
         guard let info = entries[name] else {
             throw SafeTensorsError(path: "", reason: "no tensor named '\(name)' (has: \(names.joined(separator: ", ")))")
         }
-        let count = info.shape.reduce(1, *)
+        let count = try elementCount(name, info)
         let values: [Scalar] = try withRawBytes(info) { raw in
             switch info.dtype {
             case .F32: return (0..<count).map { Scalar(Float(bitPattern: raw.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self).littleEndian)) }
@@ -154,7 +241,7 @@ public struct SafeTensorsFile: Sendable {
         guard let info = entries[name] else {
             throw SafeTensorsError(path: "", reason: "no tensor named '\(name)' (has: \(names.joined(separator: ", ")))")
         }
-        let count = info.shape.reduce(1, *)
+        let count = try elementCount(name, info)
         return try withRawBytes(info) { raw in
             switch info.dtype {
             case .I64: return (0..<count).map { Int(Int64(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 8, as: Int64.self))) }
@@ -162,6 +249,21 @@ public struct SafeTensorsFile: Sendable {
             default: throw SafeTensorsError(path: "", reason: "tensor '\(name)' has dtype \(info.dtype.rawValue), not an integer type")
             }
         }
+    }
+
+    /// The number of elements of `info`'s shape. The format allows a zero-size shape whose other
+    /// dimensions multiply past `Int.max` (its byte size is 0); Ember cannot index a tensor of
+    /// that shape, so reading one throws.
+    private func elementCount(_ name: String, _ info: Info) throws -> Int {
+        var product = 1
+        for d in info.shape where d != 0 {
+            let (next, overflow) = product.multipliedReportingOverflow(by: d)
+            guard !overflow else {
+                throw SafeTensorsError(path: "", reason: "tensor '\(name)' has shape \(describe(info.shape)), whose non-zero dimensions multiply to more than \(Int.max): Ember cannot index it")
+            }
+            product = next
+        }
+        return info.shape.contains(0) ? 0 : product
     }
 
     private func withRawBytes<R>(_ info: Info, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
@@ -191,12 +293,20 @@ public struct SafeTensorsFile: Sendable {
         try writeAtomically(encode(entries: entries, metadata: metadata), to: url)
     }
 
-    /// The bytes of a safetensors file: names sorted, data contiguous, header padded to 8 bytes.
+    /// The bytes of a safetensors file: names sorted, data contiguous (zero-size tensors take no
+    /// bytes and share the offset of what follows), header padded to 8 bytes. The reader accepts
+    /// every file this writes.
     ///
     /// Throws `SafeTensorsError` (with an empty path) for a tensor named `__metadata__` (the format
-    /// reserves that key for `metadata`) and for an `.int64` entry whose shape has a negative
-    /// dimension or does not match its number of values.
+    /// reserves that key for `metadata`), for an `.int64` entry whose shape has a negative
+    /// dimension or does not match its number of values, and for a header longer than
+    /// `maximumHeaderBytes`.
     public static func encode(entries: [String: Entry], metadata: [String: String] = [:]) throws -> Data {
+        // The names and metadata alone, before JSON adds quotes and escapes, bound the header from below.
+        let textBytes = entries.keys.reduce(0) { $0 + $1.utf8.count } + metadata.reduce(0) { $0 + $1.key.utf8.count + $1.value.utf8.count }
+        guard textBytes <= maximumHeaderBytes else {
+            throw SafeTensorsError(path: "", reason: "the header would be at least \(textBytes) bytes, more than the format's limit of \(maximumHeaderBytes) (names and metadata too long)")
+        }
         var header: [String: Any] = [:]
         if !metadata.isEmpty { header["__metadata__"] = metadata }
         var body = Data()
@@ -224,6 +334,9 @@ public struct SafeTensorsFile: Sendable {
         }
         var json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
         while json.count % 8 != 0 { json.append(0x20) }
+        guard json.count <= maximumHeaderBytes else {
+            throw SafeTensorsError(path: "", reason: "the header would be \(json.count) bytes, more than the format's limit of \(maximumHeaderBytes) (names and metadata too long)")
+        }
         var file = Data()
         withUnsafeBytes(of: UInt64(json.count).littleEndian) { file.append(contentsOf: $0) }
         file.append(json)
