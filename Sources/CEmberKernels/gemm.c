@@ -6,8 +6,8 @@
 
 // `acc += scalar * vector`: clang contracts this into an FMA where the target has one
 // (-ffp-contract=on is its default for C), and the scalar is splatted without extra instructions.
-#define EMBER_PORTABLE_FMA(acc, a, b) ((acc) += (a) * (b))
-#define EMBER_FUSED_FMA(acc, a, b) ((acc) += (a) * (b))
+// One macro serves every path: whether it fuses depends on the target, not on the spelling.
+#define EMBER_MULTIPLY_ADD(acc, a, b) ((acc) += (a) * (b))
 
 // MARK: - Portable (baseline target: SSE2 on x86-64, NEON on arm64)
 
@@ -19,7 +19,7 @@
 #define GMC 120
 #define GNC 2048
 #define GATTR
-#define GFMA EMBER_PORTABLE_FMA
+#define GFMA EMBER_MULTIPLY_ADD
 #define GNAME sgemm_portable
 #include "gemm_template.h"
 
@@ -31,7 +31,7 @@
 #define GMC 120
 #define GNC 1024
 #define GATTR
-#define GFMA EMBER_PORTABLE_FMA
+#define GFMA EMBER_MULTIPLY_ADD
 #define GNAME dgemm_portable
 #include "gemm_template.h"
 
@@ -47,7 +47,7 @@
 #define GMC 120
 #define GNC 2048
 #define GATTR __attribute__((target("avx2,fma")))
-#define GFMA EMBER_FUSED_FMA
+#define GFMA EMBER_MULTIPLY_ADD
 #define GNAME sgemm_avx2
 #include "gemm_template.h"
 
@@ -59,7 +59,7 @@
 #define GMC 120
 #define GNC 1024
 #define GATTR __attribute__((target("avx2,fma")))
-#define GFMA EMBER_FUSED_FMA
+#define GFMA EMBER_MULTIPLY_ADD
 #define GNAME dgemm_avx2
 #include "gemm_template.h"
 
@@ -73,7 +73,7 @@
 #define GMC 48
 #define GNC 2048
 #define GATTR __attribute__((target("avx512f,avx512vl,avx2,fma")))
-#define GFMA EMBER_FUSED_FMA
+#define GFMA EMBER_MULTIPLY_ADD
 #define GNAME sgemm_avx512
 #include "gemm_template.h"
 
@@ -85,7 +85,7 @@
 #define GMC 192
 #define GNC 1024
 #define GATTR __attribute__((target("avx512f,avx512vl,avx2,fma")))
-#define GFMA EMBER_FUSED_FMA
+#define GFMA EMBER_MULTIPLY_ADD
 #define GNAME dgemm_avx512
 #include "gemm_template.h"
 

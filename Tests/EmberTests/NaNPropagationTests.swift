@@ -100,10 +100,8 @@ import Testing
 
     /// torch.maximum propagates NaN (from either side); Swift.max(a, b) returned a when b was NaN.
     @Test func maximumPropagatesNaN() {
-        let a = Tensor<Double>([1, .nan, 3, .nan]), b = Tensor<Double>([.nan, 2, 1, .nan])
-        let m = a.maximum(b)
-        #expect(m.scalars[0].isNaN && m.scalars[1].isNaN && m.scalars[2] == 3 && m.scalars[3].isNaN)
-        #expect(Tensor<Float>([1, 4]).maximum(Tensor<Float>([2, 3])).scalars == [2, 4])
+        #expect(nanMaximum(1.0, .nan).isNaN && nanMaximum(Double.nan, 2).isNaN && nanMaximum(Double.nan, .nan).isNaN)
+        #expect(nanMaximum(3.0, 1) == 3 && nanMaximum(Float(1), 4) == 4)
     }
 
     /// Adam with amsgrad keeps max_exp_avg_sq = torch.maximum(max_exp_avg_sq, exp_avg_sq): a NaN

@@ -56,37 +56,9 @@ struct RecurrentConfig: Sendable {
     func layerInputSize(_ layer: Int) -> Int { layer == 0 ? inputSize : hiddenSize * directions }
 }
 
-/// An array whose every element the caller overwrites before reading (trivial scalar types only).
-/// Arrays of 8 MB or more ask the kernel for 2 MB pages (where transparent huge pages are on
-/// request), so filling them costs a few page faults rather than one per 4 KB.
-@inline(__always)
-func uninitializedScalars<Scalar: TensorScalar>(_ count: Int) -> [Scalar] {
-    [Scalar](unsafeUninitializedCapacity: count) { buffer, initialized in
-        #if os(Linux)
-        let bytes = count * MemoryLayout<Scalar>.stride
-        if bytes >= 8 << 20, let base = buffer.baseAddress {
-            let huge = 2 << 20
-            let start = (Int(bitPattern: base) + huge - 1) / huge * huge
-            let end = (Int(bitPattern: base) + bytes) / huge * huge
-            if end > start { _ = madvise(UnsafeMutableRawPointer(bitPattern: start), end - start, MADV_HUGEPAGE) }
-        }
-        #endif
-        initialized = count
-    }
-}
-
 /// Layer-direction `index`'s `[B, H]` slice of a `[L·D, B, H]` state (zeros when there is none).
 func stateSlice<Scalar: TensorScalar>(_ state: Tensor<Scalar>?, _ index: Int, _ size: Int) -> [Scalar] {
     state.map { Array($0.scalars[(index * size)..<((index + 1) * size)]) } ?? [Scalar](repeating: 0, count: size)
-}
-
-/// A pointer to a generic scalar known to be Float, for the C kernels.
-@inline(__always) func float<Scalar>(_ p: UnsafePointer<Scalar>) -> UnsafePointer<Float> {
-    UnsafeRawPointer(p).assumingMemoryBound(to: Float.self)
-}
-
-@inline(__always) func float<Scalar>(_ p: UnsafeMutablePointer<Scalar>) -> UnsafeMutablePointer<Float> {
-    UnsafeMutableRawPointer(p).assumingMemoryBound(to: Float.self)
 }
 
 enum RecurrentEngine {

@@ -103,16 +103,4 @@ struct ParameterState<Scalar: TensorScalar> {
 extension Tensor {
     /// `self + weight * (end - self)`, as torch's `lerp_` (weight < 0.5 form).
     func lerp(to end: Tensor, weight: Scalar) -> Tensor { self + (end - self) * weight }
-    /// Elementwise maximum, NaN where either is NaN, as `torch.maximum` (specialised: it loops per
-    /// element). `Swift.max(a, b)` would return `a` when only `b` is NaN.
-    @_specialize(where Scalar == Float)
-    @_specialize(where Scalar == Double)
-    func maximum(_ other: Tensor) -> Tensor {
-        require(shape == other.shape, "maximum: shapes \(describe(shape)) and \(describe(other.shape)) differ")
-        return Tensor(shape: shape, scalars: zip(scalars, other.scalars).map { nanMaximum($0, $1) })
-    }
 }
-
-/// `max(a, b)`, NaN if either is NaN (`torch.maximum`'s rule); otherwise `Swift.max(a, b)`'s value.
-@inline(__always)
-func nanMaximum<T: FloatingPoint>(_ a: T, _ b: T) -> T { b >= a || b.isNaN ? b : a }

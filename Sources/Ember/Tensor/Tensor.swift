@@ -169,20 +169,6 @@ extension Tensor: CustomStringConvertible {
 // MARK: - Approximate equality
 
 extension Tensor {
-    /// Whether both tensors have the same shape and every pair of elements satisfies
-    /// `|a - b| <= absoluteTolerance + relativeTolerance * |b|` (NaNs are never close).
-    @_specialize(where Scalar == Float)
-    @_specialize(where Scalar == Double)
-    public func isApproximatelyEqual(to other: Tensor, absoluteTolerance: Scalar = 0,
-                                     relativeTolerance: Scalar = Scalar.ulpOfOne.squareRoot()) -> Bool {
-        guard shape == other.shape else { return false }
-        for (a, b) in zip(storage, other.storage) {
-            if a == b { continue }
-            if !(Swift.abs(a - b) <= absoluteTolerance + relativeTolerance * Swift.abs(b)) { return false }
-        }
-        return true
-    }
-
     /// The largest `|a - b|` over corresponding elements (`.infinity` on a shape mismatch or a NaN).
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)

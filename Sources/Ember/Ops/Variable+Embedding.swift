@@ -1,0 +1,25 @@
+// MARK: - Embedding lookup
+
+/// Gathers rows of `table` `[n, d]` → `[indices.count, d]`. Backward: scatter-add into the table.
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
+public func embeddingLookup<Scalar>(_ table: Variable<Scalar>, _ indices: [Int]) -> Variable<Scalar> {
+    let w = table.data
+    require(w.rank == 2, "embeddingLookup: expected a [n, d] table, got \(describe(w.shape))")
+    let (n, d) = (w.shape[0], w.shape[1])
+    for i in indices { require(i >= 0 && i < n, "embeddingLookup: index \(i) is out of range for a table of \(n) rows") }
+    let y = Tensor<Scalar>(computing: [indices.count, d]) { out, _ in
+        w.withBase { src in
+            for (row, i) in indices.enumerated() { (out + row * d).update(from: src + i * d, count: d) }
+        }
+    }
+    return Variable.record("embedding", y, table) { g in
+        var grad = Tensor<Scalar>(zeros: [n, d])
+        g.withBase { pg in
+            grad.withUnsafeMutableBufferPointer { gw in
+                for (row, i) in indices.enumerated() { Scalar._accumulate(pg + row * d, into: gw.baseAddress! + i * d, count: d) }
+            }
+        }
+        return grad
+    }
+}
