@@ -1,5 +1,6 @@
 // Fused recurrent-cell steps for float with run-time choice of instruction set (see cells_template.h).
 #include "CEmberKernels.h"
+#include "dispatch.h"
 #include <stdlib.h>
 
 #define VB 16
@@ -28,23 +29,9 @@
 #undef VNAME
 #endif
 
-static ember_kernel_level cell_level(ember_kernel_level requested) {
-    ember_kernel_level best = ember_kernel_best_level();
-    return requested > best ? best : requested;
-}
-
-#if defined(__x86_64__)
 #define CELL_DISPATCH(level, FN, ...)                                                              \
-    switch (cell_level(level)) {                                                                   \
-    case EMBER_KERNEL_AVX512: cell_##FN##_avx512(__VA_ARGS__); return;                             \
-    case EMBER_KERNEL_AVX2: cell_##FN##_avx2(__VA_ARGS__); return;                                 \
-    default: cell_##FN##_portable(__VA_ARGS__); return;                                            \
-    }
-#else
-#define CELL_DISPATCH(level, FN, ...)                                                              \
-    (void)(level);                                                                                 \
-    cell_##FN##_portable(__VA_ARGS__);
-#endif
+    EMBER_DISPATCH(level, cell_##FN##_portable(__VA_ARGS__), cell_##FN##_avx2(__VA_ARGS__),          \
+                   cell_##FN##_avx512(__VA_ARGS__));
 
 void ember_lstm_forward_f(ember_kernel_level level, long n, long H, const float *xw, const float *bih,
                           const float *gh, const float *bhh, const float *cPrev, float *gates,
@@ -105,19 +92,6 @@ int ember_rnn_sequence_f(ember_kernel_level level, int relu, long n, long T, lon
         for (long j = 0; j < HP; j++) wihT[p * HP + j] = j < H ? wih[j * I + p] : 0;
     for (long p = 0; p < H; p++)
         for (long j = 0; j < HP; j++) whhT[p * HP + j] = j < H ? whh[j * H + p] : 0;
-#if defined(__x86_64__)
-    switch (cell_level(level)) {
-    case EMBER_KERNEL_AVX512:
-        cell_rnn_sequence_avx512(relu, n, T, I, H, HP, x, ldxb, ldxt, wihT, whhT, bih, bhh, h0, y, ldyb, ldyt);
-        break;
-    case EMBER_KERNEL_AVX2:
-        cell_rnn_sequence_avx2(relu, n, T, I, H, HP, x, ldxb, ldxt, wihT, whhT, bih, bhh, h0, y, ldyb, ldyt);
-        break;
-    default:
-        cell_rnn_sequence_portable(relu, n, T, I, H, HP, x, ldxb, ldxt, wihT, whhT, bih, bhh, h0, y, ldyb, ldyt);
-    }
-#else
-    cell_rnn_sequence_portable(relu, n, T, I, H, HP, x, ldxb, ldxt, wihT, whhT, bih, bhh, h0, y, ldyb, ldyt);
-#endif
+    CELL_DISPATCH(level, rnn_sequence, relu, n, T, I, H, HP, x, ldxb, ldxt, wihT, whhT, bih, bhh, h0, y, ldyb, ldyt)
     return 1;
 }

@@ -1,5 +1,6 @@
 // Run-time CPU detection and the choice of kernel level.
 #include "CEmberKernels.h"
+#include "dispatch.h"
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,10 +44,15 @@ ember_kernel_level ember_kernel_best_level(void) {
     return (ember_kernel_level)value;
 }
 
-ember_kernel_level ember_kernel_set_level(ember_kernel_level level) {
+ember_kernel_level ember_kernel_usable_level(ember_kernel_level requested) {
     ember_kernel_level best = ember_kernel_best_level();
-    if ((int)level > (int)best) level = best;
-    if ((int)level < 0) level = EMBER_KERNEL_PORTABLE;
+    if ((int)requested > (int)best) return best;
+    if ((int)requested < 0) return EMBER_KERNEL_PORTABLE;
+    return requested;
+}
+
+ember_kernel_level ember_kernel_set_level(ember_kernel_level level) {
+    level = ember_kernel_usable_level(level);
     atomic_store_explicit(&current_level, (int)level, memory_order_relaxed);
     return level;
 }
@@ -119,12 +125,7 @@ EMBER_PROBE_BODY(64, __attribute__((target("avx512f,avx512vl,avx2,fma"))), probe
 #endif
 
 double ember_fma_peak_probe(long iterations, float *sink) {
-#if defined(__x86_64__)
-    switch (ember_kernel_level_in_use()) {
-    case EMBER_KERNEL_AVX512: return probe_avx512(iterations, sink);
-    case EMBER_KERNEL_AVX2: return probe_avx2(iterations, sink);
-    default: break;
-    }
-#endif
-    return probe_portable(iterations, sink);
+    EMBER_DISPATCH(ember_kernel_level_in_use(), return probe_portable(iterations, sink),
+                   return probe_avx2(iterations, sink), return probe_avx512(iterations, sink));
+    return 0;
 }

@@ -1,6 +1,7 @@
 // GEMM for Ember: packed, cache-blocked, register-blocked, vectorised; one instantiation of
 // gemm_template.h per element type and instruction set, chosen at run time.
 #include "CEmberKernels.h"
+#include "dispatch.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -117,23 +118,10 @@ static void *scratch_reserve(ember_scratch *s, size_t bytes) {
 // MARK: - Public entry points
 
 /// The level a request runs at: the requested one, clamped to what the CPU supports.
-static ember_kernel_level clamp_level(ember_kernel_level requested) {
-    ember_kernel_level best = ember_kernel_best_level();
-    return requested > best ? best : requested;
-}
+#define clamp_level ember_kernel_usable_level
 
-#if defined(__x86_64__)
-// Runs `call` with the instantiation for `level` substituted for FN (portable otherwise).
-#define EMBER_AT_LEVEL(level, PORTABLE, AVX2, AVX512, call)                                         \
-    do {                                                                                            \
-        if ((level) == EMBER_KERNEL_AVX512) { call(AVX512); }                                       \
-        else if ((level) == EMBER_KERNEL_AVX2) { call(AVX2); }                                      \
-        else { call(PORTABLE); }                                                                    \
-    } while (0)
-#else
-#define EMBER_AT_LEVEL(level, PORTABLE, AVX2, AVX512, call)                                         \
-    do { (void)(level); call(PORTABLE); } while (0)
-#endif
+// Runs `call` with the instantiation for `level` substituted for its argument.
+#define EMBER_AT_LEVEL(level, PORTABLE, AVX2, AVX512, call) EMBER_DISPATCH(level, call(PORTABLE), call(AVX2), call(AVX512))
 
 #define EMBER_GEMM_ENTRY(NAME, T, PORTABLE, AVX2, AVX512)                                          \
     void NAME(int transA, int transB, long M, long N, long K, T alpha, const T *A, long lda,        \

@@ -1,5 +1,6 @@
 // Vectorised float exp, tanh and sigmoid with run-time choice of instruction set.
 #include "CEmberKernels.h"
+#include "dispatch.h"
 
 #define VB 16
 #define VATTR
@@ -27,27 +28,14 @@
 #undef VNAME
 #endif
 
-#if defined(__x86_64__)
 #define EMBER_VMATH_ENTRY(FN)                                                                      \
     void ember_v##FN##f_at_level(ember_kernel_level level, const float *x, float *y, long n) {     \
-        if (level > ember_kernel_best_level()) level = ember_kernel_best_level();                 \
-        switch (level) {                                                                           \
-        case EMBER_KERNEL_AVX512: map_##FN##_avx512(x, y, n); return;                              \
-        case EMBER_KERNEL_AVX2: map_##FN##_avx2(x, y, n); return;                                  \
-        default: map_##FN##_portable(x, y, n); return;                                             \
-        }                                                                                          \
+        EMBER_DISPATCH(level, map_##FN##_portable(x, y, n), map_##FN##_avx2(x, y, n),              \
+                       map_##FN##_avx512(x, y, n));                                                \
     }                                                                                              \
     void ember_v##FN##f(const float *x, float *y, long n) {                                        \
         ember_v##FN##f_at_level(ember_kernel_level_in_use(), x, y, n);                             \
     }
-#else
-#define EMBER_VMATH_ENTRY(FN)                                                                      \
-    void ember_v##FN##f_at_level(ember_kernel_level level, const float *x, float *y, long n) {     \
-        (void)level;                                                                               \
-        map_##FN##_portable(x, y, n);                                                              \
-    }                                                                                              \
-    void ember_v##FN##f(const float *x, float *y, long n) { map_##FN##_portable(x, y, n); }
-#endif
 
 EMBER_VMATH_ENTRY(exp)
 EMBER_VMATH_ENTRY(tanh)
@@ -56,15 +44,7 @@ EMBER_VMATH_ENTRY(sigmoid)
 void ember_adam_f(ember_kernel_level level, long n, float *p, const float *g, float *m, float *v,
                   float *vMax, int amsgrad, float w1, float beta2, float w2, float c2, float eps,
                   float nss) {
-#if defined(__x86_64__)
-    if (level > ember_kernel_best_level()) level = ember_kernel_best_level();
-    switch (level) {
-    case EMBER_KERNEL_AVX512: adam_avx512(n, p, g, m, v, vMax, amsgrad, w1, beta2, w2, c2, eps, nss); return;
-    case EMBER_KERNEL_AVX2: adam_avx2(n, p, g, m, v, vMax, amsgrad, w1, beta2, w2, c2, eps, nss); return;
-    default: break;
-    }
-#else
-    (void)level;
-#endif
-    adam_portable(n, p, g, m, v, vMax, amsgrad, w1, beta2, w2, c2, eps, nss);
+    EMBER_DISPATCH(level, adam_portable(n, p, g, m, v, vMax, amsgrad, w1, beta2, w2, c2, eps, nss),
+                   adam_avx2(n, p, g, m, v, vMax, amsgrad, w1, beta2, w2, c2, eps, nss),
+                   adam_avx512(n, p, g, m, v, vMax, amsgrad, w1, beta2, w2, c2, eps, nss));
 }

@@ -1,11 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 // MARK: - Anomaly detection
 
 /// The first operation that produced a non-finite value while anomaly detection was on.
@@ -31,16 +23,11 @@ public struct AnomalyError: Error, CustomStringConvertible, Sendable {
 final class AnomalyState {
     var firstAnomaly: AnomalyError?
 
-    static let key: pthread_key_t = {
-        var key = pthread_key_t()
-        let status = pthread_key_create(&key, nil)
-        require(status == 0, "Ember: could not create the thread-local key for anomaly detection (\(status))")
-        return key
-    }()
+    static let key = ThreadLocalKey("anomaly detection")
 
     /// The state of this thread while detection is on, nil otherwise.
     static var current: AnomalyState? {
-        guard let raw = pthread_getspecific(key) else { return nil }
+        guard let raw = key.value else { return nil }
         return Unmanaged<AnomalyState>.fromOpaque(raw).takeUnretainedValue()
     }
 
@@ -72,9 +59,9 @@ public func withAnomalyDetection<R>(_ body: () throws -> R) throws -> R {
     if AnomalyState.current != nil { return try body() }          // nested: the outer call reports
     let state = AnomalyState()
     let retained = Unmanaged.passRetained(state)
-    pthread_setspecific(AnomalyState.key, retained.toOpaque())
+    AnomalyState.key.value = retained.toOpaque()
     defer {
-        pthread_setspecific(AnomalyState.key, nil)
+        AnomalyState.key.value = nil
         retained.release()
     }
     let result = try body()

@@ -1,29 +1,16 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 // MARK: - Grad mode (thread-local)
 
 /// Per-thread switch for recording operations. A null thread-specific value means "enabled", so
 /// threads start with recording on, as in PyTorch.
 enum GradMode {
-    static let key: pthread_key_t = {
-        var key = pthread_key_t()
-        let status = pthread_key_create(&key, nil)
-        require(status == 0, "Ember: could not create the thread-local key for grad mode (\(status))")
-        return key
-    }()
+    static let key = ThreadLocalKey("grad mode")
 
     static var isEnabled: Bool {
-        @inline(__always) get { pthread_getspecific(key) == nil }
+        @inline(__always) get { key.value == nil }
     }
 
     static func setEnabled(_ enabled: Bool) {
-        pthread_setspecific(key, enabled ? nil : UnsafeRawPointer(bitPattern: 1))
+        key.value = enabled ? nil : ThreadLocalKey.set
     }
 }
 

@@ -48,16 +48,11 @@ final class WorkerPool: @unchecked Sendable {
 
     /// Marks threads that are running a region's chunks: work they start runs on their own thread
     /// (a nested region would wait for workers that are busy with the outer one).
-    private static let insideKey: pthread_key_t = {
-        var key = pthread_key_t()
-        let status = pthread_key_create(&key, nil)
-        require(status == 0, "Ember: could not create the thread-local key for the worker pool (\(status))")
-        return key
-    }()
+    private static let insideKey = ThreadLocalKey("the worker pool")
 
     /// Whether this thread is running a chunk of a parallel region.
     static var isInsideRegion: Bool {
-        @inline(__always) get { pthread_getspecific(insideKey) != nil }
+        @inline(__always) get { insideKey.value != nil }
     }
 
     /// Runs `body(0..<chunks)` on up to `threads` threads (the caller included) and returns when all are done.
@@ -90,8 +85,8 @@ final class WorkerPool: @unchecked Sendable {
     /// Claims and runs chunks until none are left.
     private func work() {
         let wasInside = WorkerPool.isInsideRegion
-        pthread_setspecific(WorkerPool.insideKey, UnsafeRawPointer(bitPattern: 1))
-        defer { if !wasInside { pthread_setspecific(WorkerPool.insideKey, nil) } }
+        WorkerPool.insideKey.value = ThreadLocalKey.set
+        defer { if !wasInside { WorkerPool.insideKey.value = nil } }
         while true {
             let c = nextChunk.wrappingAdd(1, ordering: .acquiringAndReleasing).oldValue
             guard c < chunkCount.load(ordering: .acquiring) else { return }
