@@ -31,7 +31,7 @@ func zipLoop<T>(_ a: UnsafePointer<T>, aRow: Int, aStep: Int, _ b: UnsafePointer
 // MARK: - Default kernel implementations
 
 extension TensorScalar {
-    public static func _unary(_ op: UnaryKernel, _ x: UnsafePointer<Self>, _ y: UnsafeMutablePointer<Self>,
+    @_spi(Kernels) public static func _unary(_ op: UnaryKernel, _ x: UnsafePointer<Self>, _ y: UnsafeMutablePointer<Self>,
                               count: Int, _ p: Self, _ q: Self) {
         unaryLoops(op, x, y, count: count, p, q)
     }
@@ -77,7 +77,7 @@ func unaryLoops<Self: TensorScalar>(_ op: UnaryKernel, _ x: UnsafePointer<Self>,
 
 extension TensorScalar {
 
-    public static func _binary(_ op: BinaryKernel, _ a: UnsafePointer<Self>, aRow: Int, aStep: Int,
+    @_spi(Kernels) public static func _binary(_ op: BinaryKernel, _ a: UnsafePointer<Self>, aRow: Int, aStep: Int,
                                _ b: UnsafePointer<Self>, bRow: Int, bStep: Int,
                                _ y: UnsafeMutablePointer<Self>, rows: Int, count: Int,
                                _ p: Self, _ q: Self) {
@@ -108,7 +108,7 @@ extension TensorScalar {
         }
     }
 
-    public static func _accumulate(_ x: UnsafePointer<Self>, into y: UnsafeMutablePointer<Self>, count: Int) {
+    @_spi(Kernels) public static func _accumulate(_ x: UnsafePointer<Self>, into y: UnsafeMutablePointer<Self>, count: Int) {
         for i in 0..<count { y[i] += x[i] }
     }
 }

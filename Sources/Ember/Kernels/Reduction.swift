@@ -22,7 +22,7 @@ func sumContiguous<T: TensorScalar>(_ x: UnsafePointer<T>, _ count: Int) -> T {
 }
 
 extension TensorScalar {
-    public static func _reduce(_ op: ReductionKernel, _ x: UnsafePointer<Self>, _ y: UnsafeMutablePointer<Self>,
+    @_spi(Kernels) public static func _reduce(_ op: ReductionKernel, _ x: UnsafePointer<Self>, _ y: UnsafeMutablePointer<Self>,
                                outer: Int, length: Int, inner: Int) {
         for o in 0..<outer {
             let src = x + o * length * inner, dst = y + o * inner
@@ -53,7 +53,7 @@ extension TensorScalar {
         }
     }
 
-    public static func _argmax(_ x: UnsafePointer<Self>, _ y: UnsafeMutablePointer<Self>,
+    @_spi(Kernels) public static func _argmax(_ x: UnsafePointer<Self>, _ y: UnsafeMutablePointer<Self>,
                                _ indices: UnsafeMutablePointer<Int>, outer: Int, length: Int, inner: Int) {
         for o in 0..<outer {
             for i in 0..<inner {
@@ -71,7 +71,7 @@ extension TensorScalar {
         }
     }
 
-    public static func _softmax(_ x: UnsafePointer<Self>, _ y: UnsafeMutablePointer<Self>,
+    @_spi(Kernels) public static func _softmax(_ x: UnsafePointer<Self>, _ y: UnsafeMutablePointer<Self>,
                                 outer: Int, length: Int, inner: Int, log: Bool) {
         for o in 0..<outer {
             for i in 0..<inner {
@@ -98,7 +98,7 @@ extension TensorScalar {
         }
     }
 
-    public static func _softmaxBackward(_ gy: UnsafePointer<Self>, _ y: UnsafePointer<Self>,
+    @_spi(Kernels) public static func _softmaxBackward(_ gy: UnsafePointer<Self>, _ y: UnsafePointer<Self>,
                                         _ gx: UnsafeMutablePointer<Self>, outer: Int, length: Int,
                                         inner: Int, log: Bool) {
         for o in 0..<outer {

@@ -5,7 +5,7 @@ import Foundation
 
 /// Elementwise operations of one input (`y = f(x)`), with up to two scalar parameters `p`, `q`.
 /// Used by `TensorScalar`'s kernels; not needed to use Ember.
-public enum UnaryKernel: Sendable {
+@_spi(Kernels) public enum UnaryKernel: Sendable {
     case negate, exp, log, tanh, sigmoid, relu, sqrt, square, abs
     /// `q * x^p`
     case scaledPow
@@ -22,7 +22,7 @@ public enum UnaryKernel: Sendable {
 }
 
 /// Elementwise operations of two inputs (`y = f(a, b)`), with up to two scalar parameters `p`, `q`.
-public enum BinaryKernel: Sendable {
+@_spi(Kernels) public enum BinaryKernel: Sendable {
     case add, subtract, multiply, divide
     /// `a * (1 - b * b)`: tanh's backward with `a` the output gradient and `b` the output.
     case tanhBackward
@@ -39,7 +39,7 @@ public enum BinaryKernel: Sendable {
 }
 
 /// Reductions along one axis.
-public enum ReductionKernel: Sendable {
+@_spi(Kernels) public enum ReductionKernel: Sendable {
     case sum, max
 }
 
@@ -49,47 +49,48 @@ public enum ReductionKernel: Sendable {
 ///
 /// The requirements prefixed with `_` are Ember's kernels: hot loops over raw buffers. They are
 /// requirements (rather than generic functions) so that each scalar type gets compiled, vectorised
-/// code even when called from generic code in another module.
+/// code even when called from generic code in another module, and they are SPI (`@_spi(Kernels)`),
+/// not public API: a client sees them only with `@_spi(Kernels) import Ember`.
 public protocol TensorScalar: BinaryFloatingPoint, Sendable, LosslessStringConvertible
 where RawSignificand: FixedWidthInteger {
-    static func _exp(_ x: Self) -> Self
-    static func _log(_ x: Self) -> Self
-    static func _tanh(_ x: Self) -> Self
-    static func _pow(_ x: Self, _ y: Self) -> Self
+    @_spi(Kernels) static func _exp(_ x: Self) -> Self
+    @_spi(Kernels) static func _log(_ x: Self) -> Self
+    @_spi(Kernels) static func _tanh(_ x: Self) -> Self
+    @_spi(Kernels) static func _pow(_ x: Self, _ y: Self) -> Self
 
     /// `y[i] = op(x[i])` for `i < count`.
-    static func _unary(_ op: UnaryKernel, _ x: UnsafePointer<Self>, _ y: UnsafeMutablePointer<Self>,
+    @_spi(Kernels) static func _unary(_ op: UnaryKernel, _ x: UnsafePointer<Self>, _ y: UnsafeMutablePointer<Self>,
                        count: Int, _ p: Self, _ q: Self)
     /// `y[r * count + i] = op(a[r * aRow + i * aStep], b[r * bRow + i * bStep])` for `r < rows`, `i < count`.
-    static func _binary(_ op: BinaryKernel, _ a: UnsafePointer<Self>, aRow: Int, aStep: Int,
+    @_spi(Kernels) static func _binary(_ op: BinaryKernel, _ a: UnsafePointer<Self>, aRow: Int, aStep: Int,
                         _ b: UnsafePointer<Self>, bRow: Int, bStep: Int,
                         _ y: UnsafeMutablePointer<Self>, rows: Int, count: Int, _ p: Self, _ q: Self)
     /// `y[o, i] = reduce over k of x[o, k, i]` for x viewed as `[outer, length, inner]`.
-    static func _reduce(_ op: ReductionKernel, _ x: UnsafePointer<Self>, _ y: UnsafeMutablePointer<Self>,
+    @_spi(Kernels) static func _reduce(_ op: ReductionKernel, _ x: UnsafePointer<Self>, _ y: UnsafeMutablePointer<Self>,
                         outer: Int, length: Int, inner: Int)
     /// Like `_reduce(.max, ...)`, also writing the index of the first maximum along the axis.
-    static func _argmax(_ x: UnsafePointer<Self>, _ y: UnsafeMutablePointer<Self>,
+    @_spi(Kernels) static func _argmax(_ x: UnsafePointer<Self>, _ y: UnsafeMutablePointer<Self>,
                         _ indices: UnsafeMutablePointer<Int>, outer: Int, length: Int, inner: Int)
     /// Softmax (or log-softmax) along the middle axis of `[outer, length, inner]`.
-    static func _softmax(_ x: UnsafePointer<Self>, _ y: UnsafeMutablePointer<Self>,
+    @_spi(Kernels) static func _softmax(_ x: UnsafePointer<Self>, _ y: UnsafeMutablePointer<Self>,
                          outer: Int, length: Int, inner: Int, log: Bool)
     /// Backward of `_softmax`: `gx` from the output gradient `gy` and the output `y`.
-    static func _softmaxBackward(_ gy: UnsafePointer<Self>, _ y: UnsafePointer<Self>,
+    @_spi(Kernels) static func _softmaxBackward(_ gy: UnsafePointer<Self>, _ y: UnsafePointer<Self>,
                                  _ gx: UnsafeMutablePointer<Self>, outer: Int, length: Int,
                                  inner: Int, log: Bool)
     /// `y[i] += x[i]`.
-    static func _accumulate(_ x: UnsafePointer<Self>, into y: UnsafeMutablePointer<Self>, count: Int)
+    @_spi(Kernels) static func _accumulate(_ x: UnsafePointer<Self>, into y: UnsafeMutablePointer<Self>, count: Int)
     /// Row-major GEMM, see `ember_sgemm`.
-    static func _gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Self,
+    @_spi(Kernels) static func _gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Self,
                       a: UnsafePointer<Self>, lda: Int, b: UnsafePointer<Self>, ldb: Int,
                       beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int)
     /// Elements `op(b)` `[k, n]` needs once packed for `level`, see `ember_sgemm_packed_b_size`.
-    static func _packedBSize(level: KernelLevel, k: Int, n: Int) -> Int
+    @_spi(Kernels) static func _packedBSize(level: KernelLevel, k: Int, n: Int) -> Int
     /// Packs `op(b)` `[k, n]` for `level` into a 64-byte-aligned buffer, see `ember_sgemm_pack_b`.
-    static func _packB(level: KernelLevel, transB: Bool, k: Int, n: Int, b: UnsafePointer<Self>, ldb: Int,
+    @_spi(Kernels) static func _packB(level: KernelLevel, transB: Bool, k: Int, n: Int, b: UnsafePointer<Self>, ldb: Int,
                        packed: UnsafeMutablePointer<Self>)
     /// GEMM with `op(b)` packed by `_packB` at the same level, see `ember_sgemm_with_packed_b`.
-    static func _gemm(level: KernelLevel, transA: Bool, m: Int, n: Int, k: Int, alpha: Self,
+    @_spi(Kernels) static func _gemm(level: KernelLevel, transA: Bool, m: Int, n: Int, k: Int, alpha: Self,
                       a: UnsafePointer<Self>, lda: Int, packedB: UnsafePointer<Self>,
                       beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int)
 }
@@ -99,13 +100,13 @@ extension KernelLevel {
 }
 
 extension Float: TensorScalar {
-    @inline(__always) public static func _exp(_ x: Float) -> Float { Foundation.exp(x) }
-    @inline(__always) public static func _log(_ x: Float) -> Float { Foundation.log(x) }
-    @inline(__always) public static func _tanh(_ x: Float) -> Float { Foundation.tanh(x) }
-    @inline(__always) public static func _pow(_ x: Float, _ y: Float) -> Float { Foundation.pow(x, y) }
+    @_spi(Kernels) @inline(__always) public static func _exp(_ x: Float) -> Float { Foundation.exp(x) }
+    @_spi(Kernels) @inline(__always) public static func _log(_ x: Float) -> Float { Foundation.log(x) }
+    @_spi(Kernels) @inline(__always) public static func _tanh(_ x: Float) -> Float { Foundation.tanh(x) }
+    @_spi(Kernels) @inline(__always) public static func _pow(_ x: Float, _ y: Float) -> Float { Foundation.pow(x, y) }
 
     /// Float's exp, tanh and sigmoid run vectorised C code (relative error below 1e-6).
-    public static func _unary(_ op: UnaryKernel, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
+    @_spi(Kernels) public static func _unary(_ op: UnaryKernel, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
                               count: Int, _ p: Float, _ q: Float) {
         switch op {
         case .exp: ember_vexpf(x, y, count)
@@ -115,22 +116,22 @@ extension Float: TensorScalar {
         }
     }
 
-    public static func _gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
+    @_spi(Kernels) public static func _gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
                              a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
                              beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
         ember_sgemm(transA ? 1 : 0, transB ? 1 : 0, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
     }
 
-    public static func _packedBSize(level: KernelLevel, k: Int, n: Int) -> Int {
+    @_spi(Kernels) public static func _packedBSize(level: KernelLevel, k: Int, n: Int) -> Int {
         ember_sgemm_packed_b_size(level.c, k, n)
     }
 
-    public static func _packB(level: KernelLevel, transB: Bool, k: Int, n: Int, b: UnsafePointer<Float>, ldb: Int,
+    @_spi(Kernels) public static func _packB(level: KernelLevel, transB: Bool, k: Int, n: Int, b: UnsafePointer<Float>, ldb: Int,
                               packed: UnsafeMutablePointer<Float>) {
         ember_sgemm_pack_b(level.c, transB ? 1 : 0, k, n, b, ldb, packed)
     }
 
-    public static func _gemm(level: KernelLevel, transA: Bool, m: Int, n: Int, k: Int, alpha: Float,
+    @_spi(Kernels) public static func _gemm(level: KernelLevel, transA: Bool, m: Int, n: Int, k: Int, alpha: Float,
                              a: UnsafePointer<Float>, lda: Int, packedB: UnsafePointer<Float>,
                              beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
         ember_sgemm_with_packed_b(level.c, transA ? 1 : 0, m, n, k, alpha, a, lda, packedB, beta, c, ldc)
@@ -138,27 +139,27 @@ extension Float: TensorScalar {
 }
 
 extension Double: TensorScalar {
-    @inline(__always) public static func _exp(_ x: Double) -> Double { Foundation.exp(x) }
-    @inline(__always) public static func _log(_ x: Double) -> Double { Foundation.log(x) }
-    @inline(__always) public static func _tanh(_ x: Double) -> Double { Foundation.tanh(x) }
-    @inline(__always) public static func _pow(_ x: Double, _ y: Double) -> Double { Foundation.pow(x, y) }
+    @_spi(Kernels) @inline(__always) public static func _exp(_ x: Double) -> Double { Foundation.exp(x) }
+    @_spi(Kernels) @inline(__always) public static func _log(_ x: Double) -> Double { Foundation.log(x) }
+    @_spi(Kernels) @inline(__always) public static func _tanh(_ x: Double) -> Double { Foundation.tanh(x) }
+    @_spi(Kernels) @inline(__always) public static func _pow(_ x: Double, _ y: Double) -> Double { Foundation.pow(x, y) }
 
-    public static func _gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Double,
+    @_spi(Kernels) public static func _gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Double,
                              a: UnsafePointer<Double>, lda: Int, b: UnsafePointer<Double>, ldb: Int,
                              beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int) {
         ember_dgemm(transA ? 1 : 0, transB ? 1 : 0, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
     }
 
-    public static func _packedBSize(level: KernelLevel, k: Int, n: Int) -> Int {
+    @_spi(Kernels) public static func _packedBSize(level: KernelLevel, k: Int, n: Int) -> Int {
         ember_dgemm_packed_b_size(level.c, k, n)
     }
 
-    public static func _packB(level: KernelLevel, transB: Bool, k: Int, n: Int, b: UnsafePointer<Double>, ldb: Int,
+    @_spi(Kernels) public static func _packB(level: KernelLevel, transB: Bool, k: Int, n: Int, b: UnsafePointer<Double>, ldb: Int,
                               packed: UnsafeMutablePointer<Double>) {
         ember_dgemm_pack_b(level.c, transB ? 1 : 0, k, n, b, ldb, packed)
     }
 
-    public static func _gemm(level: KernelLevel, transA: Bool, m: Int, n: Int, k: Int, alpha: Double,
+    @_spi(Kernels) public static func _gemm(level: KernelLevel, transA: Bool, m: Int, n: Int, k: Int, alpha: Double,
                              a: UnsafePointer<Double>, lda: Int, packedB: UnsafePointer<Double>,
                              beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int) {
         ember_dgemm_with_packed_b(level.c, transA ? 1 : 0, m, n, k, alpha, a, lda, packedB, beta, c, ldc)
