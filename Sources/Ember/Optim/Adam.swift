@@ -81,9 +81,8 @@ public class AdamBase<Scalar: TensorScalar>: Optimizer {
                 m.withUnsafeMutableBufferPointer { m in
                     v.withUnsafeMutableBufferPointer { v in
                         vMax.withUnsafeMutableBufferPointer { vMax in
-                            // Elementwise, so large parameters are split over the cores (same bits): W_hh of
-                            // LSTM-128 (65,536 values) took about 1 % of a training step on one core
-                            // while the other waited.
+                            // Elementwise, so large parameters are split over the cores (same bits): on one
+                            // core the other would wait (BENCHMARKS.md, Swift side).
                             let pieces = count >= 1 << 15 ? Swift.min(emberThreadCount, count >> 14) : 1
                             let per = (count + pieces - 1) / pieces + 63 & ~63
                             let level = ember_kernel_level_in_use()
