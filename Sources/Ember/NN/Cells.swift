@@ -3,7 +3,8 @@
 /// Shared parameters of the cells: `weight_ih` `[G·H, inputSize]`, `weight_hh` `[G·H, H]`,
 /// `bias_ih`, `bias_hh` `[G·H]`, initialised U(-1/sqrt(H), 1/sqrt(H)) as in PyTorch.
 public class RecurrentCell<Scalar: TensorScalar>: Module {
-    /// Input-to-hidden weights `[G·hiddenSize, inputSize]` (G = 1 for RNN, 4 for LSTM, 3 for GRU, gates stacked in PyTorch's order).
+    /// Input-to-hidden weights `[G·hiddenSize, inputSize]`: G = 1 for RNN, 4 for LSTM, 3 for GRU, the
+    /// gates stacked in PyTorch's order.
     public let weight_ih: Variable<Scalar>
     /// Hidden-to-hidden weights `[G·hiddenSize, hiddenSize]`.
     public let weight_hh: Variable<Scalar>
