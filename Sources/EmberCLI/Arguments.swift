@@ -14,17 +14,22 @@ public enum ExitCode: Int32, Sendable {
 
 /// A command-line error: one line for stderr and the exit code.
 public struct CommandError: Error, CustomStringConvertible, Sendable {
+    /// The line to print on stderr, starting with the command's name.
     public var message: String
+    /// The exit code the command ends with.
     public var code: ExitCode
+    /// An error with its stderr line and exit code.
     public init(_ message: String, code: ExitCode) {
         self.message = message
         self.code = code
     }
+    /// The message.
     public var description: String { message }
 }
 
 /// `--name value`, `--name=value` and boolean `--flag` options, checked against a declared set.
 public struct Arguments {
+    /// The command's name, which starts every usage message.
     public let command: String
     var values: [String: String] = [:]
     var flags: Set<String> = []
@@ -60,7 +65,9 @@ public struct Arguments {
 
     func usage(_ message: String) -> CommandError { CommandError("\(command): \(message)", code: .usage) }
 
+    /// Whether the boolean option `--name` was given.
     public func flag(_ name: String) -> Bool { flags.contains(name) }
+    /// The value of `--name`, or nil when absent (no check of its form).
     public func string(_ name: String) -> String? { values[name] }
 
     /// An integer option within `range` (default when absent).

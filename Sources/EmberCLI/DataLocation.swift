@@ -10,6 +10,7 @@ public struct MNISTLocation: Sendable, Equatable {
     /// Where the choice came from: `"--data-dir"`, `"$MNIST_DIR"`, `"./data/mnist"` or `"bundled"`.
     public var source: String
 
+    /// A location from its directory and where it came from (see `source`).
     public init(directory: URL, source: String) {
         self.directory = directory
         self.source = source

@@ -5,10 +5,15 @@ import Foundation
 /// A line chart of one or two series over epochs, as SVG: labelled axes with ticks, a left axis for
 /// the first series and a right axis for the second, a legend.
 public struct LineChart {
+    /// One line of the chart: a value per epoch (epoch i + 1 at index i), drawn in `color`.
     public struct Series {
+        /// The axis label and legend text.
         public var name: String
+        /// One value per epoch; non-finite values are left out of the line and of the axis range.
         public var values: [Double]
+        /// An SVG colour, e.g. `"#1f77b4"` or `"crimson"`, for the line, its points and its axis.
         public var color: String
+        /// A series named `name` with `values`, drawn in `color`.
         public init(name: String, values: [Double], color: String) {
             self.name = name
             self.values = values
@@ -16,11 +21,16 @@ public struct LineChart {
         }
     }
 
+    /// The title above the plot.
     public var title: String
+    /// The label under the horizontal axis (epochs numbered from 1).
     public var xLabel: String
+    /// The series on the left axis.
     public var left: Series
+    /// The series on the right axis, if any.
     public var right: Series?
 
+    /// A chart of `left`, and `right` on a second axis when given.
     public init(title: String, xLabel: String, left: Series, right: Series? = nil) {
         self.title = title
         self.xLabel = xLabel
@@ -44,6 +54,8 @@ public struct LineChart {
 
     static func format(_ v: Double, decimals: Int) -> String { String(format: "%.\(decimals)f", v) }
 
+    /// The chart as a standalone SVG document, `width` × `height` pixels (default 720 × 420), each
+    /// axis rounded to ticks that cover its series' finite values.
     public func svg(width: Int = 720, height: Int = 420) -> String {
         let (ml, mr, mt, mb) = (70.0, right == nil ? 30.0 : 70.0, 50.0, 60.0)
         let w = Double(width) - ml - mr, h = Double(height) - mt - mb

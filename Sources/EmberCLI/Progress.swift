@@ -7,10 +7,13 @@ public var standardOutputIsTerminal: Bool { isatty(STDOUT_FILENO) == 1 }
 
 /// A one-line progress bar redrawn in place (`\r`), at most every 0.1 s.
 public struct ProgressBar {
+    /// The count that fills the bar (at least 1).
     public let total: Int
+    /// The bar's width in characters (default 30).
     public let width: Int
     var lastDraw: TimeInterval = 0
 
+    /// A bar for `total` units (a total below 1 counts as 1), `width` characters wide.
     public init(total: Int, width: Int = 30) {
         self.total = max(total, 1)
         self.width = width

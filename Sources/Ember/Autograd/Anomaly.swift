@@ -6,12 +6,14 @@ public struct AnomalyError: Error, CustomStringConvertible, Sendable {
     public enum Phase: String, Sendable { case forward, backward }
     /// The operation's name, e.g. "log", "matmul", "CrossEntropyLoss".
     public var operation: String
+    /// Whether the forward pass or a backward rule produced the value.
     public var phase: Phase
     /// "NaN" or "infinity".
     public var value: String
     /// The shape of the offending result.
     public var shape: [Int]
 
+    /// One sentence naming the operation, the phase, the value and the result's shape.
     public var description: String {
         phase == .forward
             ? "the forward pass of '\(operation)' produced \(value) (result shape \(describe(shape))) from finite inputs"

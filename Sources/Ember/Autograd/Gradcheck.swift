@@ -32,8 +32,10 @@ public struct GradcheckResult: CustomStringConvertible, Sendable {
     public var zeroGradientPassed: Bool
     /// Entries compared.
     public var entriesChecked: Int
+    /// The finite-difference step and the tolerances the check used (`|a - n| <= atol + rtol·|n|`).
     public var eps: Double, atol: Double, rtol: Double
 
+    /// One line: passed or FAILED, the entries checked, the tolerances, the largest error and the worst entry.
     public var description: String {
         var text = passed ? "gradcheck passed" : "gradcheck FAILED"
         text += " (\(entriesChecked) Jacobian entries, eps \(eps), atol \(atol), rtol \(rtol)); max |analytical - numerical| = \(maxAbsoluteError)"

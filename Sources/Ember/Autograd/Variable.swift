@@ -134,6 +134,7 @@ public final class Variable<Scalar: TensorScalar> {
 }
 
 extension Variable: CustomStringConvertible {
+    /// `Variable(TENSOR)`, with the operation that produced it, or `requiresGrad: true` for such a leaf.
     public var description: String {
         var text = "Variable(\(data)"
         if let node { text += ", operation: \(node.name)" } else if _requiresGrad { text += ", requiresGrad: true" }

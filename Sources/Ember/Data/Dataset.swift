@@ -27,11 +27,15 @@ public protocol Dataset {
 /// for (images, labels) in loader { ... }   // images [B, 28, 28]
 /// ```
 public final class DataLoader<D: Dataset>: Sequence {
+    /// The dataset batches are drawn from.
     public let dataset: D
+    /// Samples per batch (positive); the last batch may be smaller unless `dropLast`.
     public let batchSize: Int
+    /// Whether each epoch visits the samples in a new random order (default false: in index order).
     public let shuffle: Bool
     /// The shuffling seed, or nil when each pass draws its order from the default generator.
     public let seed: UInt64?
+    /// Whether a last batch smaller than `batchSize` is left out (default false).
     public let dropLast: Bool
     /// The epoch the next pass will be (starts at 0). With a seed, set it to resume at that epoch's
     /// order; without one, use `skipEpoch()`, which also makes the default generator's draws.
@@ -40,6 +44,9 @@ public final class DataLoader<D: Dataset>: Sequence {
     /// the draws of earlier epochs).
     private var cached: (epoch: Int, generator: TorchGenerator)?
 
+    /// `DataLoader(dataset, batch_size, shuffle=False, drop_last=False)`, with `seed` standing for
+    /// `generator=torch.Generator().manual_seed(seed)` (nil: the default generator). Stops with a message
+    /// unless `batchSize` is positive.
     public init(_ dataset: D, batchSize: Int, shuffle: Bool = false, seed: UInt64? = nil, dropLast: Bool = false) {
         require(batchSize > 0, "DataLoader: expected a positive batchSize, got \(batchSize)")
         self.dataset = dataset
@@ -99,6 +106,7 @@ public final class DataLoader<D: Dataset>: Sequence {
         epoch += 1
     }
 
+    /// One epoch's batches, in the order drawn when the pass started.
     public struct Iterator: IteratorProtocol {
         let dataset: D
         let order: [Int]
@@ -106,6 +114,7 @@ public final class DataLoader<D: Dataset>: Sequence {
         let dropLast: Bool
         var position = 0
 
+        /// The next `batchSize` samples (fewer at the end unless `dropLast`), or nil after the last batch.
         public mutating func next() -> D.Batch? {
             let remaining = order.count - position
             guard remaining > 0, !(dropLast && remaining < batchSize) else { return nil }

@@ -15,10 +15,14 @@ public struct MNIST: Dataset, Sendable {
     public static let allFiles = ["train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
                                   "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"]
 
+    /// Pixel rows per image (28 for the standard files).
     public let rows: Int
+    /// Pixel columns per image (28 for the standard files).
     public let columns: Int
     let pixels: [UInt8]
+    /// The digit of each image, in `0...9`, in file order.
     public let labels: [Int]
+    /// The number of images (after `limit`).
     public var count: Int { labels.count }
 
     /// Loads and validates one split (`train: false` is the 10,000-image test set). Throws

@@ -56,5 +56,6 @@ public struct EmberIOError: Error, CustomStringConvertible, Sendable {
     public var path: String
     /// What went wrong.
     public var reason: String
+    /// `PATH: REASON`.
     public var description: String { "\(path): \(reason)" }
 }

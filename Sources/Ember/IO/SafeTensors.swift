@@ -35,7 +35,9 @@ public struct SafeTensorsFile: Sendable {
 
     /// One tensor's header entry.
     public struct Info: Sendable, Equatable {
+        /// The stored element type.
         public var dtype: DType
+        /// The tensor's shape (`[]` for a scalar).
         public var shape: [Int]
         /// Byte range within the data section.
         public var range: Range<Int>
@@ -347,8 +349,12 @@ public struct SafeTensorsFile: Sendable {
 
 /// A safetensors file is malformed or lacks what was asked for.
 public struct SafeTensorsError: Error, CustomStringConvertible, Sendable {
+    /// The file concerned; empty when the error is not about reading a file (a name not found, a dtype
+    /// that cannot be read as floating point, encoding).
     public var path: String
+    /// What is wrong, naming the entry and the bytes where that applies.
     public var reason: String
+    /// `PATH: invalid safetensors file: REASON`, or `safetensors: REASON` without a path.
     public var description: String { path.isEmpty ? "safetensors: \(reason)" : "\(path): invalid safetensors file: \(reason)" }
 }
 

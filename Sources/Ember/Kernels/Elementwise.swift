@@ -31,6 +31,7 @@ func zipLoop<T>(_ a: UnsafePointer<T>, aRow: Int, aStep: Int, _ b: UnsafePointer
 // MARK: - Default kernel implementations
 
 extension TensorScalar {
+    /// Kernel plumbing, not for use outside Ember: the plain loop of each `UnaryKernel`.
     @_spi(Kernels) public static func _unary(_ op: UnaryKernel, _ x: UnsafePointer<Self>, _ y: UnsafeMutablePointer<Self>,
                               count: Int, _ p: Self, _ q: Self) {
         unaryLoops(op, x, y, count: count, p, q)
@@ -77,6 +78,7 @@ func unaryLoops<Self: TensorScalar>(_ op: UnaryKernel, _ x: UnsafePointer<Self>,
 
 extension TensorScalar {
 
+    /// Kernel plumbing: the plain loop of each `BinaryKernel`, over `rows` rows of `count` values.
     @_spi(Kernels) public static func _binary(_ op: BinaryKernel, _ a: UnsafePointer<Self>, aRow: Int, aStep: Int,
                                _ b: UnsafePointer<Self>, bRow: Int, bStep: Int,
                                _ y: UnsafeMutablePointer<Self>, rows: Int, count: Int,
@@ -108,6 +110,7 @@ extension TensorScalar {
         }
     }
 
+    /// Kernel plumbing: `y[i] += x[i]` for `i < count`.
     @_spi(Kernels) public static func _accumulate(_ x: UnsafePointer<Self>, into y: UnsafeMutablePointer<Self>, count: Int) {
         for i in 0..<count { y[i] += x[i] }
     }

@@ -67,6 +67,7 @@ public enum KernelLevel: Int, Sendable, CaseIterable, CustomStringConvertible {
         set { _ = ember_kernel_set_level(ember_kernel_level(rawValue: UInt32(newValue.rawValue))) }
     }
 
+    /// `portable`, `avx2` or `avx512`, as `EMBER_KERNEL` spells it.
     public var description: String {
         switch self {
         case .portable: "portable"

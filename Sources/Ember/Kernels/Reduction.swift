@@ -22,6 +22,8 @@ func sumContiguous<T: TensorScalar>(_ x: UnsafePointer<T>, _ count: Int) -> T {
 }
 
 extension TensorScalar {
+    /// Kernel plumbing, not for use outside Ember: sum or max (NaN propagates) along the middle axis of
+    /// `[outer, length, inner]`, into `[outer, inner]`.
     @_spi(Kernels) public static func _reduce(_ op: ReductionKernel, _ x: UnsafePointer<Self>, _ y: UnsafeMutablePointer<Self>,
                                outer: Int, length: Int, inner: Int) {
         for o in 0..<outer {
@@ -53,6 +55,7 @@ extension TensorScalar {
         }
     }
 
+    /// Kernel plumbing: `_reduce(.max, ...)` and the index of the first maximum (a NaN counts as one).
     @_spi(Kernels) public static func _argmax(_ x: UnsafePointer<Self>, _ y: UnsafeMutablePointer<Self>,
                                _ indices: UnsafeMutablePointer<Int>, outer: Int, length: Int, inner: Int) {
         for o in 0..<outer {
@@ -71,6 +74,7 @@ extension TensorScalar {
         }
     }
 
+    /// Kernel plumbing: softmax or log-softmax along the middle axis of `[outer, length, inner]`.
     @_spi(Kernels) public static func _softmax(_ x: UnsafePointer<Self>, _ y: UnsafeMutablePointer<Self>,
                                 outer: Int, length: Int, inner: Int, log: Bool) {
         for o in 0..<outer {
@@ -98,6 +102,7 @@ extension TensorScalar {
         }
     }
 
+    /// Kernel plumbing: the input gradient of `_softmax` from the output gradient and the output.
     @_spi(Kernels) public static func _softmaxBackward(_ gy: UnsafePointer<Self>, _ y: UnsafePointer<Self>,
                                         _ gx: UnsafeMutablePointer<Self>, outer: Int, length: Int,
                                         inner: Int, log: Bool) {

@@ -53,9 +53,13 @@ import Foundation
 /// not public API: a client sees them only with `@_spi(Kernels) import Ember`.
 public protocol TensorScalar: BinaryFloatingPoint, Sendable, LosslessStringConvertible
 where RawSignificand: FixedWidthInteger {
+    /// Kernel plumbing: e^x of one scalar (Foundation's).
     @_spi(Kernels) static func _exp(_ x: Self) -> Self
+    /// Kernel plumbing: the natural logarithm of one scalar (Foundation's).
     @_spi(Kernels) static func _log(_ x: Self) -> Self
+    /// Kernel plumbing: tanh of one scalar (Foundation's).
     @_spi(Kernels) static func _tanh(_ x: Self) -> Self
+    /// Kernel plumbing: x^y of one scalar (Foundation's).
     @_spi(Kernels) static func _pow(_ x: Self, _ y: Self) -> Self
 
     /// `y[i] = op(x[i])` for `i < count`.
@@ -100,9 +104,13 @@ extension KernelLevel {
 }
 
 extension Float: TensorScalar {
+    /// Kernel plumbing, not for use outside Ember: `Foundation.exp`.
     @_spi(Kernels) @inline(__always) public static func _exp(_ x: Float) -> Float { Foundation.exp(x) }
+    /// Kernel plumbing: `Foundation.log`.
     @_spi(Kernels) @inline(__always) public static func _log(_ x: Float) -> Float { Foundation.log(x) }
+    /// Kernel plumbing: `Foundation.tanh`.
     @_spi(Kernels) @inline(__always) public static func _tanh(_ x: Float) -> Float { Foundation.tanh(x) }
+    /// Kernel plumbing: `Foundation.pow`.
     @_spi(Kernels) @inline(__always) public static func _pow(_ x: Float, _ y: Float) -> Float { Foundation.pow(x, y) }
 
     /// Float's exp, tanh and sigmoid run vectorised C code (relative error below 1e-6).
@@ -116,21 +124,25 @@ extension Float: TensorScalar {
         }
     }
 
+    /// Kernel plumbing: `ember_sgemm`, `C = alpha·op(A)·op(B) + beta·C`, row-major.
     @_spi(Kernels) public static func _gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
                              a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
                              beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
         ember_sgemm(transA ? 1 : 0, transB ? 1 : 0, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
     }
 
+    /// Kernel plumbing: `ember_sgemm_packed_b_size`, in elements.
     @_spi(Kernels) public static func _packedBSize(level: KernelLevel, k: Int, n: Int) -> Int {
         ember_sgemm_packed_b_size(level.c, k, n)
     }
 
+    /// Kernel plumbing: `ember_sgemm_pack_b`.
     @_spi(Kernels) public static func _packB(level: KernelLevel, transB: Bool, k: Int, n: Int, b: UnsafePointer<Float>, ldb: Int,
                               packed: UnsafeMutablePointer<Float>) {
         ember_sgemm_pack_b(level.c, transB ? 1 : 0, k, n, b, ldb, packed)
     }
 
+    /// Kernel plumbing: `ember_sgemm_with_packed_b`.
     @_spi(Kernels) public static func _gemm(level: KernelLevel, transA: Bool, m: Int, n: Int, k: Int, alpha: Float,
                              a: UnsafePointer<Float>, lda: Int, packedB: UnsafePointer<Float>,
                              beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
@@ -139,26 +151,34 @@ extension Float: TensorScalar {
 }
 
 extension Double: TensorScalar {
+    /// Kernel plumbing, not for use outside Ember: `Foundation.exp`.
     @_spi(Kernels) @inline(__always) public static func _exp(_ x: Double) -> Double { Foundation.exp(x) }
+    /// Kernel plumbing: `Foundation.log`.
     @_spi(Kernels) @inline(__always) public static func _log(_ x: Double) -> Double { Foundation.log(x) }
+    /// Kernel plumbing: `Foundation.tanh`.
     @_spi(Kernels) @inline(__always) public static func _tanh(_ x: Double) -> Double { Foundation.tanh(x) }
+    /// Kernel plumbing: `Foundation.pow`.
     @_spi(Kernels) @inline(__always) public static func _pow(_ x: Double, _ y: Double) -> Double { Foundation.pow(x, y) }
 
+    /// Kernel plumbing: `ember_dgemm`, `C = alpha·op(A)·op(B) + beta·C`, row-major.
     @_spi(Kernels) public static func _gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Double,
                              a: UnsafePointer<Double>, lda: Int, b: UnsafePointer<Double>, ldb: Int,
                              beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int) {
         ember_dgemm(transA ? 1 : 0, transB ? 1 : 0, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
     }
 
+    /// Kernel plumbing: `ember_dgemm_packed_b_size`, in elements.
     @_spi(Kernels) public static func _packedBSize(level: KernelLevel, k: Int, n: Int) -> Int {
         ember_dgemm_packed_b_size(level.c, k, n)
     }
 
+    /// Kernel plumbing: `ember_dgemm_pack_b`.
     @_spi(Kernels) public static func _packB(level: KernelLevel, transB: Bool, k: Int, n: Int, b: UnsafePointer<Double>, ldb: Int,
                               packed: UnsafeMutablePointer<Double>) {
         ember_dgemm_pack_b(level.c, transB ? 1 : 0, k, n, b, ldb, packed)
     }
 
+    /// Kernel plumbing: `ember_dgemm_with_packed_b`.
     @_spi(Kernels) public static func _gemm(level: KernelLevel, transA: Bool, m: Int, n: Int, k: Int, alpha: Double,
                              a: UnsafePointer<Double>, lda: Int, packedB: UnsafePointer<Double>,
                              beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int) {

@@ -6,6 +6,8 @@ public final class Embedding<Scalar: TensorScalar>: Module {
     /// `[numEmbeddings, embeddingDim]`.
     public let weight: Variable<Scalar>
 
+    /// PyTorch's `nn.Embedding(num_embeddings, embedding_dim)`: `weight` drawn N(0, 1) from the default
+    /// generator (not PyTorch's normal draws). Stops with a message unless both sizes are positive.
     public init(numEmbeddings: Int, embeddingDim: Int) {
         require(numEmbeddings > 0 && embeddingDim > 0, "Embedding: expected positive sizes, got \(numEmbeddings), \(embeddingDim)")
         weight = Variable(withDefaultGenerator { Tensor<Scalar>(randomNormal: [numEmbeddings, embeddingDim], generator: &$0) }, requiresGrad: true)

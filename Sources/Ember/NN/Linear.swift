@@ -10,6 +10,8 @@ public final class Linear<Scalar: TensorScalar>: Layer {
     /// `[outFeatures]`, or nil when created with `bias: false`.
     public let bias: Variable<Scalar>?
 
+    /// PyTorch's `nn.Linear(in_features, out_features, bias=True)`, initialised from the default generator
+    /// as the type describes. Stops with a message unless both sizes are positive.
     public init(inFeatures: Int, outFeatures: Int, bias: Bool = true) {
         require(inFeatures > 0 && outFeatures > 0, "Linear: expected positive sizes, got inFeatures \(inFeatures), outFeatures \(outFeatures)")
         let bound = 1 / Double(inFeatures).squareRoot()
@@ -21,7 +23,9 @@ public final class Linear<Scalar: TensorScalar>: Layer {
         self.bias = b.map { Variable($0, requiresGrad: true) }
     }
 
+    /// The size of the input's last dimension (`weight.shape[1]`).
     public var inFeatures: Int { weight.shape[1] }
+    /// The size of the output's last dimension (`weight.shape[0]`).
     public var outFeatures: Int { weight.shape[0] }
 
     /// `[.., inFeatures]` → `[.., outFeatures]`.

@@ -15,9 +15,13 @@ public enum Reduction: String, Sendable {
 /// logits of any magnitude; the gradient is `softmax(x_i) - onehot(t_i)`). Targets equal to
 /// `ignoreIndex` contribute nothing and do not count towards the mean.
 public struct CrossEntropyLoss: Sendable {
+    /// `.mean` (the default, over non-ignored targets), `.sum` or `.none`.
     public var reduction: Reduction
+    /// A target value that contributes no loss and no gradient (default -100, as PyTorch's).
     public var ignoreIndex: Int
 
+    /// PyTorch's `nn.CrossEntropyLoss(reduction='mean', ignore_index=-100)` (no class weights, no
+    /// label smoothing). With `.mean` and every target ignored the loss is NaN, as in PyTorch.
     public init(reduction: Reduction = .mean, ignoreIndex: Int = -100) {
         self.reduction = reduction
         self.ignoreIndex = ignoreIndex
@@ -31,9 +35,13 @@ public struct CrossEntropyLoss: Sendable {
 
 /// Negative log-likelihood of log-probabilities `[N, C]` at class indices `[N]`, as PyTorch's `nn.NLLLoss`.
 public struct NLLLoss: Sendable {
+    /// `.mean` (the default, over non-ignored targets), `.sum` or `.none`.
     public var reduction: Reduction
+    /// A target value that contributes no loss and no gradient (default -100, as PyTorch's).
     public var ignoreIndex: Int
 
+    /// PyTorch's `nn.NLLLoss(reduction='mean', ignore_index=-100)` (no class weights): `loss_i = -x_i[t_i]`.
+    /// With `.mean` and every target ignored the loss is NaN, as in PyTorch.
     public init(reduction: Reduction = .mean, ignoreIndex: Int = -100) {
         self.reduction = reduction
         self.ignoreIndex = ignoreIndex
@@ -47,7 +55,9 @@ public struct NLLLoss: Sendable {
 
 /// Squared error `(x - y)²`, averaged, summed or per element, as PyTorch's `nn.MSELoss`.
 public struct MSELoss: Sendable {
+    /// `.mean` (the default, over all elements), `.sum` or `.none`.
     public var reduction: Reduction
+    /// PyTorch's `nn.MSELoss(reduction='mean')`.
     public init(reduction: Reduction = .mean) { self.reduction = reduction }
 
     /// `input` and `target` of the same shape; shape `[]`, or the input's shape for `.none`.

@@ -49,6 +49,9 @@ public protocol Layer<Scalar>: Module {
 }
 
 extension Module {
+    /// The default: `Variable` and `[Variable]` stored properties (arrays named `name.0`, `name.1`, …),
+    /// then each child's parameters under its name; a parameter reachable twice is listed once. Stops
+    /// with a message for a parameter or submodule whose `Scalar` differs from the module's.
     public func namedParameters() -> [(name: String, parameter: Variable<Scalar>)] {
         var seen = Set<ObjectIdentifier>()
         var result: [(name: String, parameter: Variable<Scalar>)] = []
@@ -72,6 +75,8 @@ extension Module {
         return result
     }
 
+    /// The default: stored properties that are modules or arrays of modules (named `name.0`, …), in
+    /// declaration order (superclasses' first).
     public func namedChildren() -> [(name: String, module: any Module)] {
         var result: [(name: String, module: any Module)] = []
         for (name, value) in storedProperties(of: self) {
@@ -159,10 +164,15 @@ extension Module {
 
 /// What `loadStateDict` found wrong, in PyTorch's words.
 public struct StateDictError: Error, CustomStringConvertible, Sendable {
+    /// A parameter whose checkpoint tensor has another shape.
     public struct Mismatch: Sendable, Equatable {
+        /// The parameter's dotted name.
         public var name: String
+        /// The model's shape for it.
         public var expected: [Int]
+        /// The dictionary's shape for it.
         public var got: [Int]
+        /// A mismatch of `name`: the model has `expected`, the dictionary `got`.
         public init(name: String, expected: [Int], got: [Int]) {
             self.name = name
             self.expected = expected
@@ -176,6 +186,8 @@ public struct StateDictError: Error, CustomStringConvertible, Sendable {
     /// Keys whose shapes differ.
     public var mismatched: [Mismatch]
 
+    /// PyTorch's message: `Error(s) in loading state dict: Missing key(s): ...; Unexpected key(s): ...;
+    /// size mismatch for NAME: ...`.
     public var description: String {
         var parts: [String] = []
         if !missing.isEmpty { parts.append("Missing key(s): " + missing.map { "\"\($0)\"" }.joined(separator: ", ")) }

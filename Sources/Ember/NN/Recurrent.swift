@@ -13,16 +13,22 @@ public class RecurrentLayer<Scalar: TensorScalar>: Module, TrainingModeSettable 
     public let batchFirst: Bool
     /// Dropout probability on the outputs of every layer but the last, in training mode.
     public let dropout: Double
+    /// Training mode (the default) applies `dropout` between layers; evaluation mode does not.
     public var isTraining = true
     /// Parameters in PyTorch's order: per layer, per direction, `weight_ih`, `weight_hh`, `bias_ih`, `bias_hh`.
     public let weights: [Variable<Scalar>]
     /// Dropout masks' generator, seeded from the default generator when the first mask is drawn.
     var generator: SeededGenerator?
 
+    /// The number of input features per step.
     public var inputSize: Int { config.inputSize }
+    /// The number of hidden units per layer and direction.
     public var hiddenSize: Int { config.hiddenSize }
+    /// The number of stacked layers (default 1).
     public var numLayers: Int { config.numLayers }
+    /// Whether each layer also runs the sequence backwards (D = 2); default false.
     public var bidirectional: Bool { config.bidirectional }
+    /// Whether the layers have `bias_ih` and `bias_hh` (default true).
     public var bias: Bool { config.bias }
 
     init(mode: RecurrentMode, inputSize: Int, hiddenSize: Int, numLayers: Int, bias: Bool, batchFirst: Bool,
@@ -70,6 +76,7 @@ public class RecurrentLayer<Scalar: TensorScalar>: Module, TrainingModeSettable 
         return result
     }
 
+    /// None: the parameters are the layer's own (`weights`).
     public func namedChildren() -> [(name: String, module: any Module)] { [] }
 
     /// Runs the fused node. Returns output (in the caller's layout), h_n and c_n.
@@ -117,8 +124,11 @@ public class RecurrentLayer<Scalar: TensorScalar>: Module, TrainingModeSettable 
 /// The state a recurrent layer starts from and ends with: `h` `[numLayers·D, B, hiddenSize]`, and for
 /// an LSTM the cell state `c` of the same shape (`nil` for RNN and GRU).
 public struct RecurrentState<Scalar: TensorScalar> {
+    /// The hidden state `[numLayers·D, B, hiddenSize]`.
     public var h: Variable<Scalar>
+    /// An LSTM's cell state `[numLayers·D, B, hiddenSize]`; nil for RNN and GRU.
     public var c: Variable<Scalar>?
+    /// A state from `h` and, for an LSTM, `c` (shapes are checked when a layer is called).
     public init(h: Variable<Scalar>, c: Variable<Scalar>? = nil) {
         self.h = h
         self.c = c
@@ -173,8 +183,13 @@ extension RecurrentLayer {
 /// at its own last step and its outputs past the end are zero (PyTorch's packed sequences).
 /// The whole stack over the whole sequence is one tape node with a hand-written backward.
 public final class RNN<Scalar: TensorScalar>: RecurrentLayer<Scalar> {
+    /// `.tanh` (the default) or `.relu`.
     public let nonlinearity: RNNNonlinearity
 
+    /// PyTorch's `nn.RNN(input_size, hidden_size, num_layers=1, nonlinearity='tanh', bias=True,
+    /// batch_first=False, dropout=0, bidirectional=False)`: every parameter initialised
+    /// U(-1/sqrt(hiddenSize), 1/sqrt(hiddenSize)) from the default generator, in PyTorch's order and draws.
+    /// Stops with a message unless the sizes and `numLayers` are positive and `0 <= dropout <= 1`.
     public init(inputSize: Int, hiddenSize: Int, numLayers: Int = 1, nonlinearity: RNNNonlinearity = .tanh,
                 bias: Bool = true, batchFirst: Bool = false, dropout: Double = 0, bidirectional: Bool = false) {
         self.nonlinearity = nonlinearity
@@ -195,6 +210,8 @@ public final class RNN<Scalar: TensorScalar>: RecurrentLayer<Scalar> {
 /// `c_t = f ⊙ c_{t-1} + i ⊙ g`, `h_t = o ⊙ tanh(c_t)`. Shapes as `RNN`, with a cell state beside
 /// the hidden state: returns `(output, (h_n, c_n))`.
 public final class LSTM<Scalar: TensorScalar>: RecurrentLayer<Scalar> {
+    /// PyTorch's `nn.LSTM(input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0,
+    /// bidirectional=False)` (no `proj_size`); initialised as `RNN`, with the same checks.
     public init(inputSize: Int, hiddenSize: Int, numLayers: Int = 1, bias: Bool = true, batchFirst: Bool = false,
                 dropout: Double = 0, bidirectional: Bool = false) {
         super.init(mode: .lstm, inputSize: inputSize, hiddenSize: hiddenSize, numLayers: numLayers, bias: bias,
@@ -212,6 +229,8 @@ public final class LSTM<Scalar: TensorScalar>: RecurrentLayer<Scalar> {
 /// A gated recurrent unit layer, as PyTorch's `nn.GRU` (gate order r, z, n):
 /// `n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn))`, `h_t = (1 - z) ⊙ n + z ⊙ h_{t-1}`. Shapes as `RNN`.
 public final class GRU<Scalar: TensorScalar>: RecurrentLayer<Scalar> {
+    /// PyTorch's `nn.GRU(input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0,
+    /// bidirectional=False)`; initialised as `RNN`, with the same checks.
     public init(inputSize: Int, hiddenSize: Int, numLayers: Int = 1, bias: Bool = true, batchFirst: Bool = false,
                 dropout: Double = 0, bidirectional: Bool = false) {
         super.init(mode: .gru, inputSize: inputSize, hiddenSize: hiddenSize, numLayers: numLayers, bias: bias,

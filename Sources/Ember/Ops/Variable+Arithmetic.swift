@@ -2,6 +2,7 @@
 
 extension Variable {
     /// Elementwise sum; shapes broadcast like NumPy. Backward: the gradient, summed over broadcast axes.
+    /// Stops with a message naming the operation when the shapes do not broadcast (as do `-`, `*`, `/`).
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public static func + (lhs: Variable, rhs: Variable) -> Variable {
@@ -51,24 +52,31 @@ extension Variable {
 
     // MARK: With a scalar on either side
 
+    /// `x + s` elementwise, same shape. Backward: the gradient unchanged.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public static func + (lhs: Variable, rhs: Scalar) -> Variable { record("addScalar", lhs.data + rhs, lhs) { $0 } }
+    /// `s + x` elementwise, same shape (`x + s`).
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public static func + (lhs: Scalar, rhs: Variable) -> Variable { rhs + lhs }
+    /// `x - s` elementwise, same shape. Backward: the gradient unchanged.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public static func - (lhs: Variable, rhs: Scalar) -> Variable { record("subtractScalar", lhs.data - rhs, lhs) { $0 } }
+    /// `s - x` elementwise, same shape. Backward: `-g`.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public static func - (lhs: Scalar, rhs: Variable) -> Variable { record("scalarSubtract", lhs - rhs.data, rhs) { -$0 } }
+    /// `x * s` elementwise, same shape. Backward: `g * s`.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public static func * (lhs: Variable, rhs: Scalar) -> Variable { record("multiplyScalar", lhs.data * rhs, lhs) { $0 * rhs } }
+    /// `s * x` elementwise, same shape (`x * s`).
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public static func * (lhs: Scalar, rhs: Variable) -> Variable { rhs * lhs }
+    /// `x / s` elementwise, same shape, computed as `x * (1 / s)`. Backward: `g * (1 / s)`.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public static func / (lhs: Variable, rhs: Scalar) -> Variable {
@@ -85,27 +93,35 @@ extension Variable {
 
     // MARK: With a tensor constant on either side
 
+    /// Adds a constant tensor (no gradient flows to it); shapes broadcast as `Variable + Variable`.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public static func + (lhs: Variable, rhs: Tensor<Scalar>) -> Variable { lhs + Variable(rhs) }
+    /// Adds a constant tensor (no gradient flows to it); shapes broadcast as `Variable + Variable`.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public static func + (lhs: Tensor<Scalar>, rhs: Variable) -> Variable { Variable(lhs) + rhs }
+    /// Subtracts a constant tensor (no gradient flows to it); shapes broadcast as `Variable - Variable`.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public static func - (lhs: Variable, rhs: Tensor<Scalar>) -> Variable { lhs - Variable(rhs) }
+    /// A constant tensor minus the variable; shapes broadcast as `Variable - Variable`.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public static func - (lhs: Tensor<Scalar>, rhs: Variable) -> Variable { Variable(lhs) - rhs }
+    /// Multiplies by a constant tensor (no gradient flows to it); shapes broadcast as `Variable * Variable`.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public static func * (lhs: Variable, rhs: Tensor<Scalar>) -> Variable { lhs * Variable(rhs) }
+    /// Multiplies by a constant tensor (no gradient flows to it); shapes broadcast as `Variable * Variable`.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public static func * (lhs: Tensor<Scalar>, rhs: Variable) -> Variable { Variable(lhs) * rhs }
+    /// Divides by a constant tensor (no gradient flows to it); shapes broadcast as `Variable / Variable`.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public static func / (lhs: Variable, rhs: Tensor<Scalar>) -> Variable { lhs / Variable(rhs) }
+    /// A constant tensor divided by the variable; shapes broadcast as `Variable / Variable`.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public static func / (lhs: Tensor<Scalar>, rhs: Variable) -> Variable { Variable(lhs) / rhs }

@@ -1,6 +1,7 @@
 // MARK: - Embedding lookup
 
 /// Gathers rows of `table` `[n, d]` → `[indices.count, d]`. Backward: scatter-add into the table.
+/// Stops with a message for a table that is not 2-D or an index outside `0..<n`.
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
 public func embeddingLookup<Scalar>(_ table: Variable<Scalar>, _ indices: [Int]) -> Variable<Scalar> {

@@ -2,7 +2,8 @@
 
 /// `x · weightᵀ + bias` as one tape node: `x` is `[.., in]`, `weight` `[out, in]` (PyTorch's layout),
 /// `bias` `[out]`; the result is `[.., out]`. The transpose is never materialised.
-/// Backward: `gx = g · W`, `gW = gᵀ · x`, `gb = Σ g` over all leading axes.
+/// Backward: `gx = g · W`, `gW = gᵀ · x`, `gb = Σ g` over all leading axes. Stops with a message when
+/// the shapes do not fit (PyTorch's `torch.nn.functional.linear`).
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
 public func linear<Scalar>(_ x: Variable<Scalar>, weight: Variable<Scalar>, bias: Variable<Scalar>?) -> Variable<Scalar> {

@@ -3,11 +3,18 @@
 /// Adagrad, as `torch.optim.Adagrad`: `g = grad + wd·p`, `clr = lr / (1 + (t - 1)·lrDecay)`,
 /// `sum += g²`, `p -= clr · g / (sqrt(sum) + eps)`. Defaults lr 1e-2, eps 1e-10.
 public final class Adagrad<Scalar: TensorScalar>: Optimizer {
+    /// The parameters being optimised, in the order given.
     public let parameters: [Variable<Scalar>]
+    /// The learning rate (default 1e-2); schedulers change it.
     public var learningRate: Double
+    /// Learning-rate decay per step (default 0), L2 weight decay added to the gradient (default 0),
+    /// the starting value of `sum` (default 0), and the denominator's eps (default 1e-10).
     public let lrDecay, weightDecay, initialAccumulatorValue, eps: Double
     var state: ParameterState<Scalar>
 
+    /// `torch.optim.Adagrad(params, lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0,
+    /// eps=1e-10)`. Stops with PyTorch's message for a negative `lr`, `lrDecay`, `weightDecay`,
+    /// `initialAccumulatorValue` or `eps`.
     public init(_ parameters: [Variable<Scalar>], lr: Double = 1e-2, lrDecay: Double = 0, weightDecay: Double = 0,
                 initialAccumulatorValue: Double = 0, eps: Double = 1e-10) {
         require(lr >= 0, "Adagrad: Invalid learning rate: \(lr)")
@@ -27,6 +34,7 @@ public final class Adagrad<Scalar: TensorScalar>: Optimizer {
         }
     }
 
+    /// One update of every parameter whose `grad` is not nil.
     public func step() {
         for (i, p) in parameters.enumerated() {
             guard var g = p.grad else { continue }
@@ -39,8 +47,11 @@ public final class Adagrad<Scalar: TensorScalar>: Optimizer {
         }
     }
 
+    /// `state.{i}.sum` and `state.{i}.step` per parameter.
     public func stateDict() -> [String: Tensor<Scalar>] { state.export() }
 
+    /// Restores `stateDict()`'s result (a parameter without `sum` gets `initialAccumulatorValue`). Throws
+    /// `OptimizerStateError` for an unknown name or index or a mismatched shape; nothing changes then.
     public func loadStateDict(_ dict: [String: Tensor<Scalar>]) throws {
         var s = try ParameterState.decode(dict, parameters: parameters, allowed: ["sum"])
         for (i, p) in parameters.enumerated() where s.buffers[i]["sum"] == nil {

@@ -11,9 +11,14 @@ import Foundation
 /// AdamW multiplies `p` by `1 - lr·wd` first. With `amsgrad` the running maximum is kept in the
 /// state (`max_exp_avg_sq`).
 public class AdamBase<Scalar: TensorScalar>: Optimizer {
+    /// The parameters being optimised, in the order given.
     public let parameters: [Variable<Scalar>]
+    /// The learning rate (default 1e-3); schedulers change it.
     public var learningRate: Double
+    /// `betas` (default 0.9, 0.999), the denominator's eps (default 1e-8), and the weight decay
+    /// (Adam: L2 added to the gradient, default 0; AdamW: decoupled, default 1e-2).
     public let beta1, beta2, eps, weightDecay: Double
+    /// Whether the running maximum of `v` is used (default false).
     public let amsgrad: Bool
     let decoupled: Bool
     var state: ParameterState<Scalar>
@@ -35,6 +40,7 @@ public class AdamBase<Scalar: TensorScalar>: Optimizer {
         self.state = ParameterState(count: parameters.count)
     }
 
+    /// One update of every parameter whose `grad` is not nil, with the formulas above.
     public func step() {
         for (i, p) in parameters.enumerated() {
             guard var g = p.grad else { continue }
@@ -81,9 +87,8 @@ public class AdamBase<Scalar: TensorScalar>: Optimizer {
                 m.withUnsafeMutableBufferPointer { m in
                     v.withUnsafeMutableBufferPointer { v in
                         vMax.withUnsafeMutableBufferPointer { vMax in
-                            // Elementwise, so large parameters are split over the cores (same bits): W_hh of
-                            // LSTM-128 (65,536 values) took about 1 % of a training step on one core
-                            // while the other waited.
+                            // Elementwise, so large parameters are split over the cores (same bits): on one
+                            // core the other would wait (BENCHMARKS.md, Swift side).
                             let pieces = count >= 1 << 15 ? Swift.min(emberThreadCount, count >> 14) : 1
                             let per = (count + pieces - 1) / pieces + 63 & ~63
                             let level = ember_kernel_level_in_use()
@@ -147,8 +152,11 @@ public class AdamBase<Scalar: TensorScalar>: Optimizer {
         return result
     }
 
+    /// `state.{i}.exp_avg`, `exp_avg_sq`, `max_exp_avg_sq` (amsgrad) and `step` per parameter.
     public func stateDict() -> [String: Tensor<Scalar>] { state.export() }
 
+    /// Restores `stateDict()`'s result. Throws `OptimizerStateError` for an unknown name or index or a
+    /// mismatched shape; nothing changes then.
     public func loadStateDict(_ dict: [String: Tensor<Scalar>]) throws {
         state = try ParameterState.decode(dict, parameters: parameters, allowed: ["exp_avg", "exp_avg_sq", "max_exp_avg_sq"])
     }
@@ -156,6 +164,8 @@ public class AdamBase<Scalar: TensorScalar>: Optimizer {
 
 /// Adam (`torch.optim.Adam`): defaults lr 1e-3, betas (0.9, 0.999), eps 1e-8, no weight decay.
 public final class Adam<Scalar: TensorScalar>: AdamBase<Scalar> {
+    /// `torch.optim.Adam(params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False)`.
+    /// Stops with PyTorch's message for a negative `lr`, `eps` or `weightDecay`, or a beta outside `[0, 1)`.
     public init(_ parameters: [Variable<Scalar>], lr: Double = 1e-3, betas: (Double, Double) = (0.9, 0.999),
                 eps: Double = 1e-8, weightDecay: Double = 0, amsgrad: Bool = false) {
         super.init("Adam", parameters, lr: lr, betas: betas, eps: eps, weightDecay: weightDecay, amsgrad: amsgrad, decoupled: false)
@@ -164,6 +174,8 @@ public final class Adam<Scalar: TensorScalar>: AdamBase<Scalar> {
 
 /// AdamW (`torch.optim.AdamW`): Adam with decoupled weight decay, default 1e-2.
 public final class AdamW<Scalar: TensorScalar>: AdamBase<Scalar> {
+    /// `torch.optim.AdamW(params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=False)`.
+    /// Stops with PyTorch's message for a negative `lr`, `eps` or `weightDecay`, or a beta outside `[0, 1)`.
     public init(_ parameters: [Variable<Scalar>], lr: Double = 1e-3, betas: (Double, Double) = (0.9, 0.999),
                 eps: Double = 1e-8, weightDecay: Double = 1e-2, amsgrad: Bool = false) {
         super.init("AdamW", parameters, lr: lr, betas: betas, eps: eps, weightDecay: weightDecay, amsgrad: amsgrad, decoupled: true)

@@ -8,7 +8,8 @@ import Foundation
 /// `clamp(maxNorm / (total + 1e-6), max: 1)`, and every gradient is multiplied by it.
 /// A NaN anywhere makes the total NaN (torch.max and the sums propagate it), hence the factor and
 /// every gradient NaN, as in PyTorch; an infinite total gives the factor 0.
-/// Returns the total norm before clipping.
+/// Returns the total norm before clipping (0 when no parameter has a gradient). `normType` defaults
+/// to 2; stops with a message for a negative `maxNorm` or a `normType` that is not positive.
 @discardableResult
 public func clipGradNorm<Scalar>(_ parameters: [Variable<Scalar>], maxNorm: Double, normType: Double = 2) -> Double {
     require(maxNorm >= 0, "clipGradNorm: expected a non-negative maxNorm, got \(maxNorm)")
@@ -35,7 +36,8 @@ public func clipGradNorm<Scalar>(_ parameters: [Variable<Scalar>], maxNorm: Doub
     return total
 }
 
-/// Clamps every gradient element to `[-clipValue, clipValue]`, as `torch.nn.utils.clip_grad_value_`.
+/// Clamps every gradient element to `[-clipValue, clipValue]`, as `torch.nn.utils.clip_grad_value_`;
+/// parameters without a gradient are skipped. Stops with a message for a negative `clipValue`.
 public func clipGradValue<Scalar>(_ parameters: [Variable<Scalar>], clipValue: Double) {
     require(clipValue >= 0, "clipGradValue: expected a non-negative clipValue, got \(clipValue)")
     for p in parameters { if let g = p.grad { p.grad = g.clamped(min: Scalar(-clipValue), max: Scalar(clipValue)) } }

@@ -50,7 +50,10 @@ extension Optimizer {
 
 /// An optimizer state that does not fit the optimizer.
 public struct OptimizerStateError: Error, CustomStringConvertible, Sendable {
+    /// What does not fit: an unknown key, index or state name, a step that is not a count, or a shape
+    /// unlike its parameter's.
     public var reason: String
+    /// `optimizer state: ` followed by the reason.
     public var description: String { "optimizer state: \(reason)" }
 }
 

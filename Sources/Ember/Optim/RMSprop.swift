@@ -4,12 +4,20 @@
 /// `a = lerp(a, g, 1 - α)`, `avg = sqrt(s - a²) + eps`, else `avg = sqrt(s) + eps`; with momentum
 /// `buf = μ·buf + g/avg`, `p -= lr·buf`, else `p -= lr·g/avg`. Defaults lr 1e-2, α 0.99, eps 1e-8.
 public final class RMSprop<Scalar: TensorScalar>: Optimizer {
+    /// The parameters being optimised, in the order given.
     public let parameters: [Variable<Scalar>]
+    /// The learning rate (default 1e-2); schedulers change it.
     public var learningRate: Double
+    /// Smoothing constant α (default 0.99), the denominator's eps (default 1e-8), L2 weight decay added
+    /// to the gradient (default 0), and momentum μ (default 0, none).
     public let alpha, eps, weightDecay, momentum: Double
+    /// Whether the second moment is centred by the running mean of the gradient (default false).
     public let centered: Bool
     var state: ParameterState<Scalar>
 
+    /// `torch.optim.RMSprop(params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0,
+    /// centered=False)`. Stops with PyTorch's message for a negative `lr`, `eps`, `momentum`,
+    /// `weightDecay` or `alpha`.
     public init(_ parameters: [Variable<Scalar>], lr: Double = 1e-2, alpha: Double = 0.99, eps: Double = 1e-8,
                 weightDecay: Double = 0, momentum: Double = 0, centered: Bool = false) {
         require(lr >= 0, "RMSprop: Invalid learning rate: \(lr)")
@@ -27,6 +35,7 @@ public final class RMSprop<Scalar: TensorScalar>: Optimizer {
         self.state = ParameterState(count: parameters.count)
     }
 
+    /// One update of every parameter whose `grad` is not nil.
     public func step() {
         for (i, p) in parameters.enumerated() {
             guard var g = p.grad else { continue }
@@ -53,8 +62,11 @@ public final class RMSprop<Scalar: TensorScalar>: Optimizer {
         }
     }
 
+    /// `state.{i}.square_avg`, `grad_avg` (centered), `momentum_buffer` (with momentum) and `step`.
     public func stateDict() -> [String: Tensor<Scalar>] { state.export() }
 
+    /// Restores `stateDict()`'s result. Throws `OptimizerStateError` for an unknown name or index or a
+    /// mismatched shape; nothing changes then.
     public func loadStateDict(_ dict: [String: Tensor<Scalar>]) throws {
         state = try ParameterState.decode(dict, parameters: parameters, allowed: ["square_avg", "grad_avg", "momentum_buffer"])
     }

@@ -5,12 +5,20 @@
 /// `g = grad + wd·p`; with momentum `buf = g` at the first step, then `buf = μ·buf + (1 - dampening)·g`;
 /// `g = nesterov ? g + μ·buf : buf`; `p -= lr·g`.
 public final class SGD<Scalar: TensorScalar>: Optimizer {
+    /// The parameters being optimised, in the order given.
     public let parameters: [Variable<Scalar>]
+    /// The learning rate (no default: `lr` must be given); schedulers change it.
     public var learningRate: Double
+    /// Momentum factor μ (default 0, none), dampening of the momentum buffer (default 0), and L2
+    /// weight decay added to the gradient (default 0).
     public let momentum, dampening, weightDecay: Double
+    /// Nesterov momentum (default false).
     public let nesterov: Bool
     var state: ParameterState<Scalar>
 
+    /// `torch.optim.SGD(params, lr, momentum=0, dampening=0, weight_decay=0, nesterov=False)`. Stops with
+    /// PyTorch's message for a negative `lr`, `momentum` or `weightDecay`, and for `nesterov` without a
+    /// positive momentum and zero dampening.
     public init(_ parameters: [Variable<Scalar>], lr: Double, momentum: Double = 0, dampening: Double = 0,
                 nesterov: Bool = false, weightDecay: Double = 0) {
         require(lr >= 0, "SGD: Invalid learning rate: \(lr)")
@@ -26,6 +34,7 @@ public final class SGD<Scalar: TensorScalar>: Optimizer {
         self.state = ParameterState(count: parameters.count)
     }
 
+    /// One update of every parameter whose `grad` is not nil (`momentum_buffer` kept per parameter).
     public func step() {
         for (i, p) in parameters.enumerated() {
             guard var g = p.grad else { continue }
@@ -45,8 +54,11 @@ public final class SGD<Scalar: TensorScalar>: Optimizer {
         }
     }
 
+    /// `state.{i}.momentum_buffer` (with momentum) and `state.{i}.step` per parameter.
     public func stateDict() -> [String: Tensor<Scalar>] { state.export() }
 
+    /// Restores `stateDict()`'s result. Throws `OptimizerStateError` for an unknown name or index or a
+    /// shape unlike its parameter's; nothing changes then.
     public func loadStateDict(_ dict: [String: Tensor<Scalar>]) throws {
         state = try ParameterState.decode(dict, parameters: parameters, allowed: ["momentum_buffer"])
     }

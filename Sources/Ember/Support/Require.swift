@@ -8,7 +8,7 @@
 /// user what went wrong. This goes through `fatalError`, which prints the message (with the file and
 /// line of the check) in debug and release builds alike. The condition is inlined and the message is
 /// built only on failure, in a function kept out of line, so a check costs one compare and branch
-/// (measured: `ember-bench ops` and callgrind, see the README's note in "Reproducibility and faults").
+/// (measured with callgrind: BENCHMARKS.md).
 @inline(__always)
 func require(_ condition: @autoclosure () -> Bool, _ message: @autoclosure () -> String,
              file: StaticString = #fileID, line: UInt = #line) {

@@ -7,7 +7,8 @@ extension Tensor {
         }
     }
 
-    /// Elementwise sum; shapes broadcast.
+    /// Elementwise sum; shapes broadcast like NumPy's (stops with a message naming the operation when
+    /// they do not; so do `-`, `*` and `/`).
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public static func + (lhs: Tensor, rhs: Tensor) -> Tensor { lhs.broadcasting(rhs, .add, "add") }
@@ -24,30 +25,39 @@ extension Tensor {
     @_specialize(where Scalar == Double)
     public static func / (lhs: Tensor, rhs: Tensor) -> Tensor { lhs.broadcasting(rhs, .divide, "divide") }
 
+    /// `x + s` elementwise; same shape.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public static func + (lhs: Tensor, rhs: Scalar) -> Tensor { lhs.unary(.addScalar, rhs) }
+    /// `s + x` elementwise; same shape.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public static func + (lhs: Scalar, rhs: Tensor) -> Tensor { rhs.unary(.addScalar, lhs) }
+    /// `x - s` elementwise, computed as `x + (-s)`; same shape.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public static func - (lhs: Tensor, rhs: Scalar) -> Tensor { lhs.unary(.addScalar, -rhs) }
+    /// `s - x` elementwise; same shape.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public static func - (lhs: Scalar, rhs: Tensor) -> Tensor { rhs.unary(.subtractFromScalar, lhs) }
+    /// `x * s` elementwise; same shape.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public static func * (lhs: Tensor, rhs: Scalar) -> Tensor { lhs.unary(.multiplyScalar, rhs) }
+    /// `s * x` elementwise; same shape.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public static func * (lhs: Scalar, rhs: Tensor) -> Tensor { rhs.unary(.multiplyScalar, lhs) }
+    /// `x / s` elementwise, computed as `x * (1 / s)`; same shape.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public static func / (lhs: Tensor, rhs: Scalar) -> Tensor { lhs.unary(.multiplyScalar, 1 / rhs) }
+    /// `s / x` elementwise; same shape.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public static func / (lhs: Scalar, rhs: Tensor) -> Tensor { rhs.unary(.divideScalar, lhs) }
+    /// `-x` elementwise; same shape.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public static prefix func - (x: Tensor) -> Tensor { x.unary(.negate) }

@@ -4,6 +4,7 @@ extension Tensor {
     /// Matrix product, 2-D or batched 3-D:
     /// `[M, K] x [K, N] -> [M, N]`, `[B, M, K] x [B, K, N] -> [B, M, N]`, and a 2-D operand broadcast
     /// over the other's batch: `[B, M, K] x [K, N]` or `[M, K] x [B, K, N] -> [B, M, N]`.
+    /// Stops with a message for other ranks, unequal inner dimensions or unequal batch sizes.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public func matmul(_ other: Tensor) -> Tensor {

@@ -2,7 +2,7 @@
 
 extension Tensor {
     /// The same elements with a new shape of equal element count; one dimension may be `-1`
-    /// (inferred). Shares storage: no copy.
+    /// (inferred). Shares storage: no copy. Stops with a message when the counts cannot match.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public func reshaped(to newShape: [Int]) -> Tensor {
@@ -33,7 +33,7 @@ extension Tensor {
         return reshaped(to: s)
     }
 
-    /// Removes the dimension of size 1 at `axis`.
+    /// Removes the dimension of size 1 at `axis`; stops with a message if its size is not 1.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public func squeezingShape(at axis: Int) -> Tensor {
@@ -44,7 +44,7 @@ extension Tensor {
         return reshaped(to: s)
     }
 
-    /// Broadcasts to `target` (NumPy's rules), copying.
+    /// Broadcasts to `target` (NumPy's rules), copying; stops with a message if it does not broadcast.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public func expanded(to target: [Int]) -> Tensor {
@@ -54,7 +54,8 @@ extension Tensor {
         return Tensor(zeros: target) + self
     }
 
-    /// Reorders the axes: axis `i` of the result is axis `permutation[i]` of this tensor.
+    /// Reorders the axes: axis `i` of the result is axis `permutation[i]` of this tensor (copying).
+    /// Stops with a message unless `permutation` is a permutation of `0..<rank`.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public func permuted(_ permutation: [Int]) -> Tensor {
@@ -76,7 +77,8 @@ extension Tensor {
         permuted(transposition(axis0, axis1, shape: shape))
     }
 
-    /// The slice at `index` along `axis` (negative counts from the end), without that axis.
+    /// The slice at `index` along `axis` (negative counts from the end), without that axis; stops
+    /// with a message when the axis or index is out of range.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public func select(axis: Int, index: Int) -> Tensor {
@@ -89,7 +91,8 @@ extension Tensor {
         return narrow(axis: a, start: i, length: 1).reshaped(to: outShape)
     }
 
-    /// `length` consecutive slices along `axis` starting at `start`.
+    /// `length` consecutive slices along `axis` starting at `start`; the axis keeps its place with
+    /// size `length`. Stops with a message when `start..<start + length` is not within the axis.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public func narrow(axis: Int, start: Int, length: Int) -> Tensor {

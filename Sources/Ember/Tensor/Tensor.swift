@@ -138,6 +138,8 @@ public struct Tensor<Scalar: TensorScalar>: Sendable {
 // MARK: - Equality and description
 
 extension Tensor: Equatable {
+    /// Same shape and elementwise `==` on the scalars (so a tensor holding NaN is not equal to itself,
+    /// and `0 == -0`).
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public static func == (lhs: Tensor, rhs: Tensor) -> Bool {
