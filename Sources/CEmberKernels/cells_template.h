@@ -41,8 +41,8 @@ static inline VATTR VF VNAME(relu)(VF x) { return VNAME(blend)(x <= 0.0f, VNAME(
 // Runs the body (the macro's last argument) for a row of H values a vector at a time, `j` being the
 // first column and `w` the vector's width: the whole vectors with `w` the constant VLANES, so that
 // their loads and stores are plain vector moves, then the partial one at the row's end, if any.
-// (With `w` variable in one loop, the compiler branched around every load and spilled registers:
-// LSTM-128's forward step took 17 % longer for its 32 rows.)
+// (With `w` variable in one loop, the compiler branched around every load and spilled registers;
+// the measurement is in BENCHMARKS.md.)
 #define VROW(H, ...)                                                                                \
     {                                                                                               \
         long j = 0;                                                                                 \

@@ -26,9 +26,8 @@ typedef GT GUVEC __attribute__((vector_size(GVB), aligned(sizeof(GT))));
 GATTR static void GCAT(GNAME, packB)(int transB, const GT *B, long ldb, long pc, long jc, long kc,
                                      long nc, GT *restrict dst) {
     if (!transB) {
-        // Row by row of B, front to back, each row dealt out to the panels in vector moves: read
-        // panel by panel instead, the rows' 128-byte pieces came from memory one stride apart
-        // (1024^3 about 1 % slower), and as an element loop the compiler called memmove for each.
+        // Row by row of B, front to back, each row dealt out to the panels in vector moves: panel by
+        // panel, the rows' pieces would come from memory a stride apart (BENCHMARKS.md).
         for (long p = 0; p < kc; p++) {
             const GT *src = B + (pc + p) * ldb + jc;
             long jr = 0;
@@ -47,7 +46,7 @@ GATTR static void GCAT(GNAME, packB)(int transB, const GT *B, long ldb, long pc,
         return;
     }
     // Transposed: strided stores, left scalar. Vectorized, they become scatters, which are slow
-    // here (packing W_hhᵀ and W_ihᵀ of LSTM-128 took 1.6 % of a training step that way).
+    // here (BENCHMARKS.md).
     for (long jr = 0; jr < nc; jr += GNR) {
         long w = nc - jr < GNR ? nc - jr : GNR;
         GT *panel = dst + jr * kc;
@@ -71,8 +70,7 @@ GATTR static void GCAT(GNAME, packA)(int transA, const GT *A, long lda, long ic,
         // deal its values out to the panels (reading panel by panel would stride through the rows
         // once per panel).
         // The rows are far apart (a weight gradient's dG has 4H values per row), and the hardware
-        // does not prefetch such strided reads: ask for each row's part 16 rows ahead. Measured on
-        // dW_hh and dW_ih of LSTM-128 (K = 1792, one thread, medians of 7): 4.21 -> 3.71 ms.
+        // does not prefetch such strided reads: ask for each row's part 16 rows ahead (BENCHMARKS.md).
         for (long p = 0; p < kc; p++) {
             const GT *src = A + (pc + p) * lda + ic;
             if (p + 16 < kc) {
@@ -206,14 +204,11 @@ GATTR static void GNAME(int transA, int transB, long M, long N, long K, GT alpha
                         GT *packedA, GT *packedB, const GT *prepackedB) {
     // A is read in place, unpacked, when it needs no transposing or scaling, unless its rows are
     // short (K < 64) and each is reused across many panels of B: then a packed copy reads faster.
-    // Measured on the recurrent shapes: [128 x 32]·[32 x 32] 52 -> 94 GFLOP/s, [32 x 512]·[512 x 128]
-    // 83 -> 110, [3584 x 28]·[28 x 32] 49 -> 88, while [1792 x 28]·[28 x 512] is faster packed.
     // Rows a multiple of 4 KiB apart all fall in the same L1 set, so the tile's rows evict each
-    // other: such an A is packed (1024^3: 94 -> 98 GFLOP/s).
+    // other: such an A is packed. (Measurements of both rules: BENCHMARKS.md.)
     // B is read in place too when it is small (its packed copy would cost about as much as the
     // product's own reads of it), needs no transposing, holds whole panels, and its rows are not
-    // a multiple of 4 KiB apart (see A). Measured on a weight gradient, [157 x 256]·[256 x 512]
-    // (LSTM-128's [h | x | 1]ᵀ·dG for 256 rows), one thread, medians of 41: 431 -> 410 µs.
+    // a multiple of 4 KiB apart (see A; BENCHMARKS.md has the measurement).
     int directB = !prepackedB && !transB && N % GNR == 0 && K * N * (long)sizeof(GT) <= (1L << 20) &&
                   (ldb * (long)sizeof(GT)) % 4096 != 0;
     int directA = !transA && alpha == 1 && (K >= 64 || N <= 64) && (lda * (long)sizeof(GT)) % 4096 != 0;
@@ -237,7 +232,7 @@ GATTR static void GNAME(int transA, int transB, long M, long N, long K, GT alpha
                 long mc = M - ic < GMC ? M - ic : GMC;
                 // An A that would be read in place but for its rows' 4 KiB spacing is copied row by row
                 // into rows GAPAD values longer, and read in place from there: a plain copy costs less
-                // than packing (1024^3 about 1.5 % faster), and the kernel reads the same values.
+                // than packing (BENCHMARKS.md), and the kernel reads the same values.
                 int copiedA = !directA && !transA && alpha == 1 && kc >= 64;
                 const long copiedLda = kc + GAPAD;
                 if (copiedA) {

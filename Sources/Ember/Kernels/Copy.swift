@@ -20,8 +20,8 @@ func permuteCopy(from src: UnsafeRawPointer, to dst: UnsafeMutableRawPointer, el
     guard total > 0 else { return }
     if rank == 3 && perm == [1, 0, 2] {
         // The first two axes swapped (batch-first to time-major and back): rows of shape[2] values
-        // copied in a plain loop. The general walk below, a call to memmove per row of 28 values,
-        // took 1 % of an LSTM-128 training step turning its batch of images time-major.
+        // copied in a plain loop, not by the general walk below, which calls memmove per row (slow
+        // for rows of 28 values; BENCHMARKS.md).
         func swapped<T>(_: T.Type) {
             let s = src.assumingMemoryBound(to: T.self), d = dst.assumingMemoryBound(to: T.self)
             let (a, b, c) = (shape[0], shape[1], shape[2])

@@ -104,8 +104,7 @@ final class WorkerPool: @unchecked Sendable {
             while true {
                 // Spin for up to `spinBudget` after a region before sleeping: a training loop starts
                 // its next region within milliseconds, and a core woken from sleep runs the first
-                // milliseconds of its chunk slowly (measured: a sleeping worker took 20-40 % longer
-                // over its recurrence block than the spinning caller over the same work).
+                // milliseconds of its chunk slowly (BENCHMARKS.md).
                 var spins = 0
                 var idleSince: UInt64 = 0
                 while generation.load(ordering: .acquiring) == seen {
