@@ -506,7 +506,7 @@ func run() throws {
     if history.isEmpty { accuracy = evaluate(model, test) }
     else {
         let taken = position.step - firstStep
-        print("Trained \(taken) steps (\(String(format: "%.2f", Double(taken) / Double(perEpoch))) epochs of \(perEpoch)) in \(String(format: "%.1f", trainingSeconds)) s, plus \(String(format: "%.1f", evaluationSeconds)) s for \(history.count) evaluation\(history.count == 1 ? "" : "s")")
+        print("Trained \(taken) step\(taken == 1 ? "" : "s") (\(String(format: "%.2f", Double(taken) / Double(perEpoch))) epochs of \(perEpoch)) in \(String(format: "%.1f", trainingSeconds)) s, plus \(String(format: "%.1f", evaluationSeconds)) s for \(history.count) evaluation\(history.count == 1 ? "" : "s")")
     }
     print("Accuracy of the model on the \(test.count) test images: \(String(format: "%.2f", accuracy)) %")
 }
