@@ -206,6 +206,7 @@ final class UnrolledRecurrence: Module {
         }
     }
 
+    /// The cell as its common superclass, for its weights.
     var base: RecurrentCell<Float> {
         switch cell {
         case .rnn(let c): c
@@ -240,8 +241,8 @@ final class UnrolledRecurrence: Module {
 struct ChosenOptimizer {
     /// The `--optimizer` value, recorded in checkpoints.
     let name: String
-    let step: () -> Void
-    let zeroGrad: () -> Void
+    /// The optimizer's `step()`, `zeroGrad()`, `stateDict()` and `loadStateDict(_:)`.
+    let step: () -> Void, zeroGrad: () -> Void
     let stateDict: () -> [String: Tensor<Float>]
     let loadStateDict: ([String: Tensor<Float>]) throws -> Void
 
