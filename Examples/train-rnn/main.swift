@@ -1,5 +1,7 @@
 // train-rnn: trains a recurrent network on MNIST, reading each 28x28 image as 28 steps of 28
-// pixels, and reports the test accuracy — PyTorch's classic RNN example as a command.
+// pixels, and reports the test accuracy — PyTorch's classic RNN example as a command, and with
+// --optimizer, --steps, --eval-every and --unrolled the TensorFlow tutorials' programs too
+// (README, "The seed programs").
 //
 //   swift run -c release train-rnn --hidden 32 --lr 0.001
 import Ember
@@ -10,29 +12,50 @@ let usage = """
     usage: train-rnn [options]
 
     Trains RNN/LSTM/GRU(28 -> hidden) over the 28 rows of each MNIST image, then Linear(-> 10) on the
-    last step, with CrossEntropyLoss and Adam, and evaluates on the test set after every epoch.
+    last step's output (for one unidirectional layer, the final hidden state), with CrossEntropyLoss
+    and Adam (or --optimizer), and evaluates on the test set after every epoch (or every --eval-every
+    steps) and once more where the run ends if that is elsewhere.
 
-    options:
+    model:
       --hidden N             hidden units (default 32)
-      --lr X                 Adam learning rate (default 0.001)
-      --epochs N             epochs (default 10)
-      --batch-size N         batch size (default 64)
-      --layers N             stacked recurrent layers (default 1)
       --cell rnn|lstm|gru    recurrent cell (default rnn)
+      --layers N             stacked recurrent layers (default 1)
       --bidirectional        run a second direction backwards over the rows
+      --unrolled             build the recurrence step by step from RNNCell/LSTMCell/GRUCell on the tape
+                             (a static graph, one cell per row) instead of the fused layer: same initial
+                             weights, same numbers up to rounding; one layer, one direction only
+
+    training:
+      --optimizer NAME       adam, sgd, adamw, adagrad or rmsprop (default adam), with PyTorch's defaults
+      --lr X                 learning rate (default 0.001; 0.01 for adagrad and rmsprop, as in PyTorch)
+      --momentum X           momentum for sgd and rmsprop (default 0)
+      --batch-size N         batch size (default 64)
+      --epochs N             epochs (default 10)
+      --steps N              a budget of N optimizer steps instead of epochs (the last epoch may stop
+                             part-way); give --steps or --epochs, not both (exit 64)
+      --eval-every N         evaluate on the test set after every N-th step of the run instead of after
+                             every epoch (the run's last step is evaluated too)
+      --target-accuracy P    stop at the first evaluation that reaches P percent (saving first, with --save)
       --seed N               seed for initialisation and shuffling (default 0)
+      --threads N            cores to use (default: all; results do not depend on it)
+      --detect-anomaly       check every operation for NaN/infinity and name the first that made one (slower)
+
+    data and files:
       --data-dir DIR         MNIST directory (default: $MNIST_DIR, then ./data/mnist, then the copy in the
                              checkout, Examples/data/mnist; a named directory is downloaded into if empty)
-      --save FILE            keep the best model and optimizer state in FILE (safetensors, written atomically)
-      --resume FILE          continue from a file written by --save
-      --target-accuracy P    stop once the test accuracy reaches P percent (saving first, with --save)
-      --metrics FILE.csv     write one CSV row per epoch
-      --plot FILE.svg        draw train loss and test accuracy per epoch
-      --threads N            cores to use (default: all; results do not depend on it)
       --limit N              train on the first N images only (quick runs and tests)
       --test-limit N         evaluate on the first N test images only
+      --save FILE            keep the best model and optimizer state in FILE (safetensors, written atomically,
+                             at an evaluation that beats the best so far)
+      --resume FILE          continue from a file written by --save (with the same --optimizer)
+      --metrics FILE.csv     write one CSV row per evaluation
+      --plot FILE.svg        draw train loss and test accuracy per evaluation
+
+    output:
+      --log-every N          print the minibatch loss and accuracy every N steps (default 100), counted
+                             within the epoch with --epochs (PyTorch's line) and over the run with --steps;
+                             shown when there is no progress bar, or always if given
       --no-progress          plain log lines even on a terminal
-      --detect-anomaly       check every operation for NaN/infinity and name the first that made one (slower)
       --help                 this text
 
     environment: MNIST_DIR (data directory), EMBER_MNIST_MIRRORS (comma-separated download URLs)
@@ -47,6 +70,16 @@ struct Options {
     var lr = 0.001
     var cell = "rnn"
     var bidirectional = false
+    var unrolled = false
+    var optimizer = "adam"
+    var momentum = 0.0
+    /// The budget in optimizer steps (`--steps`); nil when it is `epochs` epochs.
+    var steps: Int?
+    var evalEvery: Int?
+    var logEvery = 100
+    /// Whether the minibatch lines are printed (always off a terminal or with --no-progress; on a
+    /// terminal only when --log-every was given).
+    var logLines = true
     var seed: UInt64 = 0
     var dataDir: String?
     var save: String?, resume: String?, metrics: String?, plot: String?
@@ -58,16 +91,37 @@ struct Options {
     init(_ arguments: [String]) throws {
         let a = try Arguments(arguments, command: "train-rnn",
                               valued: ["hidden", "lr", "epochs", "batch-size", "layers", "cell", "seed", "data-dir", "save",
-                                       "resume", "target-accuracy", "metrics", "plot", "threads", "limit", "test-limit"],
-                              boolean: ["bidirectional", "no-progress", "detect-anomaly", "help"])
+                                       "resume", "target-accuracy", "metrics", "plot", "threads", "limit", "test-limit",
+                                       "optimizer", "momentum", "steps", "eval-every", "log-every"],
+                              boolean: ["bidirectional", "unrolled", "no-progress", "detect-anomaly", "help"])
         if a.flag("help") { print(usage); exit(0) }
         hidden = try a.int("hidden", default: 32, in: 1...4096)
-        lr = try a.positiveDouble("lr", default: 0.001, upTo: 1e38)
+        optimizer = try a.choice("optimizer", default: "adam", ["adam", "sgd", "adamw", "adagrad", "rmsprop"])
+        // PyTorch's default learning rates (torch.optim, and Ember's Optim): 1e-3 for Adam, AdamW and
+        // SGD (PyTorch 2's SGD default), 1e-2 for Adagrad and RMSprop.
+        lr = try a.positiveDouble("lr", default: ["adagrad", "rmsprop"].contains(optimizer) ? 0.01 : 0.001, upTo: 1e38)
+        momentum = try a.double("momentum", default: 0, in: 0...1)!
+        if a.string("momentum") != nil, !["sgd", "rmsprop"].contains(optimizer) {
+            throw CommandError("train-rnn: --momentum applies to --optimizer sgd or rmsprop, not \(optimizer)", code: .usage)
+        }
         epochs = try a.int("epochs", default: 10, in: 1...100_000)
+        steps = a.string("steps") == nil ? nil : try a.int("steps", default: 0, in: 1...1_000_000_000)
+        if steps != nil, a.string("epochs") != nil {
+            throw CommandError("train-rnn: --steps and --epochs are both budgets; give one of them", code: .usage)
+        }
+        evalEvery = a.string("eval-every") == nil ? nil : try a.int("eval-every", default: 0, in: 1...1_000_000_000)
+        logEvery = try a.int("log-every", default: 100, in: 1...1_000_000_000)
         batchSize = try a.int("batch-size", default: 64, in: 1...60_000)
         layers = try a.int("layers", default: 1, in: 1...64)
         cell = try a.choice("cell", default: "rnn", ["rnn", "lstm", "gru"])
         bidirectional = a.flag("bidirectional")
+        unrolled = a.flag("unrolled")
+        if unrolled, layers > 1 {
+            throw CommandError("train-rnn: --unrolled builds one layer from cells; it cannot be combined with --layers \(layers)", code: .usage)
+        }
+        if unrolled, bidirectional {
+            throw CommandError("train-rnn: --unrolled runs one direction; it cannot be combined with --bidirectional", code: .usage)
+        }
         seed = UInt64(try a.int("seed", default: 0, in: 0...Int.max))
         threads = try a.int("threads", default: ProcessInfo.processInfo.activeProcessorCount, in: 1...256)
         dataDir = a.string("data-dir")
@@ -79,46 +133,169 @@ struct Options {
         limit = a.string("limit") == nil ? nil : try a.int("limit", default: 0, in: 1...Int.max)
         testLimit = a.string("test-limit") == nil ? nil : try a.int("test-limit", default: 0, in: 1...Int.max)
         progress = !a.flag("no-progress") && standardOutputIsTerminal
+        logLines = !progress || a.string("log-every") != nil
         detectAnomaly = a.flag("detect-anomaly")
         for (flag, value) in [("data-dir", dataDir), ("save", save), ("resume", resume), ("metrics", metrics), ("plot", plot)] {
             if let value, value.isEmpty { throw CommandError("train-rnn: --\(flag) needs a non-empty path", code: .usage) }
         }
     }
+
+    /// The optimizer's name as PyTorch spells its class.
+    var optimizerName: String {
+        ["sgd": "SGD", "adamw": "AdamW", "adagrad": "Adagrad", "rmsprop": "RMSprop"][optimizer] ?? "Adam"
+    }
 }
 
 // MARK: - Model
 
+/// The classifier: a recurrence over the rows, then Linear(-> 10) on the last step's output. Its
+/// parameters are named as PyTorch names them (`rnn.weight_ih_l0`, ..., `fc.weight`, `fc.bias`)
+/// whichever recurrence runs, so fused and unrolled checkpoints are interchangeable.
 final class Model: Module {
     let rnn: RecurrentLayer<Float>
     let fc: Linear<Float>
+    /// With `--unrolled`, the cell that replaces `rnn` (which then only supplied the initial weights).
+    let unrolled: UnrolledRecurrence?
 
-    init(cell: String, hidden: Int, layers: Int, bidirectional: Bool) {
+    init(cell: String, hidden: Int, layers: Int, bidirectional: Bool, unrolled: Bool) {
         rnn = .make(cell == "lstm" ? .lstm : (cell == "gru" ? .gru : .rnnTanh), inputSize: 28, hiddenSize: hidden,
                     numLayers: layers, batchFirst: true, bidirectional: bidirectional)
         fc = Linear<Float>(inFeatures: hidden * (bidirectional ? 2 : 1), outFeatures: 10)
+        self.unrolled = unrolled ? UnrolledRecurrence(copying: rnn) : nil
+    }
+
+    func namedChildren() -> [(name: String, module: any Module)] {
+        [("rnn", unrolled.map { $0 as any Module } ?? rnn), ("fc", fc)]
     }
 
     /// `[B, 28, 28]` images → `[B, 10]` logits.
     func callAsFunction(_ x: Variable<Float>) -> Variable<Float> {
-        fc(rnn(x, state: nil).output.select(axis: 1, index: -1))
+        if let unrolled { return fc(unrolled(x)) }
+        return fc(rnn(x, state: nil).output.select(axis: 1, index: -1))
+    }
+}
+
+/// One unidirectional layer built from a cell, called once per row: every step's matrix products,
+/// additions and activations are nodes of their own on the tape (the tutorials' "static" graph,
+/// where the fused layer is one node for the whole sequence, their "dynamic" loop).
+final class UnrolledRecurrence: Module {
+    enum Cell {
+        case rnn(RNNCell<Float>), lstm(LSTMCell<Float>), gru(GRUCell<Float>)
+    }
+    let cell: Cell
+
+    /// A cell holding copies of `layer`'s weights (a single-layer, unidirectional layer with biases).
+    /// Creating the cell would draw its own initial weights from the default generator; the
+    /// generator is put back afterwards, so what is drawn next (the shuffling) is what the fused
+    /// run draws.
+    init(copying layer: RecurrentLayer<Float>) {
+        precondition(layer.numLayers == 1 && !layer.bidirectional && layer.bias, "one unidirectional layer with biases")
+        let generator = withDefaultGenerator { $0 }
+        let (I, H) = (layer.inputSize, layer.hiddenSize)
+        let base: RecurrentCell<Float>
+        switch layer.mode {
+        case .lstm: let c = LSTMCell<Float>(inputSize: I, hiddenSize: H); cell = .lstm(c); base = c
+        case .gru: let c = GRUCell<Float>(inputSize: I, hiddenSize: H); cell = .gru(c); base = c
+        case .rnnTanh, .rnnRelu:
+            let c = RNNCell<Float>(inputSize: I, hiddenSize: H, nonlinearity: layer.mode == .rnnTanh ? .tanh : .relu)
+            cell = .rnn(c); base = c
+        }
+        withDefaultGenerator { $0 = generator }
+        for (mine, theirs) in zip([base.weight_ih, base.weight_hh, base.bias_ih!, base.bias_hh!], layer.weights) {
+            mine.data = theirs.data
+        }
+    }
+
+    /// The cell as its common superclass, for its weights.
+    var base: RecurrentCell<Float> {
+        switch cell {
+        case .rnn(let c): c
+        case .lstm(let c): c
+        case .gru(let c): c
+        }
+    }
+
+    /// The fused layer's names for the same tensors.
+    func namedParameters() -> [(name: String, parameter: Variable<Float>)] {
+        [("weight_ih_l0", base.weight_ih), ("weight_hh_l0", base.weight_hh), ("bias_ih_l0", base.bias_ih!), ("bias_hh_l0", base.bias_hh!)]
+    }
+
+    func namedChildren() -> [(name: String, module: any Module)] { [] }
+
+    /// `[B, T, features]` → the hidden state after the last row, `[B, hidden]` (from zeros, as the
+    /// fused layer starts).
+    func callAsFunction(_ x: Variable<Float>) -> Variable<Float> {
+        let rows = (0..<x.shape[1]).map { x.select(axis: 1, index: $0) }
+        switch cell {
+        case .rnn(let c): return rows.dropFirst().reduce(c(rows[0])) { h, row in c(row, h) }
+        case .gru(let c): return rows.dropFirst().reduce(c(rows[0])) { h, row in c(row, h) }
+        case .lstm(let c): return rows.dropFirst().reduce(c(rows[0])) { state, row in c(row, state) }.h
+        }
+    }
+}
+
+// MARK: - Optimizers
+
+/// The optimizer `--optimizer` chose, behind one type: the five differ in their update rule and
+/// state, and train-rnn needs only these four calls.
+struct ChosenOptimizer {
+    /// The `--optimizer` value, recorded in checkpoints.
+    let name: String
+    /// The optimizer's `step()`, `zeroGrad()`, `stateDict()` and `loadStateDict(_:)`.
+    let step: () -> Void, zeroGrad: () -> Void
+    let stateDict: () -> [String: Tensor<Float>]
+    let loadStateDict: ([String: Tensor<Float>]) throws -> Void
+
+    init<O: Optimizer>(_ name: String, _ optimizer: O) where O.Scalar == Float {
+        self.name = name
+        step = optimizer.step
+        zeroGrad = optimizer.zeroGrad
+        stateDict = optimizer.stateDict
+        loadStateDict = optimizer.loadStateDict
+    }
+
+    /// `options.optimizer` over `parameters`, with `--lr` and `--momentum` and PyTorch's defaults for the rest.
+    init(_ options: Options, parameters: [Variable<Float>]) {
+        switch options.optimizer {
+        case "sgd": self.init("sgd", SGD(parameters, lr: options.lr, momentum: options.momentum))
+        case "adamw": self.init("adamw", AdamW(parameters, lr: options.lr))
+        case "adagrad": self.init("adagrad", Adagrad(parameters, lr: options.lr))
+        case "rmsprop": self.init("rmsprop", RMSprop(parameters, lr: options.lr, momentum: options.momentum))
+        default: self.init("adam", Adam(parameters, lr: options.lr))
+        }
     }
 }
 
 // MARK: - Checkpoints
 
+/// Where a run stands: optimizer steps taken over the whole run, and the epoch length they count in.
+struct Position {
+    var step: Int
+    let stepsPerEpoch: Int
+    /// Epochs completed.
+    var epochsDone: Int { step / stepsPerEpoch }
+    /// Steps taken in the current epoch.
+    var stepInEpoch: Int { step % stepsPerEpoch }
+}
+
 /// Model parameters, optimizer state (prefixed `optimizer.`) and metadata in one safetensors file.
-func saveCheckpoint(_ url: URL, model: Model, optimizer: Adam<Float>, options: Options, epoch: Int, accuracy: Double) throws {
+func saveCheckpoint(_ url: URL, model: Model, optimizer: ChosenOptimizer, options: Options, at position: Position, accuracy: Double) throws {
     var entries: [String: SafeTensorsFile.Entry] = model.stateDict().mapValues { .float($0) }
     for (k, v) in optimizer.stateDict() { entries["optimizer." + k] = .float(v) }
     let metadata = ["format": "ember-train-rnn", "cell": options.cell, "hidden": "\(options.hidden)", "layers": "\(options.layers)",
-                    "bidirectional": "\(options.bidirectional)", "epoch": "\(epoch)", "accuracy": "\(accuracy)", "seed": "\(options.seed)"]
+                    "bidirectional": "\(options.bidirectional)", "optimizer": optimizer.name, "epoch": "\(position.epochsDone)",
+                    "step": "\(position.step)", "steps_per_epoch": "\(position.stepsPerEpoch)", "accuracy": "\(accuracy)",
+                    "seed": "\(options.seed)"]
     do { try SafeTensorsFile.write(entries: entries, metadata: metadata, to: url) } catch {
         throw CommandError("train-rnn: cannot write \(url.path): \(reason(of: error, about: url.path))", code: .ioError)
     }
 }
 
-/// Loads a checkpoint into the model and optimizer; returns the epochs completed and the best accuracy.
-func loadCheckpoint(_ url: URL, model: Model, optimizer: Adam<Float>, options: Options) throws -> (epoch: Int, accuracy: Double) {
+/// Loads a checkpoint into the model and optimizer; returns the steps taken and the best accuracy.
+/// The run continues at the saved step when the epoch length is the same; otherwise (another
+/// --batch-size or --limit), or for a checkpoint that records epochs only, at the start of the epoch
+/// after the completed ones. A checkpoint without an optimizer name was written by Adam.
+func loadCheckpoint(_ url: URL, model: Model, optimizer: ChosenOptimizer, options: Options, stepsPerEpoch: Int) throws -> (position: Position, accuracy: Double) {
     guard FileManager.default.fileExists(atPath: url.path) else {
         throw CommandError("train-rnn: --resume: no such file \(url.path)", code: .noInput)
     }
@@ -129,6 +306,10 @@ func loadCheckpoint(_ url: URL, model: Model, optimizer: Adam<Float>, options: O
         let theirs = "cell \(m["cell"] ?? "?"), hidden \(m["hidden"] ?? "?"), layers \(m["layers"] ?? "?"), bidirectional \(m["bidirectional"] ?? "?")"
         let ours = "cell \(options.cell), hidden \(options.hidden), layers \(options.layers), bidirectional \(options.bidirectional)"
         guard theirs == ours else { throw CommandError("train-rnn: \(url.path) holds a model with \(theirs), but the flags ask for \(ours)", code: .dataError) }
+        let saved = m["optimizer"] ?? "adam"
+        guard saved == options.optimizer else {
+            throw CommandError("train-rnn: \(url.path) holds the state of --optimizer \(saved), but this run asks for \(options.optimizer) (resume with --optimizer \(saved))", code: .dataError)
+        }
         var modelState: [String: Tensor<Float>] = [:], optimizerState: [String: Tensor<Float>] = [:]
         for name in file.names {
             if name.hasPrefix("optimizer.") { optimizerState[String(name.dropFirst(10))] = try file.tensor(name) }
@@ -136,7 +317,10 @@ func loadCheckpoint(_ url: URL, model: Model, optimizer: Adam<Float>, options: O
         }
         try model.loadStateDict(modelState)
         try optimizer.loadStateDict(optimizerState)
-        return (Int(m["epoch"] ?? "") ?? 0, Double(m["accuracy"] ?? "") ?? 0)
+        let epochs = Int(m["epoch"] ?? "") ?? 0
+        var step = epochs * stepsPerEpoch
+        if let saved = Int(m["step"] ?? ""), Int(m["steps_per_epoch"] ?? "") == stepsPerEpoch { step = saved }
+        return (Position(step: step, stepsPerEpoch: stepsPerEpoch), Double(m["accuracy"] ?? "") ?? 0)
     } catch let error as CommandError {
         throw error
     } catch {
@@ -150,9 +334,16 @@ nonisolated(unsafe) var interrupted: sig_atomic_t = 0
 
 // MARK: - Main
 
+/// One evaluation: where it happened, the mean minibatch loss and the training time since the
+/// previous one, and the test accuracy.
+struct Evaluation {
+    var epoch: Int, step: Int
+    var loss: Double, accuracy: Double, seconds: Double, samplesPerSecond: Double
+}
+
 func run() throws {
     let options = try Options(Array(CommandLine.arguments.dropFirst()))
-    // The files written after each epoch: an unwritable one is reported now, before the data is
+    // The files written at each evaluation: an unwritable one is reported now, before the data is
     // loaded (or downloaded) and before any training, not once the first epoch's work is done.
     for (flag, path) in [("save", options.save), ("metrics", options.metrics), ("plot", options.plot)] {
         if let path { try checkWritable(path, flag: flag, command: "train-rnn") }
@@ -193,41 +384,84 @@ func run() throws {
     }
 
     manualSeed(options.seed)
-    let model = Model(cell: options.cell, hidden: options.hidden, layers: options.layers, bidirectional: options.bidirectional)
-    let optimizer = Adam(model.parameters(), lr: options.lr)
+    let model = Model(cell: options.cell, hidden: options.hidden, layers: options.layers, bidirectional: options.bidirectional,
+                      unrolled: options.unrolled)
+    let optimizer = ChosenOptimizer(options, parameters: model.parameters())
     let criterion = CrossEntropyLoss()
     // No seed of its own: like PyTorch's DataLoader(shuffle=True), every epoch draws its order from
     // the default generator, so --seed S starts where torch.manual_seed(S) does, in weights and order.
     let loader = DataLoader(train, batchSize: options.batchSize, shuffle: true)
-    var startEpoch = 0, best = -1.0
+    let perEpoch = loader.count
+    // The budget in optimizer steps over the whole run (resumed runs included).
+    let budget = options.steps ?? options.epochs * perEpoch
+    let epochsInBudget = (budget + perEpoch - 1) / perEpoch
+    var position = Position(step: 0, stepsPerEpoch: perEpoch), best = -1.0
     if let resume = options.resume {
-        (startEpoch, best) = try loadCheckpoint(URL(fileURLWithPath: resume), model: model, optimizer: optimizer, options: options)
-        print("Resumed from \(resume) after epoch \(startEpoch) (test accuracy \(String(format: "%.2f", best)) %)")
+        (position, best) = try loadCheckpoint(URL(fileURLWithPath: resume), model: model, optimizer: optimizer, options: options,
+                                              stepsPerEpoch: perEpoch)
+        let at = position.stepInEpoch == 0 ? "after epoch \(position.epochsDone)"
+            : "after step \(position.step) (\(position.stepInEpoch) of epoch \(position.epochsDone + 1)'s \(perEpoch))"
+        print("Resumed from \(resume) \(at) (test accuracy \(String(format: "%.2f", best)) %)")
     }
-    for _ in 0..<startEpoch { loader.skipEpoch() }   // the draws the completed epochs made
+    let firstStep = position.step
+    for _ in 0..<position.epochsDone { loader.skipEpoch() }   // the draws the completed epochs made
 
-    var history: [(loss: Double, accuracy: Double, seconds: Double, samplesPerSecond: Double)] = []
+    var history: [Evaluation] = []
     var accuracy = best
-    let steps = loader.count
     let namedParameters = model.namedParameters()   // the same variables throughout; looked up once
-    for epoch in startEpoch..<options.epochs {
-        model.train()
-        let start = Date()
-        var total = 0.0, seen = 0, step = 0
-        var bar = ProgressBar(total: steps)
-        for (images, labels) in loader {
+    // Since the last evaluation: summed loss, samples, training time.
+    var windowLoss = 0.0, windowSeen = 0, windowStart = Date()
+    var trainingSeconds = 0.0, evaluationSeconds = 0.0
+
+    /// Evaluates, reports, saves when better, and says whether the target was reached.
+    func evaluateAndReport(endOfEpoch: Bool) throws -> Bool {
+        let seconds = Date().timeIntervalSince(windowStart)
+        trainingSeconds += seconds
+        let evaluationStart = Date()
+        accuracy = evaluate(model, test)
+        evaluationSeconds += Date().timeIntervalSince(evaluationStart)
+        let epoch = (position.step - 1) / perEpoch + 1
+        let loss = windowLoss / Double(max(windowSeen, 1))
+        let rate = Double(windowSeen) / max(seconds, 1e-9)
+        history.append(Evaluation(epoch: epoch, step: position.step, loss: loss, accuracy: accuracy, seconds: seconds, samplesPerSecond: rate))
+        let figures = "train loss \(String(format: "%.4f", loss)), test accuracy \(String(format: "%.2f", accuracy)) %, \(String(format: "%.1f", seconds)) s, \(grouped(Int(rate))) samples/s"
+        print(endOfEpoch ? "Epoch \(epoch)/\(epochsInBudget): \(figures)" : "Step \(position.step)/\(budget) (epoch \(epoch)): \(figures)")
+        if let path = options.save, accuracy > best {
+            try saveCheckpoint(URL(fileURLWithPath: path), model: model, optimizer: optimizer, options: options, at: position, accuracy: accuracy)
+        }
+        best = max(best, accuracy)
+        try writeReports(options, history: history)
+        windowLoss = 0
+        windowSeen = 0
+        windowStart = Date()
+        if let target = options.targetAccuracy, accuracy >= target {
+            print("Reached the target accuracy of \(String(format: "%.2f", target)) % after " + (endOfEpoch ? "epoch \(epoch)" : "step \(position.step) (epoch \(epoch))"))
+            return true
+        }
+        return false
+    }
+
+    training: while position.step < budget {
+        let epoch = position.epochsDone   // 0-based
+        var batches = loader.makeIterator()
+        for _ in 0..<position.stepInEpoch { _ = batches.next() }   // resuming part-way through an epoch
+        let stepsThisEpoch = min(perEpoch, budget - epoch * perEpoch)
+        var bar = ProgressBar(total: stepsThisEpoch)
+        while position.step < budget, let (images, labels) = batches.next() {
             if interrupted != 0 { break }
-            step += 1
-            let loss: Variable<Float>
+            position.step += 1
+            let step = position.stepInEpoch == 0 ? perEpoch : position.stepInEpoch   // within the epoch, from 1
+            let loss: Variable<Float>, logits: Variable<Float>
             do {
-                loss = try withAnomalyDetectionIf(options.detectAnomaly) {
-                    let loss = criterion(model(Variable(images)), labels)
+                (loss, logits) = try withAnomalyDetectionIf(options.detectAnomaly) {
+                    let logits = model(Variable(images))
+                    let loss = criterion(logits, labels)
                     optimizer.zeroGrad()
                     loss.backward()
-                    return loss
+                    return (loss, logits)
                 }
             } catch let anomaly as AnomalyError {
-                throw CommandError("train-rnn: anomaly at epoch \(epoch + 1), step \(step): \(anomaly); stopping (nothing was saved from this epoch)", code: .dataError)
+                throw CommandError("train-rnn: anomaly at epoch \(epoch + 1), step \(step): \(anomaly); stopping (nothing was saved since the last evaluation)", code: .dataError)
             }
             guard loss.scalar.isFinite else {
                 throw CommandError("train-rnn: the loss became \(loss.scalar) at epoch \(epoch + 1), step \(step); stopping without saving (try a smaller --lr, or --detect-anomaly to find the operation)", code: .dataError)
@@ -237,38 +471,44 @@ func run() throws {
             }
             optimizer.step()
             if let bad = firstNonFinite(namedParameters.map { ($0.name, $0.parameter.data) }) {
-                throw CommandError("train-rnn: the Adam step made \(bad) NaN or infinite at epoch \(epoch + 1), step \(step) (learning rate \(options.lr)); stopping without saving", code: .dataError)
+                throw CommandError("train-rnn: the \(options.optimizerName) step made \(bad) NaN or infinite at epoch \(epoch + 1), step \(step) (learning rate \(options.lr)); stopping without saving", code: .dataError)
             }
-            total += Double(loss.scalar) * Double(labels.count)
-            seen += labels.count
-            let rate = Double(seen) / max(Date().timeIntervalSince(start), 1e-9)
+            windowLoss += Double(loss.scalar) * Double(labels.count)
+            windowSeen += labels.count
+            // The minibatch line counts steps as the budget does: within the epoch, or over the run.
+            if options.logLines, (options.steps == nil ? step : position.step) % options.logEvery == 0 {
+                let correct = zip(logits.argmax(axis: 1), labels).filter { $0 == $1 }.count
+                let figures = "Loss: \(String(format: "%.4f", loss.scalar)), Accuracy: \(String(format: "%.2f", 100 * Double(correct) / Double(max(labels.count, 1)))) %"
+                if options.progress { bar.finish() }
+                print(options.steps == nil ? "Epoch [\(epoch + 1)/\(epochsInBudget)], Step [\(step)/\(perEpoch)], \(figures)"
+                                           : "Step [\(position.step)/\(budget)] (epoch \(epoch + 1)), \(figures)")
+            }
             if options.progress {
-                bar.update(step, "Epoch \(epoch + 1)/\(options.epochs)  loss \(String(format: "%.4f", loss.scalar))  \(grouped(Int(rate))) samples/s", force: step == steps)
-            } else if step % 100 == 0 {
-                print("Epoch [\(epoch + 1)/\(options.epochs)], Step [\(step)/\(steps)], Loss: \(String(format: "%.4f", loss.scalar))")
+                let rate = Double(windowSeen) / max(Date().timeIntervalSince(windowStart), 1e-9)
+                bar.update(step, "Epoch \(epoch + 1)/\(epochsInBudget)  loss \(String(format: "%.4f", loss.scalar))  \(grouped(Int(rate))) samples/s", force: step == stepsThisEpoch)
+            }
+            // Evaluations: after every --eval-every steps of the run, or at the end of every epoch;
+            // and either way at the end of the budget.
+            let endOfEpoch = position.stepInEpoch == 0
+            let due = options.evalEvery.map { position.step % $0 == 0 } ?? endOfEpoch
+            if due || position.step == budget {
+                if options.progress { bar.finish() }
+                if try evaluateAndReport(endOfEpoch: endOfEpoch && options.evalEvery == nil) {
+                    break training
+                }
             }
         }
         if options.progress { bar.finish() }
         if interrupted != 0 {
-            printError("train-rnn: interrupted during epoch \(epoch + 1); files on disk are from completed epochs only")
+            printError("train-rnn: interrupted during epoch \(epoch + 1); files on disk are from the evaluations before it only")
             exit(ExitCode.interrupted.rawValue)
-        }
-        let seconds = Date().timeIntervalSince(start)
-        accuracy = evaluate(model, test)
-        let trainLoss = total / Double(max(seen, 1))
-        history.append((trainLoss, accuracy, seconds, Double(seen) / seconds))
-        print("Epoch \(epoch + 1)/\(options.epochs): train loss \(String(format: "%.4f", trainLoss)), test accuracy \(String(format: "%.2f", accuracy)) %, \(String(format: "%.1f", seconds)) s, \(grouped(Int(Double(seen) / seconds))) samples/s")
-        if let path = options.save, accuracy > best {
-            try saveCheckpoint(URL(fileURLWithPath: path), model: model, optimizer: optimizer, options: options, epoch: epoch + 1, accuracy: accuracy)
-        }
-        best = max(best, accuracy)
-        try writeReports(options, history: history, firstEpoch: startEpoch)
-        if let target = options.targetAccuracy, accuracy >= target {
-            print("Reached the target accuracy of \(String(format: "%.2f", target)) % after epoch \(epoch + 1)")
-            break
         }
     }
     if history.isEmpty { accuracy = evaluate(model, test) }
+    else {
+        let taken = position.step - firstStep
+        print("Trained \(taken) step\(taken == 1 ? "" : "s") (\(String(format: "%.2f", Double(taken) / Double(perEpoch))) epochs of \(perEpoch)) in \(String(format: "%.1f", trainingSeconds)) s, plus \(String(format: "%.1f", evaluationSeconds)) s for \(history.count) evaluation\(history.count == 1 ? "" : "s")")
+    }
     print("Accuracy of the model on the \(test.count) test images: \(String(format: "%.2f", accuracy)) %")
 }
 
@@ -314,8 +554,10 @@ func evaluate(_ model: Model, _ test: MNIST) -> Double {
     return 100 * Double(correct) / Double(max(test.count, 1))
 }
 
-/// The metrics CSV and the SVG chart, rewritten atomically after every epoch.
-func writeReports(_ options: Options, history: [(loss: Double, accuracy: Double, seconds: Double, samplesPerSecond: Double)], firstEpoch: Int) throws {
+/// The metrics CSV and the SVG chart, rewritten atomically after every evaluation. The CSV's
+/// columns are those of the per-epoch file it was first (epoch, train loss, test accuracy, seconds,
+/// samples/s), then the step of the run the row was taken at.
+func writeReports(_ options: Options, history: [Evaluation]) throws {
     func write(_ text: String, to path: String) throws {
         let url = URL(fileURLWithPath: path)
         do { try writeAtomically(Data(text.utf8), to: url) } catch {
@@ -323,15 +565,15 @@ func writeReports(_ options: Options, history: [(loss: Double, accuracy: Double,
         }
     }
     if let path = options.metrics {
-        var csv = "epoch,train_loss,test_accuracy,seconds,samples_per_second\n"
-        for (i, h) in history.enumerated() {
-            csv += "\(firstEpoch + i + 1),\(String(format: "%.6f", h.loss)),\(String(format: "%.2f", h.accuracy)),\(String(format: "%.3f", h.seconds)),\(String(format: "%.0f", h.samplesPerSecond))\n"
+        var csv = "epoch,train_loss,test_accuracy,seconds,samples_per_second,step\n"
+        for h in history {
+            csv += "\(h.epoch),\(String(format: "%.6f", h.loss)),\(String(format: "%.2f", h.accuracy)),\(String(format: "%.3f", h.seconds)),\(String(format: "%.0f", h.samplesPerSecond)),\(h.step)\n"
         }
         try write(csv, to: path)
     }
     if let path = options.plot {
-        let chart = LineChart(title: "train-rnn: \(options.cell.uppercased()) hidden \(options.hidden), lr \(options.lr)",
-                              xLabel: "epoch",
+        let chart = LineChart(title: "train-rnn: \(options.cell.uppercased()) hidden \(options.hidden), \(options.optimizerName) lr \(options.lr)",
+                              xLabel: options.evalEvery.map { "evaluation (every \($0) steps)" } ?? "epoch",
                               left: .init(name: "train loss", values: history.map(\.loss), color: "#c0392b"),
                               right: .init(name: "test accuracy (%)", values: history.map(\.accuracy), color: "#2471a3"))
         try write(chart.svg(), to: path)
