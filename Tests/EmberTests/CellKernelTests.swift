@@ -61,7 +61,7 @@ import Testing
             dcIO.withUnsafeMutableBufferPointer { pdc in dzx.withUnsafeMutableBufferPointer { px in
                 dzh.withUnsafeMutableBufferPointer { ph in direct.withUnsafeMutableBufferPointer { pd in
                     if plain {
-                        RecurrentEngine.stepBackwardPlain(mode, rows: n, H: H, dh: d, out: o, outStride: outStride, h: hh,
+                        RecurrentEngine.stepBackward(mode, plain: true, rows: n, H: H, dh: d, out: o, outStride: outStride, h: hh,
                                                           gates: g, c: e, newGateHidden: e, cPrev: cp, hPrev: hp, dc: pdc.baseAddress!,
                                                           dzx: px.baseAddress!, dzh: ph.baseAddress!, dhPrevThroughZ: pd.baseAddress!)
                     } else {

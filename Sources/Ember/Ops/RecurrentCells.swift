@@ -91,15 +91,18 @@ extension RecurrentEngine {
     /// step's W_hn·h_{t-1} + b_hn for GRU, nil otherwise): writes dzx (and for GRU dzh, and
     /// `dhPrevThroughZ` = dh_t·z, the part of h_{t-1}'s gradient that passes through z·h_{t-1}) and
     /// updates the LSTM cell gradient `dc` in place.
-    /// Float runs the fused C kernels, which compute bit for bit what `stepBackwardPlain` computes.
+    /// Float runs the fused C kernels, which compute bit for bit what the plain code below computes
+    /// for every scalar type (`plain` runs that in Float too: the reference the kernels are tested
+    /// against).
     @inline(__always)
     static func stepBackward<Scalar: TensorScalar>(
-        _ mode: RecurrentMode, rows: Int, H: Int, dh: UnsafePointer<Scalar>, out: UnsafePointer<Scalar>, outStride: Int,
-        h: UnsafePointer<Scalar>, gates: UnsafePointer<Scalar>?, c: UnsafePointer<Scalar>?, newGateHidden: UnsafePointer<Scalar>?,
+        _ mode: RecurrentMode, plain: Bool = false, rows: Int, H: Int, dh: UnsafePointer<Scalar>, out: UnsafePointer<Scalar>,
+        outStride: Int, h: UnsafePointer<Scalar>, gates: UnsafePointer<Scalar>?, c: UnsafePointer<Scalar>?,
+        newGateHidden: UnsafePointer<Scalar>?,
         cPrev: UnsafePointer<Scalar>, hPrev: UnsafePointer<Scalar>, dc: UnsafeMutablePointer<Scalar>,
         dzx: UnsafeMutablePointer<Scalar>, dzh: UnsafeMutablePointer<Scalar>, dhPrevThroughZ: UnsafeMutablePointer<Scalar>
     ) {
-        if Scalar.self == Float.self {
+        if Scalar.self == Float.self && !plain {
             let level = ember_kernel_level_in_use()
             switch mode {
             case .rnnTanh, .rnnRelu:
@@ -113,19 +116,6 @@ extension RecurrentEngine {
             }
             return
         }
-        stepBackwardPlain(mode, rows: rows, H: H, dh: dh, out: out, outStride: outStride, h: h, gates: gates, c: c,
-                          newGateHidden: newGateHidden, cPrev: cPrev, hPrev: hPrev, dc: dc, dzx: dzx, dzh: dzh,
-                          dhPrevThroughZ: dhPrevThroughZ)
-    }
-
-    /// `stepBackward` in plain code, for every scalar type.
-    @inline(__always)
-    static func stepBackwardPlain<Scalar: TensorScalar>(
-        _ mode: RecurrentMode, rows: Int, H: Int, dh: UnsafePointer<Scalar>, out: UnsafePointer<Scalar>, outStride: Int,
-        h: UnsafePointer<Scalar>, gates: UnsafePointer<Scalar>?, c: UnsafePointer<Scalar>?, newGateHidden: UnsafePointer<Scalar>?,
-        cPrev: UnsafePointer<Scalar>, hPrev: UnsafePointer<Scalar>, dc: UnsafeMutablePointer<Scalar>,
-        dzx: UnsafeMutablePointer<Scalar>, dzh: UnsafeMutablePointer<Scalar>, dhPrevThroughZ: UnsafeMutablePointer<Scalar>
-    ) {
         let GH = mode.gates * H
         for b in 0..<rows {
             let dhb = dh + b * H, o = out + b * outStride, hb = h + b * H, zx = dzx + b * GH
