@@ -231,6 +231,9 @@ extension BackwardDirection {
     @inline(__always)
     func gatherJointRows(t: Int, local: Int, hPrev: UnsafePointer<Scalar>, _ block: BackwardBlock<Scalar>,
                          x: UnsafePointer<Scalar>) {
+        // Locals, so that the loop keeps them in registers rather than reloading them per row.
+        let (H, I, B, jointWidth, inputJointWidth) = (H, I, B, jointWidth, inputJointWidth)
+        let (separateInput, hasBias, lengths) = (separateInput, hasBias, lengths)
         for b in block.b0..<(block.b0 + block.rows) {
             let row = block.joint + (local + b - block.b0) * jointWidth
             let inputRow = separateInput ? block.inputJoint + (local + b - block.b0) * inputJointWidth : row + H
@@ -279,12 +282,13 @@ extension BackwardDirection {
     /// dh_{t-1} = dG_h · W_hh (+ dh_t·z for GRU) for step t's rows; rows past their end keep dh.
     @inline(__always)
     func propagateHidden(t: Int, b0: Int, rows n: Int, dgh: UnsafeMutablePointer<Scalar>) {
-        hiddenWeights.multiply(m: n, a: UnsafePointer(dgh + b0 * GH), lda: GH, c: dhPrevThroughWeights.base + b0 * H, ldc: H)
+        let (H, lengths, dh, throughWeights, throughZ) = (H, lengths, dh.base, dhPrevThroughWeights.base, dhPrevThroughZ.base)
+        hiddenWeights.multiply(m: n, a: UnsafePointer(dgh + b0 * GH), lda: GH, c: throughWeights + b0 * H, ldc: H)
         for b in b0..<(b0 + n) {
-            let dst = dh.base + b * H, src = dhPrevThroughWeights.base + b * H
+            let dst = dh + b * H, src = throughWeights + b * H
             if t >= lengths[b] { continue }
             if mode == .gru {
-                let throughZ = dhPrevThroughZ.base + b * H
+                let throughZ = throughZ + b * H
                 for j in 0..<H { dst[j] = src[j] + throughZ[j] }
             } else {
                 dst.update(from: src, count: H)

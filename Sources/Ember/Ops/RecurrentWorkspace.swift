@@ -4,7 +4,7 @@
 
 /// Scalars in memory of their own, uninitialized until written, for the engine's buffers that
 /// never become a tensor: `base` stays valid while the buffer lives, so a pass reaches it without
-/// a closure. 64-byte aligned; 8 MB or more asks for 2 MB pages, as `uninitializedScalars` does.
+/// a closure. Aligned as malloc aligns; 8 MB or more asks for 2 MB pages, as `uninitializedScalars` does.
 final class ScalarBuffer<Scalar: TensorScalar>: @unchecked Sendable {
     let base: UnsafeMutablePointer<Scalar>
     let count: Int
@@ -12,7 +12,7 @@ final class ScalarBuffer<Scalar: TensorScalar>: @unchecked Sendable {
     init(uninitialized count: Int) {
         self.count = count
         let bytes = Swift.max(1, count) * MemoryLayout<Scalar>.stride
-        let raw = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: MemoryLayout<Scalar>.alignment)
         adviseHugePages(raw, bytes: bytes)
         base = raw.bindMemory(to: Scalar.self, capacity: Swift.max(1, count))
     }
