@@ -47,11 +47,12 @@ extension RecurrentEngine {
                     // Only the last layer's output gradient comes batch-first; the rest are time-major.
                     batchFirst: batchFirstGradient && layer == config.numLayers - 1,
                     chunkRows: chunkRows ?? defaultChunkRows(T: T, B: B, GH: config.mode.gates * H))
-                pass.run(x: inputs[layer], dOut: dOut, dX: &dX, hs: caches[index].hs)
-                let grads = pass.weightGradients()
-                gWeights.replaceSubrange((index * P)..<((index + 1) * P), with: grads)
-                copyState(pass.dh, into: &gh0, at: index)
-                if config.mode == .lstm { copyState(pass.dc, into: &gc0, at: index) }
+                withExtendedLifetime(pass) {   // its storage holds what its pointers point to
+                    pass.run(x: inputs[layer], dOut: dOut, dX: &dX, hs: caches[index].hs)
+                    gWeights.replaceSubrange((index * P)..<((index + 1) * P), with: pass.weightGradients())
+                    copyState(pass.dh, count: B * H, into: &gh0, at: index)
+                    if config.mode == .lstm { copyState(pass.dc, count: B * H, into: &gc0, at: index) }
+                }
             }
             let dXTensor = dX.isEmpty ? Tensor(zeros: [0]) : Tensor(shape: [T, B, I], scalars: dX)
             if layer > 0 {
@@ -65,17 +66,21 @@ extension RecurrentEngine {
                 config.mode == .lstm ? Tensor(shape: stateShape, scalars: gc0) : nil, gWeights)
     }
 
-    /// `state` [B, H] into slice `index` of `states` [L·D, B, H].
-    static func copyState<Scalar>(_ state: ScalarBuffer<Scalar>, into states: inout [Scalar], at index: Int) {
+    /// `state` [B, H] (`count` = B·H values) into slice `index` of `states` [L·D, B, H].
+    static func copyState<Scalar>(_ state: UnsafePointer<Scalar>, count: Int, into states: inout [Scalar], at index: Int) {
         states.withUnsafeMutableBufferPointer { p in
-            (p.baseAddress! + index * state.count).update(from: state.base, count: state.count)
+            (p.baseAddress! + index * count).update(from: state, count: count)
         }
     }
 }
 
 /// One layer and direction of the backward pass: its shapes, weights and buffers, shared by its
 /// blocks of rows (each of which reads and writes its own rows and its own slices of the buffers).
+/// The buffers are raw pointers, so that the blocks on their cores never touch a reference count;
+/// `storage` owns them.
 struct BackwardDirection<Scalar: TensorScalar>: @unchecked Sendable {
+    typealias Pointer = UnsafeMutablePointer<Scalar>
+    private let storage: [ScalarBuffer<Scalar>]
     let mode: RecurrentMode
     let T: Int, B: Int, I: Int, H: Int, GH: Int
     let D: Int, direction: Int
@@ -89,15 +94,15 @@ struct BackwardDirection<Scalar: TensorScalar>: @unchecked Sendable {
     /// input's weight gradients are a second product.
     let separateInput: Bool
     /// The cache's buffers (the forward pass's c, gates, W_hn·h + b_hn) and the initial states [B, H].
-    let cs: ScalarBuffer<Scalar>?, gates: ScalarBuffer<Scalar>?, newGateHidden: ScalarBuffer<Scalar>?
-    let h0: ScalarBuffer<Scalar>, c0: ScalarBuffer<Scalar>
+    let cs: Pointer?, gates: Pointer?, newGateHidden: Pointer?
+    let h0: Pointer, c0: Pointer
     /// W_hh [G·H, H] and (when the input's gradient is wanted) W_ih [G·H, I], packed once for every step's products.
     let hiddenWeights: PackedMatrix<Scalar>
     let inputWeights: PackedMatrix<Scalar>?
     /// The gradients of the state: dh [B, H] (of h_{t} going back, h0's at the end) and LSTM's dc.
-    let dh: ScalarBuffer<Scalar>, dc: ScalarBuffer<Scalar>
+    let dh: Pointer, dc: Pointer
     /// dG_h · W_hh, a step's [B, H], and GRU's dh_t·z [B, H]: the two parts of dh_{t-1}.
-    let dhPrevThroughWeights: ScalarBuffer<Scalar>, dhPrevThroughZ: ScalarBuffer<Scalar>
+    let dhPrevThroughWeights: Pointer, dhPrevThroughZ: Pointer
     let blocks: [(start: Int, count: Int)]
     /// Steps per chunk, and the rows of a block's chunk buffers (steps × the largest block's rows).
     let chunkSteps: Int, chunkBlockRows: Int
@@ -107,9 +112,9 @@ struct BackwardDirection<Scalar: TensorScalar>: @unchecked Sendable {
     /// Each block's chunk of gate gradients dG_x (and GRU's dG_h) [chunkBlockRows, G·H] and joint
     /// operands [chunkBlockRows, jointWidth] (and [_, inputJointWidth]); its products [jointWidth, G·H]
     /// (and [inputJointWidth, G·H]). Without `separateInput` the input's ones are the hidden side's.
-    let dGx: ScalarBuffer<Scalar>, dGh: ScalarBuffer<Scalar>
-    let joint: ScalarBuffer<Scalar>, inputJoint: ScalarBuffer<Scalar>
-    let product: ScalarBuffer<Scalar>, inputProduct: ScalarBuffer<Scalar>
+    let dGx: Pointer, dGh: Pointer
+    let joint: Pointer, inputJoint: Pointer
+    let product: Pointer, inputProduct: Pointer
 
     init(_ config: RecurrentConfig, T: Int, B: Int, I: Int, index: Int, direction: Int, weights w: [Tensor<Scalar>],
          cache: DirectionCache<Scalar>, h0: Tensor<Scalar>?, c0: Tensor<Scalar>?, ghN: Tensor<Scalar>, gcN: Tensor<Scalar>?,
@@ -119,16 +124,21 @@ struct BackwardDirection<Scalar: TensorScalar>: @unchecked Sendable {
         (D, self.direction, self.lengths, self.batchFirst) = (config.directions, direction, lengths, batchFirst)
         ragged = lengths.contains { $0 < T }
         (hasH0, hasBias, separateInput) = (h0 != nil, config.bias, config.mode == .gru)
-        (cs, gates, newGateHidden) = (cache.cs, cache.gates, cache.newGateHidden)
-        self.h0 = ScalarBuffer(slice: index, of: h0, size: B * H)
-        self.c0 = ScalarBuffer(slice: index, of: c0, size: B * H)
+        (cs, gates, newGateHidden) = (cache.cs?.base, cache.gates?.base, cache.newGateHidden?.base)
+        var owned: [ScalarBuffer<Scalar>] = [cache.cs, cache.gates, cache.newGateHidden].compactMap { $0 }
+        func own(_ buffer: ScalarBuffer<Scalar>) -> Pointer {
+            owned.append(buffer)
+            return buffer.base
+        }
+        self.h0 = own(ScalarBuffer(slice: index, of: h0, size: B * H))
+        self.c0 = own(ScalarBuffer(slice: index, of: c0, size: B * H))
         hiddenWeights = w[1].withBase { PackedMatrix(transB: false, k: GH, n: H, b: $0, ldb: H) }
         inputWeights = wantInput ? w[0].withBase { PackedMatrix(transB: false, k: GH, n: I, b: $0, ldb: I) } : nil
-        dh = ScalarBuffer(slice: index, of: ghN, size: B * H)
-        dc = ScalarBuffer(slice: index, of: gcN, size: B * H)
+        dh = own(ScalarBuffer(slice: index, of: ghN, size: B * H))
+        dc = own(ScalarBuffer(slice: index, of: gcN, size: B * H))
         // Read only where written.
-        dhPrevThroughWeights = ScalarBuffer(uninitialized: B * H)
-        dhPrevThroughZ = ScalarBuffer(uninitialized: B * H)
+        dhPrevThroughWeights = own(ScalarBuffer(uninitialized: B * H))
+        dhPrevThroughZ = own(ScalarBuffer(uninitialized: B * H))
         blocks = RecurrentEngine.backwardBlocks(B)
         let blockRows = blocks.map(\.count).max()!
         chunkSteps = Swift.min(T, Swift.max(1, chunkRows / blockRows))
@@ -137,12 +147,13 @@ struct BackwardDirection<Scalar: TensorScalar>: @unchecked Sendable {
         jointWidth = separateInput ? H + biasColumn : H + I + biasColumn
         inputJointWidth = I + biasColumn
         let chunks = blocks.count * chunkBlockRows
-        dGx = ScalarBuffer(uninitialized: chunks * GH)
-        dGh = ScalarBuffer(uninitialized: separateInput ? chunks * GH : 0)
-        joint = ScalarBuffer(uninitialized: chunks * jointWidth)
-        inputJoint = ScalarBuffer(uninitialized: separateInput ? chunks * inputJointWidth : 0)
-        product = ScalarBuffer(uninitialized: blocks.count * jointWidth * GH)
-        inputProduct = ScalarBuffer(uninitialized: separateInput ? blocks.count * inputJointWidth * GH : 0)
+        dGx = own(ScalarBuffer(uninitialized: chunks * GH))
+        dGh = own(ScalarBuffer(uninitialized: separateInput ? chunks * GH : 0))
+        joint = own(ScalarBuffer(uninitialized: chunks * jointWidth))
+        inputJoint = own(ScalarBuffer(uninitialized: separateInput ? chunks * inputJointWidth : 0))
+        product = own(ScalarBuffer(uninitialized: blocks.count * jointWidth * GH))
+        inputProduct = own(ScalarBuffer(uninitialized: separateInput ? blocks.count * inputJointWidth * GH : 0))
+        storage = owned
     }
 
     /// Every block back through the sequence, then their products summed in block order. `x` is the
@@ -184,11 +195,11 @@ extension BackwardDirection {
         let (b0, n) = blocks[index]
         let chunk = index * chunkBlockRows
         let block = BackwardBlock(
-            b0: b0, rows: n, dGx: dGx.base + chunk * GH, dGh: separateInput ? dGh.base + chunk * GH : dGx.base + chunk * GH,
-            joint: joint.base + chunk * jointWidth,
-            inputJoint: separateInput ? inputJoint.base + chunk * inputJointWidth : joint.base + chunk * jointWidth,
-            product: product.base + index * jointWidth * GH,
-            inputProduct: separateInput ? inputProduct.base + index * inputJointWidth * GH : product.base + index * jointWidth * GH)
+            b0: b0, rows: n, dGx: dGx + chunk * GH, dGh: separateInput ? dGh + chunk * GH : dGx + chunk * GH,
+            joint: joint + chunk * jointWidth,
+            inputJoint: separateInput ? inputJoint + chunk * inputJointWidth : joint + chunk * jointWidth,
+            product: product + index * jointWidth * GH,
+            inputProduct: separateInput ? inputProduct + index * inputJointWidth * GH : product + index * jointWidth * GH)
         for sHi in stride(from: T - 1, through: 0, by: -chunkSteps) {
             let sLo = Swift.max(0, sHi - chunkSteps + 1)
             let tFirst = reverse ? T - 1 - sHi : sLo
@@ -211,8 +222,8 @@ extension BackwardDirection {
         let t = reverse ? T - 1 - s : s
         let prevT = reverse ? t + 1 : t - 1
         let local = (t - tFirst) * n   // the step's first row in the block's chunk buffers
-        let hPrev = s == 0 ? UnsafePointer(h0.base) : memory.hs + prevT * B * H
-        let cPrev = mode == .lstm ? (s == 0 ? UnsafePointer(c0.base) : UnsafePointer(cs!.base + prevT * B * H)) : hPrev
+        let hPrev = s == 0 ? UnsafePointer(h0) : memory.hs + prevT * B * H
+        let cPrev = mode == .lstm ? (s == 0 ? UnsafePointer(c0) : UnsafePointer(cs! + prevT * B * H)) : hPrev
         gatherJointRows(t: t, local: local, hPrev: hPrev, block, x: memory.x)
         // Row b of the batch at dgx + (b - b0)·G·H.
         let dgx = block.dGx + local * GH - b0 * GH
@@ -260,13 +271,13 @@ extension BackwardDirection {
         func rowsFrom(_ b: Int, _ rows: Int) {
             let row = t * B + b
             RecurrentEngine.stepBackward(
-                mode, rows: rows, H: H, dh: dh.base + b * H,
+                mode, rows: rows, H: H, dh: dh + b * H,
                 out: memory.dOut + (batchFirst ? b * T + t : row) * D * H + direction * H,
                 outStride: (batchFirst ? T : 1) * D * H, h: memory.hs + row * H,
-                gates: gates.map { UnsafePointer($0.base + row * GH) }, c: cs.map { UnsafePointer($0.base + row * H) },
-                newGateHidden: newGateHidden.map { UnsafePointer($0.base + row * H) },
-                cPrev: cPrev + b * H, hPrev: hPrev + b * H, dc: dc.base + b * H, dzx: dgx + b * GH, dzh: dgh + b * GH,
-                dhPrevThroughZ: dhPrevThroughZ.base + b * H)
+                gates: gates.map { UnsafePointer($0 + row * GH) }, c: cs.map { UnsafePointer($0 + row * H) },
+                newGateHidden: newGateHidden.map { UnsafePointer($0 + row * H) },
+                cPrev: cPrev + b * H, hPrev: hPrev + b * H, dc: dc + b * H, dzx: dgx + b * GH, dzh: dgh + b * GH,
+                dhPrevThroughZ: dhPrevThroughZ + b * H)
         }
         guard ragged else { return rowsFrom(b0, n) }
         for b in b0..<(b0 + n) {
@@ -282,7 +293,7 @@ extension BackwardDirection {
     /// dh_{t-1} = dG_h · W_hh (+ dh_t·z for GRU) for step t's rows; rows past their end keep dh.
     @inline(__always)
     func propagateHidden(t: Int, b0: Int, rows n: Int, dgh: UnsafeMutablePointer<Scalar>) {
-        let (H, lengths, dh, throughWeights, throughZ) = (H, lengths, dh.base, dhPrevThroughWeights.base, dhPrevThroughZ.base)
+        let (H, lengths, dh, throughWeights, throughZ) = (H, lengths, dh, dhPrevThroughWeights, dhPrevThroughZ)
         hiddenWeights.multiply(m: n, a: UnsafePointer(dgh + b0 * GH), lda: GH, c: throughWeights + b0 * H, ldc: H)
         for b in b0..<(b0 + n) {
             let dst = dh + b * H, src = throughWeights + b * H
@@ -311,8 +322,8 @@ extension BackwardDirection {
     /// The blocks' products, summed in block order into the first block's: a pass front to back
     /// over each (the other cores' products come from their caches; read in tiles, line by line,
     /// they took several times as long).
-    func sumBlocks(_ products: ScalarBuffer<Scalar>, each count: Int) {
-        let sum = products.base
+    func sumBlocks(_ products: Pointer, each count: Int) {
+        let sum = products
         for block in 1..<blocks.count {
             Scalar._binary(.add, sum, aRow: 0, aStep: 1, sum + block * count, bRow: 0, bStep: 1, sum, rows: 1, count: count, 0, 0)
         }
@@ -338,10 +349,10 @@ extension BackwardDirection {
     /// [G·H] when `vector`): eight source rows at a time, read front to back together, each output
     /// row written eight values at a time (a value at a time, each write to another cache line, it
     /// took about 2 % of an LSTM-128 step while the other core waited).
-    func transposed(_ source: ScalarBuffer<Scalar>, first: Int, columns: Int, vector: Bool = false) -> Tensor<Scalar> {
+    func transposed(_ source: Pointer, first: Int, columns: Int, vector: Bool = false) -> Tensor<Scalar> {
         var result: [Scalar] = uninitializedScalars(GH * columns)
         result.withUnsafeMutableBufferPointer { pr in
-            let src = source.base + first * GH, dst = pr.baseAddress!
+            let src = source + first * GH, dst = pr.baseAddress!
             for c0 in stride(from: 0, to: columns, by: 8) {
                 let width = Swift.min(8, columns - c0)
                 let rows = src + c0 * GH

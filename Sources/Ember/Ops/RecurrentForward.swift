@@ -146,24 +146,29 @@ extension RecurrentEngine {
             } }
         }
         let biases = config.bias ? (ih: ScalarBuffer(slice: 0, of: w[2], size: GH), hh: ScalarBuffer(slice: 0, of: w[3], size: GH)) : nil
+        let initialH = ScalarBuffer(slice: index, of: h0, size: B * H), initialC = ScalarBuffer(slice: index, of: c0, size: B * H)
+        let hiddenProjections = ScalarBuffer<Scalar>(uninitialized: B * GH)
+        // Raw pointers only, so that the blocks on their cores never touch a reference count.
         let step = ForwardDirection(
             mode: config.mode, T: T, B: B, I: I, H: H, reverse: reverse, lengths: lengths, keepCaches: keepCaches,
-            h0: ScalarBuffer(slice: index, of: h0, size: B * H), c0: ScalarBuffer(slice: index, of: c0, size: B * H),
+            h0: initialH.base, c0: initialC.base,
             hasH0: h0 != nil,
             // W_hhᵀ [H, G·H] packed once per call for every step's product.
             hiddenWeights: w[1].withBase { PackedMatrix(transB: true, k: H, n: GH, b: $0, ldb: H) },
             inputWeights: projectInBlocks ? w[0].withBase { PackedMatrix(transB: true, k: I, n: GH, b: $0, ldb: I) } : nil,
-            biases: biases,
+            biases: biases.map { (ih: UnsafePointer($0.ih.base), hh: UnsafePointer($0.hh.base)) },
             // The fused cell kernels for Float LSTM and GRU read the biases as they go.
             fuseBiases: Scalar.self == Float.self && (config.mode == .lstm || config.mode == .gru),
-            inputProjections: inputProjections, hiddenProjections: ScalarBuffer(uninitialized: B * GH),
-            cs: cache.cs, gates: cache.gates, newGateHidden: cache.newGateHidden, placement: placement)
+            inputProjections: inputProjections.base, hiddenProjections: hiddenProjections.base,
+            cs: cache.cs?.base, gates: cache.gates?.base, newGateHidden: cache.newGateHidden?.base, placement: placement)
         // Rows never interact: blocks of rows run the whole sequence on their own, on all cores.
         let blocks = splitRows ? recurrenceBlocks(B) : [(start: 0, count: B)]
-        x.withBase { px in
-            cache.hs.withUnsafeMutableBufferPointer { phs in
-                WorkerPool.shared.run(chunks: blocks.count, threads: emberThreadCount) { block in
-                    step.run(b0: blocks[block].start, rows: blocks[block].count, x: px, hs: phs.baseAddress!)
+        withExtendedLifetime((initialH, initialC, biases, inputProjections, hiddenProjections)) {
+            x.withBase { px in
+                cache.hs.withUnsafeMutableBufferPointer { phs in
+                    WorkerPool.shared.run(chunks: blocks.count, threads: emberThreadCount) { block in
+                        step.run(b0: blocks[block].start, rows: blocks[block].count, x: px, hs: phs.baseAddress!)
+                    }
                 }
             }
         }
@@ -180,20 +185,20 @@ struct ForwardDirection<Scalar: TensorScalar>: @unchecked Sendable {
     /// Whether `gates` and `newGateHidden` hold every step (else one step, reused).
     let keepCaches: Bool
     /// The initial state's slices [B, H] (zeros when there is none); `hasH0` false: h_{-1} = 0.
-    let h0: ScalarBuffer<Scalar>, c0: ScalarBuffer<Scalar>
+    let h0: UnsafePointer<Scalar>, c0: UnsafePointer<Scalar>
     let hasH0: Bool
     /// W_hhᵀ, packed; W_ihᵀ packed when each block projects its inputs step by step, else nil.
     let hiddenWeights: PackedMatrix<Scalar>
     let inputWeights: PackedMatrix<Scalar>?
     /// b_ih and b_hh [G·H], or nil without biases.
-    let biases: (ih: ScalarBuffer<Scalar>, hh: ScalarBuffer<Scalar>)?
+    let biases: (ih: UnsafePointer<Scalar>, hh: UnsafePointer<Scalar>)?
     /// Whether the step kernel adds the biases (Float LSTM and GRU) rather than a pass of its own.
     let fuseBiases: Bool
     /// x_t W_ihᵀ (+ b_ih): every step's [T, B, G·H], or one step's [B, G·H] when `inputWeights`.
-    let inputProjections: ScalarBuffer<Scalar>
+    let inputProjections: UnsafeMutablePointer<Scalar>
     /// h_{t-1} W_hhᵀ (+ b_hh), one step's [B, G·H].
-    let hiddenProjections: ScalarBuffer<Scalar>
-    let cs: ScalarBuffer<Scalar>?, gates: ScalarBuffer<Scalar>?, newGateHidden: ScalarBuffer<Scalar>?
+    let hiddenProjections: UnsafeMutablePointer<Scalar>
+    let cs: UnsafeMutablePointer<Scalar>?, gates: UnsafeMutablePointer<Scalar>?, newGateHidden: UnsafeMutablePointer<Scalar>?
     let placement: OutputPlacement<Scalar>?
 
     var GH: Int { mode.gates * H }
@@ -203,18 +208,18 @@ struct ForwardDirection<Scalar: TensorScalar>: @unchecked Sendable {
         for s in 0..<T {
             let t = reverse ? T - 1 - s : s
             let prevT = reverse ? t + 1 : t - 1
-            let hPrev = (s == 0 ? UnsafePointer(h0.base) : UnsafePointer(hs + prevT * B * H)) + b0 * H
-            let cPrev = mode == .lstm ? (s == 0 ? UnsafePointer(c0.base) : UnsafePointer(cs!.base + prevT * B * H)) + b0 * H : hPrev
+            let hPrev = (s == 0 ? h0 : UnsafePointer(hs + prevT * B * H)) + b0 * H
+            let cPrev = mode == .lstm ? (s == 0 ? c0 : UnsafePointer(cs! + prevT * B * H)) + b0 * H : hPrev
             let gh = projectHidden(s: s, b0: b0, rows: n, hPrev: hPrev)
             let xw = projectInput(t: t, b0: b0, rows: n, x: x)
             let ht = hs + t * B * H + b0 * H
-            let ct = mode == .lstm ? cs!.base + t * B * H + b0 * H : nil
+            let ct = mode == .lstm ? cs! + t * B * H + b0 * H : nil
             let cacheT = keepCaches ? t : 0
             RecurrentEngine.stepForward(
-                mode, B: n, H: H, xw: xw, bih: fuseBiases && inputWeights != nil ? biases.map { UnsafePointer($0.ih.base) } : nil,
-                gh: gh, bhh: fuseBiases ? biases.map { UnsafePointer($0.hh.base) } : nil, hPrev: hPrev, cPrev: cPrev,
-                h: ht, c: ct, gates: gates.map { $0.base + cacheT * B * GH + b0 * GH },
-                newGateHidden: newGateHidden.map { $0.base + cacheT * B * H + b0 * H })
+                mode, B: n, H: H, xw: xw, bih: fuseBiases && inputWeights != nil ? biases?.ih : nil,
+                gh: gh, bhh: fuseBiases ? biases?.hh : nil, hPrev: hPrev, cPrev: cPrev,
+                h: ht, c: ct, gates: gates.map { $0 + cacheT * B * GH + b0 * GH },
+                newGateHidden: newGateHidden.map { $0 + cacheT * B * H + b0 * H })
             // Sequences that have ended carry their state and output zeros.
             for b in 0..<n where t >= lengths[b0 + b] {
                 (ht + b * H).update(from: hPrev + b * H, count: H)
@@ -227,13 +232,13 @@ struct ForwardDirection<Scalar: TensorScalar>: @unchecked Sendable {
     /// The block's hidden projection h_{t-1} x W_hhᵀ (+ b_hh unless the step kernel adds it).
     @inline(__always)
     func projectHidden(s: Int, b0: Int, rows n: Int, hPrev: UnsafePointer<Scalar>) -> UnsafePointer<Scalar> {
-        let gh = hiddenProjections.base + b0 * GH
+        let gh = hiddenProjections + b0 * GH
         if s == 0 && !hasH0 {
             gh.update(repeating: 0, count: n * GH)    // h_{-1} = 0
         } else {
             hiddenWeights.multiply(m: n, a: hPrev, lda: H, c: gh, ldc: GH)
         }
-        if let biases, !fuseBiases { addRowwise(biases.hh.base, to: gh, rows: n) }
+        if let biases, !fuseBiases { addRowwise(biases.hh, to: gh, rows: n) }
         return UnsafePointer(gh)
     }
 
@@ -241,10 +246,10 @@ struct ForwardDirection<Scalar: TensorScalar>: @unchecked Sendable {
     /// the projections of every step.
     @inline(__always)
     func projectInput(t: Int, b0: Int, rows n: Int, x: UnsafePointer<Scalar>) -> UnsafePointer<Scalar> {
-        guard let inputWeights else { return UnsafePointer(inputProjections.base + t * B * GH + b0 * GH) }
-        let xw = inputProjections.base + b0 * GH
+        guard let inputWeights else { return UnsafePointer(inputProjections + t * B * GH + b0 * GH) }
+        let xw = inputProjections + b0 * GH
         inputWeights.multiply(m: n, a: x + (t * B + b0) * I, lda: I, c: xw, ldc: GH)
-        if let biases, !fuseBiases { addRowwise(biases.ih.base, to: xw, rows: n) }
+        if let biases, !fuseBiases { addRowwise(biases.ih, to: xw, rows: n) }
         return UnsafePointer(xw)
     }
 
