@@ -42,10 +42,10 @@ import Testing
                 e.withUnsafeMutableBufferPointer { pe in hOut.withUnsafeMutableBufferPointer { ph in
                     if plain {
                         RecurrentEngine.stepForwardPlain(mode, B: n, H: H, xw: x, gh: g, hPrev: hp, cPrev: cp, h: ph.baseAddress!,
-                                                         c: pc.baseAddress!, gates: pg.baseAddress!, extra: pe.baseAddress!)
+                                                         c: pc.baseAddress!, gates: pg.baseAddress!, newGateHidden: pe.baseAddress!)
                     } else {
                         RecurrentEngine.stepForward(mode, B: n, H: H, xw: x, gh: g, hPrev: hp, cPrev: cp, h: ph.baseAddress!,
-                                                    c: pc.baseAddress!, gates: pg.baseAddress!, extra: pe.baseAddress!)
+                                                    c: pc.baseAddress!, gates: pg.baseAddress!, newGateHidden: pe.baseAddress!)
                     }
                 } }
             } }
@@ -61,13 +61,13 @@ import Testing
             dcIO.withUnsafeMutableBufferPointer { pdc in dzx.withUnsafeMutableBufferPointer { px in
                 dzh.withUnsafeMutableBufferPointer { ph in direct.withUnsafeMutableBufferPointer { pd in
                     if plain {
-                        RecurrentEngine.stepBackwardPlain(mode, rows: n, H: H, dh: d, out: o, outStride: outStride, h: hh,
-                                                          gates: g, extra: e, cPrev: cp, hPrev: hp, dc: pdc.baseAddress!,
-                                                          dzx: px.baseAddress!, dzh: ph.baseAddress!, direct: pd.baseAddress!)
+                        RecurrentEngine.stepBackward(mode, plain: true, rows: n, H: H, dh: d, out: o, outStride: outStride, h: hh,
+                                                          gates: g, c: e, newGateHidden: e, cPrev: cp, hPrev: hp, dc: pdc.baseAddress!,
+                                                          dzx: px.baseAddress!, dzh: ph.baseAddress!, dhPrevThroughZ: pd.baseAddress!)
                     } else {
                         RecurrentEngine.stepBackward(mode, rows: n, H: H, dh: d, out: o, outStride: outStride, h: hh,
-                                                     gates: g, extra: e, cPrev: cp, hPrev: hp, dc: pdc.baseAddress!,
-                                                     dzx: px.baseAddress!, dzh: ph.baseAddress!, direct: pd.baseAddress!)
+                                                     gates: g, c: e, newGateHidden: e, cPrev: cp, hPrev: hp, dc: pdc.baseAddress!,
+                                                     dzx: px.baseAddress!, dzh: ph.baseAddress!, dhPrevThroughZ: pd.baseAddress!)
                     }
                 } }
             } }

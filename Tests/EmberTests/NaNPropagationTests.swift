@@ -230,8 +230,9 @@ import Testing
         let dh: [Double] = [1, 2, 3], out: [Double] = [0.5, 0.5, 0.5], h: [Double] = [.nan, 0, 2]
         var dz = [Double](repeating: 9, count: H), dzh = dz, direct = dz, dc = dz
         let empty = [Double](repeating: 0, count: H)
-        RecurrentEngine.stepBackwardPlain(.rnnRelu, rows: 1, H: H, dh: dh, out: out, outStride: H, h: h, gates: nil, extra: nil,
-                                          cPrev: empty, hPrev: empty, dc: &dc, dzx: &dz, dzh: &dzh, direct: &direct)
+        RecurrentEngine.stepBackward(.rnnRelu, plain: true, rows: 1, H: H, dh: dh, out: out, outStride: H, h: h, gates: nil, c: nil,
+                                          newGateHidden: nil, cPrev: empty, hPrev: empty, dc: &dc, dzx: &dz, dzh: &dzh,
+                                          dhPrevThroughZ: &direct)
         #expect(dz == [1.5, 0, 3.5])
     }
 

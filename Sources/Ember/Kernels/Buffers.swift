@@ -10,17 +10,23 @@ import Glibc
 @inline(__always)
 func uninitializedScalars<Scalar: TensorScalar>(_ count: Int) -> [Scalar] {
     [Scalar](unsafeUninitializedCapacity: count) { buffer, initialized in
-        #if os(Linux)
-        let bytes = count * MemoryLayout<Scalar>.stride
-        if bytes >= 8 << 20, let base = buffer.baseAddress {
-            let huge = 2 << 20
-            let start = (Int(bitPattern: base) + huge - 1) / huge * huge
-            let end = (Int(bitPattern: base) + bytes) / huge * huge
-            if end > start { _ = madvise(UnsafeMutableRawPointer(bitPattern: start), end - start, MADV_HUGEPAGE) }
-        }
-        #endif
+        if let base = buffer.baseAddress { adviseHugePages(base, bytes: count * MemoryLayout<Scalar>.stride) }
         initialized = count
     }
+}
+
+/// Asks the kernel for 2 MB pages for the whole 2 MB pages within `bytes` from `base`, when there
+/// are 8 MB or more (where transparent huge pages are on request; nothing elsewhere).
+@inline(__always)
+func adviseHugePages(_ base: UnsafeMutableRawPointer, bytes: Int) {
+    #if os(Linux)
+    if bytes >= 8 << 20 {
+        let huge = 2 << 20
+        let start = (Int(bitPattern: base) + huge - 1) / huge * huge
+        let end = (Int(bitPattern: base) + bytes) / huge * huge
+        if end > start { _ = madvise(UnsafeMutableRawPointer(bitPattern: start), end - start, MADV_HUGEPAGE) }
+    }
+    #endif
 }
 
 /// A pointer to a generic scalar known to be Float, for the C kernels.

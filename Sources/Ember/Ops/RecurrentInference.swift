@@ -32,13 +32,13 @@ extension RecurrentEngine {
         var cN: [Scalar] = isLSTM ? uninitializedScalars(LD * B * H) : []
         // One layer, one direction of a tanh/ReLU RNN over full-length sequences: every step runs
         // straight in the output (see `rnnBlock`), with both weight matrices packed once for all blocks.
-        let direct = (config.mode == .rnnTanh || config.mode == .rnnRelu) && config.numLayers == 1
+        let runsInOutput = (config.mode == .rnnTanh || config.mode == .rnnRelu) && config.numLayers == 1
             && config.directions == 1 && lengths.allSatisfy { $0 == T }
         // In Float, the whole sequence runs in one fused kernel where its shapes allow (I and H within
         // one block of the GEMM's K); otherwise the steps run as products and in-place steps.
         let level = ember_kernel_level_in_use()
-        let fused = direct && Scalar.self == Float.self && I <= ember_sgemm_k_block(level) && H <= ember_sgemm_k_block(level)
-        let packed = direct && !fused ? (weights[0].withBase { PackedMatrix(transB: true, k: I, n: H, b: $0, ldb: I) },
+        let fused = runsInOutput && Scalar.self == Float.self && I <= ember_sgemm_k_block(level) && H <= ember_sgemm_k_block(level)
+        let packed = runsInOutput && !fused ? (weights[0].withBase { PackedMatrix(transB: true, k: I, n: H, b: $0, ldb: I) },
                                weights[1].withBase { PackedMatrix(transB: true, k: H, n: H, b: $0, ldb: H) }) : nil
         input.withBase { px in
         output.withUnsafeMutableBufferPointer { po in
@@ -57,44 +57,8 @@ extension RecurrentEngine {
                              biases: config.bias ? (weights[2], weights[3]) : nil, h0: h0, shared: shared)
                     return
                 }
-                // This block's input, time-major [T, rows, I].
-                var x: [Scalar] = uninitializedScalars(T * rows * I)
-                x.withUnsafeMutableBufferPointer { pxb in
-                    for t in 0..<T {
-                        for r in 0..<rows {
-                            let source = batchFirst ? ((b0 + r) * T + t) * I : (t * B + b0 + r) * I
-                            (pxb.baseAddress! + (t * rows + r) * I).update(from: shared.x + source, count: I)
-                        }
-                    }
-                }
-                func rowsOf(_ state: Tensor<Scalar>?) -> Tensor<Scalar>? {
-                    state.map { s in
-                        var part: [Scalar] = uninitializedScalars(LD * rows * H)
-                        s.withBase { ps in
-                            part.withUnsafeMutableBufferPointer { pp in
-                                for i in 0..<LD {
-                                    (pp.baseAddress! + i * rows * H).update(from: ps + (i * B + b0) * H, count: rows * H)
-                                }
-                            }
-                        }
-                        return Tensor(shape: [LD, rows, H], scalars: part)
-                    }
-                }
-                // The last layer writes this block's rows straight into the output.
-                let destination = OutputDestination(base: shared.output + (batchFirst ? b0 * T : b0) * DH,
-                                                    rowStrideT: batchFirst ? 1 : B, rowStrideB: batchFirst ? T : 1)
-                let result = forward(config, x: Tensor(shape: [T, rows, I], scalars: x), h0: rowsOf(h0), c0: rowsOf(c0),
-                                     weights: weights, lengths: Array(lengths[b0..<(b0 + rows)]), masks: [],
-                                     keepCaches: false, splitRows: false, outputDestination: destination)
-                // The block's final states into place.
-                result.hN.withBase { pr in
-                    for i in 0..<LD { (shared.hN + (i * B + b0) * H).update(from: pr + i * rows * H, count: rows * H) }
-                }
-                if let cNBlock = result.cN, let pcn = shared.cN {
-                    cNBlock.withBase { pr in
-                        for i in 0..<LD { (pcn + (i * B + b0) * H).update(from: pr + i * rows * H, count: rows * H) }
-                    }
-                }
+                inferenceBlock(config, T: T, B: B, b0: b0, rows: rows, batchFirst: batchFirst, h0: h0, c0: c0,
+                               weights: weights, lengths: lengths, shared: shared)
             }
         } } } }
         StorageCache.remember(output)
@@ -105,6 +69,54 @@ extension RecurrentEngine {
 }
 
 extension RecurrentEngine {
+    /// One block of `rows` rows from `b0` through the whole stack, any cell and shape: its input
+    /// gathered time-major, the training forward's stack run on it without caches (on this core),
+    /// the last layer writing its rows straight into the output, then its final states into place.
+    static func inferenceBlock<Scalar: TensorScalar>(
+        _ config: RecurrentConfig, T: Int, B: Int, b0: Int, rows: Int, batchFirst: Bool, h0: Tensor<Scalar>?,
+        c0: Tensor<Scalar>?, weights: [Tensor<Scalar>], lengths: [Int], shared: InferencePointers<Scalar>
+    ) {
+        let I = config.inputSize, H = config.hiddenSize, DH = config.directions * H
+        let LD = config.numLayers * config.directions
+        // This block's input, time-major [T, rows, I].
+        var x: [Scalar] = uninitializedScalars(T * rows * I)
+        x.withUnsafeMutableBufferPointer { pxb in
+            for t in 0..<T {
+                for r in 0..<rows {
+                    let source = batchFirst ? ((b0 + r) * T + t) * I : (t * B + b0 + r) * I
+                    (pxb.baseAddress! + (t * rows + r) * I).update(from: shared.x + source, count: I)
+                }
+            }
+        }
+        func rowsOf(_ state: Tensor<Scalar>?) -> Tensor<Scalar>? {
+            state.map { s in
+                var part: [Scalar] = uninitializedScalars(LD * rows * H)
+                s.withBase { ps in
+                    part.withUnsafeMutableBufferPointer { pp in
+                        for i in 0..<LD {
+                            (pp.baseAddress! + i * rows * H).update(from: ps + (i * B + b0) * H, count: rows * H)
+                        }
+                    }
+                }
+                return Tensor(shape: [LD, rows, H], scalars: part)
+            }
+        }
+        // The last layer writes this block's rows straight into the output.
+        let destination = OutputDestination(base: shared.output + (batchFirst ? b0 * T : b0) * DH,
+                                            rowStrideT: batchFirst ? 1 : B, rowStrideB: batchFirst ? T : 1)
+        let result = runStack(config, x: Tensor(shape: [T, rows, I], scalars: x), h0: rowsOf(h0), c0: rowsOf(c0),
+                              weights: weights, lengths: Array(lengths[b0..<(b0 + rows)]), masks: [],
+                              keepCaches: false, splitRows: false, layout: .destination(destination))
+        // The block's final states into place.
+        func place(_ states: Tensor<Scalar>, into target: UnsafeMutablePointer<Scalar>) {
+            states.withBase { pr in
+                for i in 0..<LD { (target + (i * B + b0) * H).update(from: pr + i * rows * H, count: rows * H) }
+            }
+        }
+        place(result.hN, into: shared.hN)
+        if let cNBlock = result.cN, let pcn = shared.cN { place(cNBlock, into: pcn) }
+    }
+
     /// One block of `rows` rows from `b0` of a one-layer, one-direction tanh/ReLU RNN over full-length
     /// sequences, computed in the output buffer itself: each step's input projection is written
     /// into the step's output rows and the step turns them into h_t in place, and the next step's

@@ -1,0 +1,367 @@
+// Backpropagation through time for the recurrent stack: layer by layer from the last, direction by
+// direction. Within a layer and direction each block of rows (`backwardBlocks(B)`) runs back
+// through the whole sequence on its own core, as in the forward pass, a chunk of steps at a time
+// (about `chunkRows` of its rows). At each step it computes the gate gradients dG and adds its rows
+// of dX = dG_x · W_ih (dG still in cache); after each chunk it adds the chunk's weight gradients to
+// its own partial products:
+//   [W_hh | W_ih | b]ᵀ += [h_{t-1} | x_t | 1]ᵀ · dG   (RNN, LSTM: one product), or
+//   [W_hh | b_hh]ᵀ += [h_{t-1} | 1]ᵀ · dG_h and [W_ih | b_ih]ᵀ += [x_t | 1]ᵀ · dG_x (GRU),
+// with dG, the large operand, read row by row as GEMM's right operand; the column of ones (with a
+// bias) gives the bias sums. The blocks' products are summed in block order at the end, so no core
+// waits for another before the end and the results depend on B alone, not on the thread count.
+
+extension RecurrentEngine {
+    /// Backpropagation through time. `gOut` is the gradient of the output [T, B, D·H] ([B, T, D·H]
+    /// when `batchFirstGradient`), `ghN`/`gcN` of the final states. Returns gradients of x [T, B, I] (an empty tensor when `inputGradient` is
+    /// false), h0, c0 and every weight (same order). Without h0, the h0 gradient is not computed.
+    /// `chunkRows` sets how many rows (steps × a block's rows) each block of rows takes back through
+    /// the sequence between additions to its weight gradients; by default `RecurrentEngine.chunkRows`,
+    /// or all of them when the gate gradients of the whole sequence are small (tests vary it).
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    static func backward<Scalar: TensorScalar>(
+        _ config: RecurrentConfig, gOut: Tensor<Scalar>, ghN: Tensor<Scalar>, gcN: Tensor<Scalar>?,
+        h0: Tensor<Scalar>?, c0: Tensor<Scalar>?, weights: [Tensor<Scalar>], lengths: [Int], masks: [Tensor<Scalar>],
+        inputs: [Tensor<Scalar>], caches: [DirectionCache<Scalar>], inputGradient: Bool = true, batchFirstGradient: Bool = false,
+        chunkRows: Int? = nil
+    ) -> (gx: Tensor<Scalar>, gh0: Tensor<Scalar>, gc0: Tensor<Scalar>?, gWeights: [Tensor<Scalar>]) {
+        let (T, B) = batchFirstGradient ? (gOut.shape[1], gOut.shape[0]) : (gOut.shape[0], gOut.shape[1])
+        let H = config.hiddenSize, D = config.directions, P = config.parametersPerDirection
+        // Every one is assigned below, by the direction it belongs to.
+        var gWeights = weights.map { _ in Tensor<Scalar>(zeros: [0]) }
+        var gh0 = [Scalar](repeating: 0, count: config.numLayers * D * B * H)
+        var gc0 = config.mode == .lstm ? [Scalar](repeating: 0, count: config.numLayers * D * B * H) : []
+        var dOut = gOut    // gradient of the current layer's output [T, B, D·H]
+        var gx = Tensor<Scalar>(zeros: [0])
+        for layer in stride(from: config.numLayers - 1, through: 0, by: -1) {
+            let I = config.layerInputSize(layer)
+            // The input's gradient (an empty array when it is not wanted).
+            // (Every element is written: the first direction's product does not read it.)
+            let wantInput = layer > 0 || inputGradient
+            var dX: [Scalar] = uninitializedScalars(wantInput ? T * B * I : 0)
+            for direction in 0..<D {
+                let index = layer * D + direction
+                let pass = BackwardDirection(
+                    config, T: T, B: B, I: I, index: index, direction: direction, weights: Array(weights[(index * P)...].prefix(P)),
+                    cache: caches[index], h0: h0, c0: c0, ghN: ghN, gcN: gcN, lengths: lengths, wantInput: wantInput,
+                    // Only the last layer's output gradient comes batch-first; the rest are time-major.
+                    batchFirst: batchFirstGradient && layer == config.numLayers - 1,
+                    chunkRows: chunkRows ?? defaultChunkRows(T: T, B: B, GH: config.mode.gates * H))
+                withExtendedLifetime(pass) {   // its storage holds what its pointers point to
+                    pass.run(x: inputs[layer], dOut: dOut, dX: &dX, hs: caches[index].hs)
+                    gWeights.replaceSubrange((index * P)..<((index + 1) * P), with: pass.weightGradients())
+                    copyState(pass.dh, count: B * H, into: &gh0, at: index)
+                    if config.mode == .lstm { copyState(pass.dc, count: B * H, into: &gc0, at: index) }
+                }
+            }
+            let dXTensor = dX.isEmpty ? Tensor(zeros: [0]) : Tensor(shape: [T, B, I], scalars: dX)
+            if layer > 0 {
+                dOut = masks.isEmpty ? dXTensor : dXTensor * masks[layer - 1]
+            } else {
+                gx = dXTensor
+            }
+        }
+        let stateShape = [config.numLayers * D, B, H]
+        return (gx, Tensor(shape: stateShape, scalars: gh0),
+                config.mode == .lstm ? Tensor(shape: stateShape, scalars: gc0) : nil, gWeights)
+    }
+
+    /// `state` [B, H] (`count` = B·H values) into slice `index` of `states` [L·D, B, H].
+    static func copyState<Scalar>(_ state: UnsafePointer<Scalar>, count: Int, into states: inout [Scalar], at index: Int) {
+        states.withUnsafeMutableBufferPointer { p in
+            (p.baseAddress! + index * count).update(from: state, count: count)
+        }
+    }
+}
+
+/// One layer and direction of the backward pass: its shapes, weights and buffers, shared by its
+/// blocks of rows (each of which reads and writes its own rows and its own slices of the buffers).
+/// The buffers are raw pointers, so that the blocks on their cores never touch a reference count;
+/// `storage` owns them.
+struct BackwardDirection<Scalar: TensorScalar>: @unchecked Sendable {
+    typealias Pointer = UnsafeMutablePointer<Scalar>
+    private let storage: [ScalarBuffer<Scalar>]
+    let mode: RecurrentMode
+    let T: Int, B: Int, I: Int, H: Int, GH: Int
+    let D: Int, direction: Int
+    let lengths: [Int]
+    let ragged: Bool
+    /// Whether the output gradient is [B, T, D·H] rather than [T, B, D·H].
+    let batchFirst: Bool
+    let hasH0: Bool
+    let hasBias: Bool
+    /// GRU: the input and hidden sides have gate gradients of their own (dG_x ≠ dG_h), so the
+    /// input's weight gradients are a second product.
+    let separateInput: Bool
+    /// The cache's buffers (the forward pass's c, gates, W_hn·h + b_hn) and the initial states [B, H].
+    let cs: Pointer?, gates: Pointer?, newGateHidden: Pointer?
+    let h0: Pointer, c0: Pointer
+    /// W_hh [G·H, H] and (when the input's gradient is wanted) W_ih [G·H, I], packed once for every step's products.
+    let hiddenWeights: PackedMatrix<Scalar>
+    let inputWeights: PackedMatrix<Scalar>?
+    /// The gradients of the state: dh [B, H] (of h_{t} going back, h0's at the end) and LSTM's dc.
+    let dh: Pointer, dc: Pointer
+    /// dG_h · W_hh, a step's [B, H], and GRU's dh_t·z [B, H]: the two parts of dh_{t-1}.
+    let dhPrevThroughWeights: Pointer, dhPrevThroughZ: Pointer
+    let blocks: [(start: Int, count: Int)]
+    /// Steps per chunk, and the rows of a block's chunk buffers (steps × the largest block's rows).
+    let chunkSteps: Int, chunkBlockRows: Int
+    /// The joint operands' row lengths: [h_{t-1} | x_t | 1] (RNN, LSTM) or [h_{t-1} | 1] (GRU), and
+    /// GRU's [x_t | 1] (the 1 only with biases).
+    let jointWidth: Int, inputJointWidth: Int
+    /// Each block's chunk of gate gradients dG_x (and GRU's dG_h) [chunkBlockRows, G·H] and joint
+    /// operands [chunkBlockRows, jointWidth] (and [_, inputJointWidth]); its products [jointWidth, G·H]
+    /// (and [inputJointWidth, G·H]). Without `separateInput` the input's ones are the hidden side's.
+    let dGx: Pointer, dGh: Pointer
+    let joint: Pointer, inputJoint: Pointer
+    let product: Pointer, inputProduct: Pointer
+
+    init(_ config: RecurrentConfig, T: Int, B: Int, I: Int, index: Int, direction: Int, weights w: [Tensor<Scalar>],
+         cache: DirectionCache<Scalar>, h0: Tensor<Scalar>?, c0: Tensor<Scalar>?, ghN: Tensor<Scalar>, gcN: Tensor<Scalar>?,
+         lengths: [Int], wantInput: Bool, batchFirst: Bool, chunkRows: Int) {
+        let H = config.hiddenSize, GH = config.mode.gates * H
+        (mode, self.T, self.B, self.I, self.H, self.GH) = (config.mode, T, B, I, H, GH)
+        (D, self.direction, self.lengths, self.batchFirst) = (config.directions, direction, lengths, batchFirst)
+        ragged = lengths.contains { $0 < T }
+        (hasH0, hasBias, separateInput) = (h0 != nil, config.bias, config.mode == .gru)
+        (cs, gates, newGateHidden) = (cache.cs?.base, cache.gates?.base, cache.newGateHidden?.base)
+        var owned: [ScalarBuffer<Scalar>] = [cache.cs, cache.gates, cache.newGateHidden].compactMap { $0 }
+        func own(_ buffer: ScalarBuffer<Scalar>) -> Pointer {
+            owned.append(buffer)
+            return buffer.base
+        }
+        self.h0 = own(ScalarBuffer(slice: index, of: h0, size: B * H))
+        self.c0 = own(ScalarBuffer(slice: index, of: c0, size: B * H))
+        hiddenWeights = w[1].withBase { PackedMatrix(transB: false, k: GH, n: H, b: $0, ldb: H) }
+        inputWeights = wantInput ? w[0].withBase { PackedMatrix(transB: false, k: GH, n: I, b: $0, ldb: I) } : nil
+        dh = own(ScalarBuffer(slice: index, of: ghN, size: B * H))
+        dc = own(ScalarBuffer(slice: index, of: gcN, size: B * H))
+        // Read only where written.
+        dhPrevThroughWeights = own(ScalarBuffer(uninitialized: B * H))
+        dhPrevThroughZ = own(ScalarBuffer(uninitialized: B * H))
+        blocks = RecurrentEngine.backwardBlocks(B)
+        let blockRows = blocks.map(\.count).max()!
+        chunkSteps = Swift.min(T, Swift.max(1, chunkRows / blockRows))
+        chunkBlockRows = chunkSteps * blockRows
+        let biasColumn = config.bias ? 1 : 0
+        jointWidth = separateInput ? H + biasColumn : H + I + biasColumn
+        inputJointWidth = I + biasColumn
+        let chunks = blocks.count * chunkBlockRows
+        dGx = own(ScalarBuffer(uninitialized: chunks * GH))
+        dGh = own(ScalarBuffer(uninitialized: separateInput ? chunks * GH : 0))
+        joint = own(ScalarBuffer(uninitialized: chunks * jointWidth))
+        inputJoint = own(ScalarBuffer(uninitialized: separateInput ? chunks * inputJointWidth : 0))
+        product = own(ScalarBuffer(uninitialized: blocks.count * jointWidth * GH))
+        inputProduct = own(ScalarBuffer(uninitialized: separateInput ? blocks.count * inputJointWidth * GH : 0))
+        storage = owned
+    }
+
+    /// Every block back through the sequence, then their products summed in block order. `x` is the
+    /// layer's input [T, B, I], `dOut` its output's gradient, `dX` its input's (added to by the
+    /// second direction), `hs` the cache's h [T, B, H].
+    func run(x: Tensor<Scalar>, dOut: Tensor<Scalar>, dX: inout [Scalar], hs: [Scalar]) {
+        x.withBase { px in
+        dOut.withBase { pdOut in
+        hs.withUnsafeBufferPointer { phs in
+        dX.withUnsafeMutableBufferPointer { pdX in
+            let memory = BackwardMemory(x: px, dOut: pdOut, hs: phs.baseAddress!, dX: pdX.baseAddress)
+            WorkerPool.shared.run(chunks: blocks.count, threads: emberThreadCount) { block in
+                runBlock(block, memory)
+            }
+        } } } }
+        sumBlocks(product, each: jointWidth * GH)
+        if separateInput { sumBlocks(inputProduct, each: inputJointWidth * GH) }
+    }
+}
+
+/// The arrays and tensors a backward pass reads and writes, as pointers for its blocks.
+struct BackwardMemory<Scalar>: @unchecked Sendable {
+    let x: UnsafePointer<Scalar>, dOut: UnsafePointer<Scalar>, hs: UnsafePointer<Scalar>
+    let dX: UnsafeMutablePointer<Scalar>?
+}
+
+/// One block's slices of the chunk buffers and products.
+struct BackwardBlock<Scalar> {
+    let b0: Int, rows: Int
+    let dGx: UnsafeMutablePointer<Scalar>, dGh: UnsafeMutablePointer<Scalar>
+    let joint: UnsafeMutablePointer<Scalar>, inputJoint: UnsafeMutablePointer<Scalar>
+    let product: UnsafeMutablePointer<Scalar>, inputProduct: UnsafeMutablePointer<Scalar>
+}
+
+extension BackwardDirection {
+    /// Block `index`'s rows back through the sequence, a chunk of steps at a time, each chunk's
+    /// weight gradients added to the block's products (the first chunk writes them).
+    func runBlock(_ index: Int, _ memory: BackwardMemory<Scalar>) {
+        let (b0, n) = blocks[index]
+        let chunk = index * chunkBlockRows
+        let block = BackwardBlock(
+            b0: b0, rows: n, dGx: dGx + chunk * GH, dGh: separateInput ? dGh + chunk * GH : dGx + chunk * GH,
+            joint: joint + chunk * jointWidth,
+            inputJoint: separateInput ? inputJoint + chunk * inputJointWidth : joint + chunk * jointWidth,
+            product: product + index * jointWidth * GH,
+            inputProduct: separateInput ? inputProduct + index * inputJointWidth * GH : product + index * jointWidth * GH)
+        for sHi in stride(from: T - 1, through: 0, by: -chunkSteps) {
+            let sLo = Swift.max(0, sHi - chunkSteps + 1)
+            let tFirst = reverse ? T - 1 - sHi : sLo
+            for s in stride(from: sHi, through: sLo, by: -1) {
+                stepBack(s, tFirst: tFirst, block, memory)
+            }
+            // (With one block this runs outside a parallel region, and the products use every core.)
+            accumulateWeightGradients(block, rows: (sHi - sLo + 1) * n, first: sHi == T - 1)
+        }
+    }
+
+    var reverse: Bool { direction == 1 }
+
+    /// Step s of the block's rows (each block's chunk buffers hold row (t, b) at
+    /// ((t - tFirst)·n + b - b0)): the joint rows, the gate gradients, the step's rows of dX, and
+    /// dh_{t-1}.
+    @inline(__always)
+    func stepBack(_ s: Int, tFirst: Int, _ block: BackwardBlock<Scalar>, _ memory: BackwardMemory<Scalar>) {
+        let (b0, n) = (block.b0, block.rows)
+        let t = reverse ? T - 1 - s : s
+        let prevT = reverse ? t + 1 : t - 1
+        let local = (t - tFirst) * n   // the step's first row in the block's chunk buffers
+        let hPrev = s == 0 ? UnsafePointer(h0) : memory.hs + prevT * B * H
+        let cPrev = mode == .lstm ? (s == 0 ? UnsafePointer(c0) : UnsafePointer(cs! + prevT * B * H)) : hPrev
+        gatherJointRows(t: t, local: local, hPrev: hPrev, block, x: memory.x)
+        // Row b of the batch at dgx + (b - b0)·G·H.
+        let dgx = block.dGx + local * GH - b0 * GH
+        let dgh = separateInput ? block.dGh + local * GH - b0 * GH : dgx
+        gateGradients(t: t, b0: b0, rows: n, hPrev: hPrev, cPrev: cPrev, dgx: dgx, dgh: dgh, memory)
+        // The step's rows of dX (the second direction adds to the first's).
+        inputWeights?.multiply(m: n, a: UnsafePointer(dgx + b0 * GH), lda: GH, beta: direction == 0 ? 0 : 1,
+                               c: memory.dX! + (t * B + b0) * I, ldc: I)
+        // Without h0 the gradient of the zero initial state is not wanted.
+        if s == 0 && !hasH0 { return }
+        propagateHidden(t: t, b0: b0, rows: n, dgh: dgh)
+    }
+
+    /// Step t's rows of the block's joint operands: [h_{t-1} | x_t | 1] (or [h_{t-1} | 1] and [x_t | 1]),
+    /// zero past a sequence's end so that padding (even NaN) cannot reach the weights.
+    @inline(__always)
+    func gatherJointRows(t: Int, local: Int, hPrev: UnsafePointer<Scalar>, _ block: BackwardBlock<Scalar>,
+                         x: UnsafePointer<Scalar>) {
+        // Locals, so that the loop keeps them in registers rather than reloading them per row.
+        let (H, I, B, jointWidth, inputJointWidth) = (H, I, B, jointWidth, inputJointWidth)
+        let (separateInput, hasBias, lengths) = (separateInput, hasBias, lengths)
+        for b in block.b0..<(block.b0 + block.rows) {
+            let row = block.joint + (local + b - block.b0) * jointWidth
+            let inputRow = separateInput ? block.inputJoint + (local + b - block.b0) * inputJointWidth : row + H
+            if t >= lengths[b] {
+                row.update(repeating: 0, count: jointWidth)
+                if separateInput { inputRow.update(repeating: 0, count: inputJointWidth) }
+                continue
+            }
+            row.update(from: hPrev + b * H, count: H)
+            inputRow.update(from: x + (t * B + b) * I, count: I)
+            if hasBias {
+                inputRow[I] = 1
+                if separateInput { row[H] = 1 }
+            }
+        }
+    }
+
+    /// The gate gradients of step t's rows still inside their sequence: all at once, or one at a
+    /// time when some have ended (whose gate gradients are zero). Row b at dgx + b·G·H (dgh for
+    /// GRU's hidden side).
+    @inline(__always)
+    func gateGradients(t: Int, b0: Int, rows n: Int, hPrev: UnsafePointer<Scalar>, cPrev: UnsafePointer<Scalar>,
+                       dgx: UnsafeMutablePointer<Scalar>, dgh: UnsafeMutablePointer<Scalar>, _ memory: BackwardMemory<Scalar>) {
+        func rowsFrom(_ b: Int, _ rows: Int) {
+            let row = t * B + b
+            RecurrentEngine.stepBackward(
+                mode, rows: rows, H: H, dh: dh + b * H,
+                out: memory.dOut + (batchFirst ? b * T + t : row) * D * H + direction * H,
+                outStride: (batchFirst ? T : 1) * D * H, h: memory.hs + row * H,
+                gates: gates.map { UnsafePointer($0 + row * GH) }, c: cs.map { UnsafePointer($0 + row * H) },
+                newGateHidden: newGateHidden.map { UnsafePointer($0 + row * H) },
+                cPrev: cPrev + b * H, hPrev: hPrev + b * H, dc: dc + b * H, dzx: dgx + b * GH, dzh: dgh + b * GH,
+                dhPrevThroughZ: dhPrevThroughZ + b * H)
+        }
+        guard ragged else { return rowsFrom(b0, n) }
+        for b in b0..<(b0 + n) {
+            if t < lengths[b] {
+                rowsFrom(b, 1)
+            } else {
+                (dgx + b * GH).update(repeating: 0, count: GH)
+                if separateInput { (dgh + b * GH).update(repeating: 0, count: GH) }
+            }
+        }
+    }
+
+    /// dh_{t-1} = dG_h · W_hh (+ dh_t·z for GRU) for step t's rows; rows past their end keep dh.
+    @inline(__always)
+    func propagateHidden(t: Int, b0: Int, rows n: Int, dgh: UnsafeMutablePointer<Scalar>) {
+        let (H, lengths, dh, throughWeights, throughZ) = (H, lengths, dh, dhPrevThroughWeights, dhPrevThroughZ)
+        hiddenWeights.multiply(m: n, a: UnsafePointer(dgh + b0 * GH), lda: GH, c: throughWeights + b0 * H, ldc: H)
+        for b in b0..<(b0 + n) {
+            let dst = dh + b * H, src = throughWeights + b * H
+            if t >= lengths[b] { continue }
+            if mode == .gru {
+                let throughZ = throughZ + b * H
+                for j in 0..<H { dst[j] = src[j] + throughZ[j] }
+            } else {
+                dst.update(from: src, count: H)
+            }
+        }
+    }
+
+    /// A chunk's weight gradients, `rows` rows of joint operands by gate gradients, into the block's
+    /// products: written by the first chunk (`first`), added by the rest.
+    func accumulateWeightGradients(_ block: BackwardBlock<Scalar>, rows: Int, first: Bool) {
+        let beta: Scalar = first ? 0 : 1
+        GEMM.run(transA: true, transB: false, m: jointWidth, n: GH, k: rows, a: block.joint, lda: jointWidth,
+                 b: block.dGh, ldb: GH, beta: beta, c: block.product, ldc: GH)
+        if separateInput {
+            GEMM.run(transA: true, transB: false, m: inputJointWidth, n: GH, k: rows, a: block.inputJoint, lda: inputJointWidth,
+                     b: block.dGx, ldb: GH, beta: beta, c: block.inputProduct, ldc: GH)
+        }
+    }
+
+    /// The blocks' products, summed in block order into the first block's: a pass front to back
+    /// over each (the other cores' products come from their caches; read in tiles, line by line,
+    /// they took several times as long).
+    func sumBlocks(_ products: Pointer, each count: Int) {
+        let sum = products
+        for block in 1..<blocks.count {
+            Scalar._binary(.add, sum, aRow: 0, aStep: 1, sum + block * count, bRow: 0, bStep: 1, sum, rows: 1, count: count, 0, 0)
+        }
+    }
+
+    /// The weight gradients in PyTorch's order (w_ih, w_hh[, b_ih, b_hh]): the summed products'
+    /// rows, transposed.
+    func weightGradients() -> [Tensor<Scalar>] {
+        var grads = [
+            separateInput ? transposed(inputProduct, first: 0, columns: I) : transposed(product, first: H, columns: I),
+            transposed(product, first: 0, columns: H),
+        ]
+        if hasBias {
+            let bih = separateInput ? transposed(inputProduct, first: I, columns: 1, vector: true)
+                : transposed(product, first: H + I, columns: 1, vector: true)
+            // RNN and LSTM: the same gate gradients feed both biases, so the same sums.
+            grads += [bih, separateInput ? transposed(product, first: H, columns: 1, vector: true) : bih]
+        }
+        return grads
+    }
+
+    /// Rows [first, first + columns) of a [_, G·H] product, transposed into [G·H, columns] (a vector
+    /// [G·H] when `vector`): eight source rows at a time, read front to back together, each output
+    /// row written eight values at a time (a value at a time, each write to another cache line, it
+    /// took about 2 % of an LSTM-128 step while the other core waited).
+    func transposed(_ source: Pointer, first: Int, columns: Int, vector: Bool = false) -> Tensor<Scalar> {
+        var result: [Scalar] = uninitializedScalars(GH * columns)
+        result.withUnsafeMutableBufferPointer { pr in
+            let src = source + first * GH, dst = pr.baseAddress!
+            for c0 in stride(from: 0, to: columns, by: 8) {
+                let width = Swift.min(8, columns - c0)
+                let rows = src + c0 * GH
+                for m in 0..<GH {
+                    let d = dst + (m &* columns &+ c0)
+                    for k in 0..<width { d[k] = rows[k &* GH &+ m] }
+                }
+            }
+        }
+        return Tensor(shape: vector ? [GH] : [GH, columns], scalars: result)
+    }
+}

@@ -1,0 +1,261 @@
+// The recurrent stack's forward pass: layer by layer, direction by direction. Per layer and direction
+// the input projection of all time steps is one matrix product (or, when it would not stay in
+// cache, one per step and block of rows); each step then does one [B, H] x [H, G·H] product and
+// elementwise gate math into preallocated buffers (nothing is allocated per step). Time-major
+// internally: X is [T, B, I].
+
+extension RecurrentEngine {
+    /// The training entry. Runs the layer stack: `x` is time-major [T, B, I]; `h0`/`c0` are
+    /// [L·D, B, H] or nil for zeros; `weights` are in PyTorch's order (per layer, per direction:
+    /// w_ih, w_hh[, b_ih, b_hh]); `masks` are the dropout masks applied to the outputs of layers
+    /// 0..<L-1 (empty for none); `keepCaches` false keeps one step's gates rather than every
+    /// step's (no backward pass will run). Returns the output [T, B, D·H] ([B, T, D·H] when
+    /// `batchFirstOutput`), h_n and c_n [L·D, B, H], each layer's input and the caches.
+    static func forward<Scalar: TensorScalar>(
+        _ config: RecurrentConfig, x: Tensor<Scalar>, h0: Tensor<Scalar>?, c0: Tensor<Scalar>?,
+        weights: [Tensor<Scalar>], lengths: [Int], masks: [Tensor<Scalar>], keepCaches: Bool = true,
+        batchFirstOutput: Bool = false
+    ) -> (output: Tensor<Scalar>, hN: Tensor<Scalar>, cN: Tensor<Scalar>?, inputs: [Tensor<Scalar>], caches: [DirectionCache<Scalar>]) {
+        runStack(config, x: x, h0: h0, c0: c0, weights: weights, lengths: lengths, masks: masks,
+                 keepCaches: keepCaches, splitRows: true, layout: batchFirstOutput ? .batchFirst : .timeMajor)
+    }
+
+    /// `forward` for both entries (this one's and `inference`'s blocks). `splitRows` runs the
+    /// recurrence in `recurrenceBlocks(B)` on all cores (callers that already run blocks in
+    /// parallel pass false). With a `.destination` layout the returned output is empty.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    static func runStack<Scalar: TensorScalar>(
+        _ config: RecurrentConfig, x: Tensor<Scalar>, h0: Tensor<Scalar>?, c0: Tensor<Scalar>?,
+        weights: [Tensor<Scalar>], lengths: [Int], masks: [Tensor<Scalar>], keepCaches: Bool, splitRows: Bool,
+        layout: OutputLayout<Scalar>
+    ) -> (output: Tensor<Scalar>, hN: Tensor<Scalar>, cN: Tensor<Scalar>?, inputs: [Tensor<Scalar>], caches: [DirectionCache<Scalar>]) {
+        let (T, B) = (x.shape[0], x.shape[1])
+        let H = config.hiddenSize, D = config.directions
+        var layerInput = x
+        var layerInputs: [Tensor<Scalar>] = []
+        var caches: [DirectionCache<Scalar>] = []
+        var hN = [Scalar](repeating: 0, count: config.numLayers * D * B * H)
+        var cN = config.mode == .lstm ? [Scalar](repeating: 0, count: config.numLayers * D * B * H) : []
+        var output = Tensor<Scalar>(zeros: [0])   // the last layer's output replaces it
+        for layer in 0..<config.numLayers {
+            layerInputs.append(layerInput)
+            let last = layer == config.numLayers - 1
+            let (layerOutput, layerCaches) = forwardLayer(config, layer: layer, x: layerInput, h0: h0, c0: c0, weights: weights,
+                                                          lengths: lengths, keepCaches: keepCaches, splitRows: splitRows,
+                                                          layout: last ? layout : .timeMajor)
+            for (direction, cache) in layerCaches.enumerated() {
+                let index = layer * D + direction
+                copyFinalState(cache.hs, reverse: direction == 1, T: T, count: B * H, into: &hN, at: index)
+                if let cs = cache.cs {
+                    copyFinalState(cs.base, reverse: direction == 1, T: T, count: B * H, into: &cN, at: index)
+                }
+            }
+            caches += layerCaches
+            if !last {
+                layerInput = masks.isEmpty ? layerOutput : layerOutput * masks[layer]
+            } else {
+                output = layerOutput
+            }
+        }
+        let stateShape = [config.numLayers * D, B, H]
+        return (output, Tensor(shape: stateShape, scalars: hN),
+                config.mode == .lstm ? Tensor(shape: stateShape, scalars: cN) : nil, layerInputs, caches)
+    }
+
+    /// The state after a direction's last step (step T - 1, or step 0 going in reverse), `count`
+    /// values from `states` [T, B, H], into slice `index` of `finalStates` [L·D, B, H].
+    static func copyFinalState<Scalar>(_ states: UnsafePointer<Scalar>, reverse: Bool, T: Int, count: Int,
+                                       into finalStates: inout [Scalar], at index: Int) {
+        let lastT = reverse ? 0 : T - 1
+        finalStates.withUnsafeMutableBufferPointer { p in
+            (p.baseAddress! + index * count).update(from: states + lastT * count, count: count)
+        }
+    }
+
+    /// One layer, both directions: its output (empty when it goes to a destination) and each
+    /// direction's cache.
+    static func forwardLayer<Scalar: TensorScalar>(
+        _ config: RecurrentConfig, layer: Int, x: Tensor<Scalar>, h0: Tensor<Scalar>?, c0: Tensor<Scalar>?,
+        weights: [Tensor<Scalar>], lengths: [Int], keepCaches: Bool, splitRows: Bool, layout: OutputLayout<Scalar>
+    ) -> (output: Tensor<Scalar>, caches: [DirectionCache<Scalar>]) {
+        let (T, B) = (x.shape[0], x.shape[1])
+        let H = config.hiddenSize, D = config.directions
+        // Outputs past a sequence's end stay zero; without lengths every element is written.
+        let ragged = lengths.contains { $0 < T }
+        var destination: OutputDestination<Scalar>? = nil, batchFirst = false
+        switch layout {
+        case .timeMajor: break
+        case .batchFirst: batchFirst = true
+        case .destination(let d): destination = d
+        }
+        // One direction over full-length sequences: the output is the hidden states themselves (shared, not copied).
+        let shareHidden = D == 1 && !ragged && !batchFirst && destination == nil
+        var out: [Scalar] = shareHidden || destination != nil ? []
+            : ragged ? [Scalar](repeating: 0, count: T * B * D * H) : uninitializedScalars(T * B * D * H)
+        // Where row (t, b) of this layer's output goes, in rows of D·H.
+        let (strideT, strideB) = destination.map { ($0.rowStrideT, $0.rowStrideB) } ?? (batchFirst ? (1, T) : (B, 1))
+        var caches: [DirectionCache<Scalar>] = []
+        for direction in 0..<D {
+            let index = layer * D + direction
+            let P = config.parametersPerDirection
+            var cache = DirectionCache<Scalar>(config.mode, T: T, B: B, H: H, gateSteps: keepCaches ? T : 1)
+            out.withUnsafeMutableBufferPointer { pout in
+                // Each block puts its rows of the output in place as it goes, on its own core while
+                // they are in cache: into the caller's destination (zeros past a sequence's end) or
+                // this layer's own output, unless the output is the hidden states themselves.
+                let placement = (destination?.base ?? (shareHidden ? nil : pout.baseAddress)).map {
+                    OutputPlacement(base: $0, strideT: strideT, strideB: strideB, rowLength: D * H, column: direction * H,
+                                    zeroPadding: destination != nil)
+                }
+                forwardDirection(config, x: x, h0: h0, c0: c0, index: index, weights: Array(weights[(index * P)...].prefix(P)),
+                                 lengths: lengths, reverse: direction == 1, keepCaches: keepCaches, splitRows: splitRows,
+                                 cache: &cache, placement: placement)
+            }
+            if shareHidden { out = cache.hs }
+            caches.append(cache)
+        }
+        let output = destination != nil ? Tensor<Scalar>(zeros: [0])
+            : Tensor(shape: batchFirst ? [B, T, D * H] : [T, B, D * H], scalars: out)
+        return (output, caches)
+    }
+
+    /// One layer and direction (`index` = layer·D + direction) over the whole sequence: fills `cache`
+    /// and places the output rows.
+    static func forwardDirection<Scalar: TensorScalar>(
+        _ config: RecurrentConfig, x: Tensor<Scalar>, h0: Tensor<Scalar>?, c0: Tensor<Scalar>?, index: Int,
+        weights w: [Tensor<Scalar>], lengths: [Int], reverse: Bool, keepCaches: Bool, splitRows: Bool,
+        cache: inout DirectionCache<Scalar>, placement: OutputPlacement<Scalar>?
+    ) {
+        let (T, B, I) = (x.shape[0], x.shape[1], x.shape[2])
+        let H = config.hiddenSize, GH = config.mode.gates * H
+        // Input projections, x_t W_ihᵀ (+ b_ih). When all steps' projections would not stay in
+        // cache ([T·B, G·H] of 2¹⁸ elements or more, 1 MiB of floats), each block projects its rows one step at a time
+        // into a buffer of one step ([B, G·H]) that stays in cache, rather than writing them all
+        // to memory first and reading them back step by step (the same products and sums, so
+        // the same bits). Otherwise every step is projected at once: [T·B, I] x W_ihᵀ.
+        let projectInBlocks = T * B * GH >= 1 << 18
+        let inputProjections = ScalarBuffer<Scalar>(uninitialized: (projectInBlocks ? 1 : T) * B * GH)
+        if !projectInBlocks {
+            x.withBase { px in w[0].withBase { pw in
+                if config.bias {
+                    w[2].withBase { pb in projectInputs(rows: T * B, I: I, GH: GH, x: px, w: pw, bias: pb, into: inputProjections.base) }
+                } else {
+                    projectInputs(rows: T * B, I: I, GH: GH, x: px, w: pw, bias: nil, into: inputProjections.base)
+                }
+            } }
+        }
+        let biases = config.bias ? (ih: ScalarBuffer(slice: 0, of: w[2], size: GH), hh: ScalarBuffer(slice: 0, of: w[3], size: GH)) : nil
+        let initialH = ScalarBuffer(slice: index, of: h0, size: B * H), initialC = ScalarBuffer(slice: index, of: c0, size: B * H)
+        let hiddenProjections = ScalarBuffer<Scalar>(uninitialized: B * GH)
+        // Raw pointers only, so that the blocks on their cores never touch a reference count.
+        let step = ForwardDirection(
+            mode: config.mode, T: T, B: B, I: I, H: H, reverse: reverse, lengths: lengths, keepCaches: keepCaches,
+            h0: initialH.base, c0: initialC.base,
+            hasH0: h0 != nil,
+            // W_hhᵀ [H, G·H] packed once per call for every step's product.
+            hiddenWeights: w[1].withBase { PackedMatrix(transB: true, k: H, n: GH, b: $0, ldb: H) },
+            inputWeights: projectInBlocks ? w[0].withBase { PackedMatrix(transB: true, k: I, n: GH, b: $0, ldb: I) } : nil,
+            biases: biases.map { (ih: UnsafePointer($0.ih.base), hh: UnsafePointer($0.hh.base)) },
+            // The fused cell kernels for Float LSTM and GRU read the biases as they go.
+            fuseBiases: Scalar.self == Float.self && (config.mode == .lstm || config.mode == .gru),
+            inputProjections: inputProjections.base, hiddenProjections: hiddenProjections.base,
+            cs: cache.cs?.base, gates: cache.gates?.base, newGateHidden: cache.newGateHidden?.base, placement: placement)
+        // Rows never interact: blocks of rows run the whole sequence on their own, on all cores.
+        let blocks = splitRows ? recurrenceBlocks(B) : [(start: 0, count: B)]
+        withExtendedLifetime((initialH, initialC, biases, inputProjections, hiddenProjections)) {
+            x.withBase { px in
+                cache.hs.withUnsafeMutableBufferPointer { phs in
+                    WorkerPool.shared.run(chunks: blocks.count, threads: emberThreadCount) { block in
+                        step.run(b0: blocks[block].start, rows: blocks[block].count, x: px, hs: phs.baseAddress!)
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// One layer and direction of the forward pass, as its blocks of rows see it: the shapes, the
+/// weights, and the buffers (shared by the blocks, each of which reads and writes its own rows).
+struct ForwardDirection<Scalar: TensorScalar>: @unchecked Sendable {
+    let mode: RecurrentMode
+    let T: Int, B: Int, I: Int, H: Int
+    let reverse: Bool
+    let lengths: [Int]
+    /// Whether `gates` and `newGateHidden` hold every step (else one step, reused).
+    let keepCaches: Bool
+    /// The initial state's slices [B, H] (zeros when there is none); `hasH0` false: h_{-1} = 0.
+    let h0: UnsafePointer<Scalar>, c0: UnsafePointer<Scalar>
+    let hasH0: Bool
+    /// W_hhᵀ, packed; W_ihᵀ packed when each block projects its inputs step by step, else nil.
+    let hiddenWeights: PackedMatrix<Scalar>
+    let inputWeights: PackedMatrix<Scalar>?
+    /// b_ih and b_hh [G·H], or nil without biases.
+    let biases: (ih: UnsafePointer<Scalar>, hh: UnsafePointer<Scalar>)?
+    /// Whether the step kernel adds the biases (Float LSTM and GRU) rather than a pass of its own.
+    let fuseBiases: Bool
+    /// x_t W_ihᵀ (+ b_ih): every step's [T, B, G·H], or one step's [B, G·H] when `inputWeights`.
+    let inputProjections: UnsafeMutablePointer<Scalar>
+    /// h_{t-1} W_hhᵀ (+ b_hh), one step's [B, G·H].
+    let hiddenProjections: UnsafeMutablePointer<Scalar>
+    let cs: UnsafeMutablePointer<Scalar>?, gates: UnsafeMutablePointer<Scalar>?, newGateHidden: UnsafeMutablePointer<Scalar>?
+    let placement: OutputPlacement<Scalar>?
+
+    var GH: Int { mode.gates * H }
+
+    /// Rows `b0..<b0 + rows` through every step; `x` is the layer input [T, B, I], `hs` the cache's h [T, B, H].
+    func run(b0: Int, rows n: Int, x: UnsafePointer<Scalar>, hs: UnsafeMutablePointer<Scalar>) {
+        for s in 0..<T {
+            let t = reverse ? T - 1 - s : s
+            let prevT = reverse ? t + 1 : t - 1
+            let hPrev = (s == 0 ? h0 : UnsafePointer(hs + prevT * B * H)) + b0 * H
+            let cPrev = mode == .lstm ? (s == 0 ? c0 : UnsafePointer(cs! + prevT * B * H)) + b0 * H : hPrev
+            let gh = projectHidden(s: s, b0: b0, rows: n, hPrev: hPrev)
+            let xw = projectInput(t: t, b0: b0, rows: n, x: x)
+            let ht = hs + t * B * H + b0 * H
+            let ct = mode == .lstm ? cs! + t * B * H + b0 * H : nil
+            let cacheT = keepCaches ? t : 0
+            RecurrentEngine.stepForward(
+                mode, B: n, H: H, xw: xw, bih: fuseBiases && inputWeights != nil ? biases?.ih : nil,
+                gh: gh, bhh: fuseBiases ? biases?.hh : nil, hPrev: hPrev, cPrev: cPrev,
+                h: ht, c: ct, gates: gates.map { $0 + cacheT * B * GH + b0 * GH },
+                newGateHidden: newGateHidden.map { $0 + cacheT * B * H + b0 * H })
+            // Sequences that have ended carry their state and output zeros.
+            for b in 0..<n where t >= lengths[b0 + b] {
+                (ht + b * H).update(from: hPrev + b * H, count: H)
+                if let ct { (ct + b * H).update(from: cPrev + b * H, count: H) }
+            }
+            placement?.place(t: t, b0: b0, rows: n, H: H, from: ht, lengths: lengths)
+        }
+    }
+
+    /// The block's hidden projection h_{t-1} x W_hhᵀ (+ b_hh unless the step kernel adds it).
+    @inline(__always)
+    func projectHidden(s: Int, b0: Int, rows n: Int, hPrev: UnsafePointer<Scalar>) -> UnsafePointer<Scalar> {
+        let gh = hiddenProjections + b0 * GH
+        if s == 0 && !hasH0 {
+            gh.update(repeating: 0, count: n * GH)    // h_{-1} = 0
+        } else {
+            hiddenWeights.multiply(m: n, a: hPrev, lda: H, c: gh, ldc: GH)
+        }
+        if let biases, !fuseBiases { addRowwise(biases.hh, to: gh, rows: n) }
+        return UnsafePointer(gh)
+    }
+
+    /// The block's input projection of step t: projected here (one step at a time), or read from
+    /// the projections of every step.
+    @inline(__always)
+    func projectInput(t: Int, b0: Int, rows n: Int, x: UnsafePointer<Scalar>) -> UnsafePointer<Scalar> {
+        guard let inputWeights else { return UnsafePointer(inputProjections + t * B * GH + b0 * GH) }
+        let xw = inputProjections + b0 * GH
+        inputWeights.multiply(m: n, a: x + (t * B + b0) * I, lda: I, c: xw, ldc: GH)
+        if let biases, !fuseBiases { addRowwise(biases.ih, to: xw, rows: n) }
+        return UnsafePointer(xw)
+    }
+
+    /// `bias` [G·H] added to each of `rows` rows of `c` [rows, G·H].
+    @inline(__always)
+    func addRowwise(_ bias: UnsafePointer<Scalar>, to c: UnsafeMutablePointer<Scalar>, rows: Int) {
+        Scalar._binary(.add, c, aRow: GH, aStep: 1, bias, bRow: 0, bStep: 1, c, rows: rows, count: GH, 0, 0)
+    }
+}
