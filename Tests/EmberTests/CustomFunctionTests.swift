@@ -99,7 +99,7 @@ import Testing
             bad(a, b)[0].sum().backward()
         }
         let stderr = String(decoding: result?.standardErrorContent ?? [], as: UTF8.self)
-        #expect(stderr.contains("tooFew: backward returned 1 gradients for 2 inputs"), "\(stderr)")
+        #expect(stderr.contains("backward: 'tooFew' returned 1 gradients for 2 inputs"), "\(stderr)")
     }
 
     /// Graphs through several-output nodes are freed with their last output.
