@@ -347,8 +347,7 @@ extension BackwardDirection {
 
     /// Rows [first, first + columns) of a [_, G·H] product, transposed into [G·H, columns] (a vector
     /// [G·H] when `vector`): eight source rows at a time, read front to back together, each output
-    /// row written eight values at a time (a value at a time, each write to another cache line, it
-    /// took about 2 % of an LSTM-128 step while the other core waited).
+    /// row written eight values at a time rather than a value per cache line (BENCHMARKS.md).
     func transposed(_ source: Pointer, first: Int, columns: Int, vector: Bool = false) -> Tensor<Scalar> {
         var result: [Scalar] = uninitializedScalars(GH * columns)
         result.withUnsafeMutableBufferPointer { pr in

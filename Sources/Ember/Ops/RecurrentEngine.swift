@@ -56,16 +56,11 @@ enum RecurrentEngine {
 
     /// About how many of its rows (steps × the block's rows) a block of the backward pass takes back
     /// through the sequence before adding their weight gradients: their gate gradients (256 × G·H
-    /// values, 512 KiB for LSTM-128) are still in its core's cache then. Training steps at batch 64
-    /// (blocks of 32 rows, so chunks of 8 steps), alternating builds: LSTM-128 on two threads took
-    /// 1.7 % longer with 128 rows and 1.0 % longer with 512, GRU-128 2.7 % longer with 512. Before
-    /// the blocks had chunks of their own, all 1,792 rows at once were about 17 % slower in the
-    /// weight-gradient products.
+    /// values, 512 KiB for LSTM-128) are still in its core's cache then (BENCHMARKS.md).
     static let chunkRows = 256
 
     /// `chunkRows`, or every row at once when all steps' gate gradients ([T·B, G·H]) are below 2¹⁸
-    /// values and stay in cache anyway (RNN-32 at batch 64 trained 11 % slower in chunks of 4 steps,
-    /// when each chunk cost a pair of parallel regions).
+    /// values and stay in cache anyway, saving each chunk's pair of parallel regions (BENCHMARKS.md).
     static func defaultChunkRows(T: Int, B: Int, GH: Int) -> Int {
         T * B * GH < 1 << 18 ? T * B : chunkRows
     }

@@ -7,7 +7,7 @@ import CEmberKernels
 
 extension RecurrentEngine {
     /// Rows per block: enough that each step's matrix product is not all overhead, few enough that a
-    /// block's projections and states stay in the level-2 cache (128 measured best for H = 32..128).
+    /// block's projections and states stay in the level-2 cache (BENCHMARKS.md).
     static let inferenceBlockRows = 128
 
     /// Runs the layer stack forward without keeping anything for a backward pass (no dropout masks).
