@@ -190,6 +190,12 @@ func benchCompare(_ arguments: [String]) {
         FileHandle.standardError.write(Data("ember-bench compare: no PyTorch anchor at \(anchor) (pass --anchor FILE)\n".utf8))
         exit(66)
     }
+    // Checked up front too: a Python without torch or numpy would fail every PyTorch run alike.
+    let probe = runChild(python, ["-c", "import numpy, torch"])
+    guard probe.status == 0 else {
+        FileHandle.standardError.write(Data("ember-bench compare: \(python) cannot import torch and numpy (install them: \(python) -m pip install torch numpy)\n".utf8))
+        exit(69)
+    }
     let threads = Int(option("--threads", in: arguments) ?? "") ?? 2
     let runs = Int(option("--runs", in: arguments) ?? "") ?? 5
     print("## Ember vs PyTorch (\(threads) threads each, MNIST batch 64, Adam; medians of \(runs) alternating runs)")
@@ -199,7 +205,11 @@ func benchCompare(_ arguments: [String]) {
     // Every run, listed after the table: the spread between runs says how far to trust a median.
     var runLines: [String] = []
     func row(_ name: String, _ unit: String, _ ember: [Double], _ torch: [Double], higherIsBetter: Bool = true) {
-        guard !ember.isEmpty, !torch.isEmpty else { print("| \(name) | \(ember.isEmpty ? "failed" : "") | \(torch.isEmpty ? "failed" : "") | |"); return }
+        guard !ember.isEmpty, !torch.isEmpty else {
+            let cell = { (values: [Double]) in values.isEmpty ? "failed" : "\(Int(median(values))) \(unit)" }
+            print("| \(name) | \(cell(ember)) | \(cell(torch)) | |")
+            return
+        }
         let e = median(ember), t = median(torch)
         let ratio = higherIsBetter ? e / t : t / e
         print("| \(name) | \(Int(e)) \(unit) | \(Int(t)) \(unit) | \(String(format: "%.2f", ratio))× |")
