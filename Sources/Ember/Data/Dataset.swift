@@ -26,6 +26,9 @@ public protocol Dataset {
 /// let loader = DataLoader(train, batchSize: 64, shuffle: true, seed: 0)
 /// for (images, labels) in loader { ... }   // images [B, 28, 28]
 /// ```
+///
+/// Given a `BatchSampler` instead (as PyTorch's `batch_sampler=`), the loader serves the batches the
+/// sampler makes for each epoch, e.g. `BucketBatchSampler`'s batches of similar lengths.
 public final class DataLoader<D: Dataset>: Sequence {
     /// The dataset batches are drawn from.
     public let dataset: D
@@ -37,6 +40,8 @@ public final class DataLoader<D: Dataset>: Sequence {
     public let seed: UInt64?
     /// Whether a last batch smaller than `batchSize` is left out (default false).
     public let dropLast: Bool
+    /// The sampler that makes each epoch's batches, or nil when the loader batches `order(epoch:)` itself.
+    public let batchSampler: (any BatchSampler)?
     /// The epoch the next pass will be (starts at 0). With a seed, set it to resume at that epoch's
     /// order; without one, use `skipEpoch()`, which also makes the default generator's draws.
     public var epoch: Int = 0
@@ -54,18 +59,36 @@ public final class DataLoader<D: Dataset>: Sequence {
         self.shuffle = shuffle
         self.seed = seed
         self.dropLast = dropLast
+        self.batchSampler = nil
+    }
+
+    /// `DataLoader(dataset, batch_sampler=sampler)`: epoch `e` serves `sampler.batches(epoch: e)`, in
+    /// that order (`batchSize` is the sampler's; `shuffle` and `dropLast` are the sampler's business).
+    /// Stops with a message when a sampled index is outside the dataset (checked per batch).
+    public init(_ dataset: D, batchSampler: some BatchSampler) {
+        self.dataset = dataset
+        self.batchSize = batchSampler.batchSize
+        self.shuffle = false
+        self.seed = nil
+        self.dropLast = false
+        self.batchSampler = batchSampler
     }
 
     /// Batches per epoch.
-    public var count: Int { dropLast ? dataset.count / batchSize : (dataset.count + batchSize - 1) / batchSize }
+    public var count: Int {
+        if let batchSampler { return batchSampler.count }
+        return dropLast ? dataset.count / batchSize : (dataset.count + batchSize - 1) / batchSize
+    }
 
     /// 32-bit draws one epoch takes from a seeded loader's generator: a 64-bit base seed (PyTorch's
     /// per-worker seed), the permutation, and the permutation PyTorch's sampler starts (and drops)
     /// when the epoch ends.
     private var drawsPerEpoch: Int { 2 + 2 * Swift.max(dataset.count - 1, 0) }
 
-    /// The sample order of `epoch` for a loader with a seed (or without shuffling).
+    /// The sample order of `epoch` for a loader with a seed (or without shuffling); with a batch
+    /// sampler, its batches of `epoch` one after another.
     public func order(epoch: Int) -> [Int] {
+        if let batchSampler { return batchSampler.batches(epoch: epoch).flatMap { $0 } }
         guard shuffle else { return Array(0..<dataset.count) }
         guard let seed else {
             requireFailure("DataLoader.order(epoch:): this loader has no seed, so each pass draws its order from the default generator when it starts; create it with a seed to ask for an epoch's order")
@@ -102,7 +125,7 @@ public final class DataLoader<D: Dataset>: Sequence {
     /// Moves on one epoch without iterating it, making the same draws a pass would (how a resumed
     /// run reaches the order its next epoch would have had).
     public func skipEpoch() {
-        _ = startEpoch()
+        if let batchSampler { _ = batchSampler.batches(epoch: epoch) } else { _ = startEpoch() }
         epoch += 1
     }
 
@@ -112,10 +135,20 @@ public final class DataLoader<D: Dataset>: Sequence {
         let order: [Int]
         let batchSize: Int
         let dropLast: Bool
+        /// A batch sampler's batches, served instead of cutting `order` into `batchSize` pieces.
+        var batches: [[Int]]? = nil
         var position = 0
 
         /// The next `batchSize` samples (fewer at the end unless `dropLast`), or nil after the last batch.
         public mutating func next() -> D.Batch? {
+            if let batches {
+                guard position < batches.count else { return nil }
+                defer { position += 1 }
+                for i in batches[position] {
+                    require(i >= 0 && i < dataset.count, "DataLoader: the batch sampler gave index \(i), out of range for a dataset of \(dataset.count) samples")
+                }
+                return dataset.batch(batches[position])
+            }
             let remaining = order.count - position
             guard remaining > 0, !(dropLast && remaining < batchSize) else { return nil }
             let end = position + Swift.min(batchSize, remaining)
@@ -127,6 +160,9 @@ public final class DataLoader<D: Dataset>: Sequence {
     /// Starts the next epoch.
     public func makeIterator() -> Iterator {
         defer { epoch += 1 }
+        if let batchSampler {
+            return Iterator(dataset: dataset, order: [], batchSize: batchSize, dropLast: false, batches: batchSampler.batches(epoch: epoch))
+        }
         return Iterator(dataset: dataset, order: startEpoch(), batchSize: batchSize, dropLast: dropLast)
     }
 }
