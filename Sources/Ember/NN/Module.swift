@@ -8,7 +8,8 @@ import Foundation
 /// Nothing is registered by hand: parameters and submodules are discovered from the stored
 /// properties each time they are asked for (no cache to go stale) and named by property names, with
 /// PyTorch's dotted paths (`"rnn.weight_ih_l0"`, `"fc.bias"`, `"heads.1.weight"`). Stored `Tensor`s
-/// are buffers, not parameters. A module's own parameters come first, then its submodules' in
+/// are buffers, not parameters: `stateDict()` saves them under their names and `loadStateDict` restores
+/// them (`namedBuffers()`). `print(model)` shows the module tree as PyTorch's `repr` does. A module's own parameters come first, then its submodules' in
 /// declaration order; a parameter reachable twice is listed once.
 ///
 /// ```swift
@@ -24,7 +25,7 @@ import Foundation
 ///
 /// `Scalar` defaults to `Float`; a Double module says `typealias Scalar = Double`. A submodule or
 /// parameter of the other scalar type stops discovery with a message naming it.
-public protocol Module: AnyObject {
+public protocol Module: AnyObject, CustomStringConvertible {
     associatedtype Scalar: TensorScalar = Float
 
     /// Parameters with their dotted names. Discovered from stored properties unless a module
@@ -33,6 +34,10 @@ public protocol Module: AnyObject {
 
     /// Direct submodules with their names. Discovered from stored properties unless implemented.
     func namedChildren() -> [(name: String, module: any Module)]
+
+    /// The module's own configuration as `print(model)` shows it inside `Name(...)`, PyTorch's
+    /// `extra_repr()` (e.g. Linear's `in_features=32, out_features=10, bias=True`); empty by default.
+    var extraRepr: String { get }
 }
 
 /// Modules whose behaviour differs between training and evaluation (Dropout, recurrent layers with
@@ -125,26 +130,31 @@ extension Module {
     /// Clears every parameter's gradient (`grad = nil`).
     public func zeroGrad() { for p in parameters() { p.grad = nil } }
 
-    /// The parameters' values by dotted name, as PyTorch's `state_dict()`.
+    /// The parameters' and buffers' values by dotted name, as PyTorch's `state_dict()`.
     public func stateDict() -> [String: Tensor<Scalar>] {
-        Dictionary(namedParameters().map { ($0.name, $0.parameter.data) }, uniquingKeysWith: { a, _ in a })
+        var dict = Dictionary(namedParameters().map { ($0.name, $0.parameter.data) }, uniquingKeysWith: { a, _ in a })
+        for (name, buffer) in namedBuffers() where dict[name] == nil { dict[name] = buffer }
+        return dict
     }
 
-    /// Copies values into the parameters by name. Everything is checked before anything changes: a
-    /// shape mismatch always throws; with `strict`, so do missing and unexpected keys.
+    /// Copies values into the parameters and buffers by name. Everything is checked before anything
+    /// changes: a shape mismatch always throws; with `strict`, so do missing and unexpected keys.
     public func loadStateDict(_ dict: [String: Tensor<Scalar>], strict: Bool = true) throws {
         let named = namedParameters()
-        let names = Set(named.map(\.name))
-        let missing = named.map(\.name).filter { dict[$0] == nil }
+        let buffers = bufferSlots()
+        let entries = named.map { (name: $0.name, shape: $0.parameter.shape) } + buffers.map { (name: $0.name, shape: $0.read().shape) }
+        let names = Set(entries.map(\.name))
+        let missing = entries.map(\.name).filter { dict[$0] == nil }
         let unexpected = dict.keys.filter { !names.contains($0) }.sorted()
-        let mismatched = named.compactMap { entry -> StateDictError.Mismatch? in
-            guard let t = dict[entry.name], t.shape != entry.parameter.shape else { return nil }
-            return .init(name: entry.name, expected: entry.parameter.shape, got: t.shape)
+        let mismatched = entries.compactMap { entry -> StateDictError.Mismatch? in
+            guard let t = dict[entry.name], t.shape != entry.shape else { return nil }
+            return .init(name: entry.name, expected: entry.shape, got: t.shape)
         }
         if !mismatched.isEmpty || (strict && (!missing.isEmpty || !unexpected.isEmpty)) {
             throw StateDictError(missing: strict ? missing : [], unexpected: strict ? unexpected : [], mismatched: mismatched)
         }
         for (name, p) in named { if let t = dict[name] { p.data = t } }
+        for slot in buffers { if let t = dict[slot.name] { slot.write(t) } }
     }
 
     /// Writes `stateDict()` to a safetensors file (atomically), with PyTorch's names.

@@ -86,8 +86,9 @@ public class RecurrentLayer<Scalar: TensorScalar>: Module, TrainingModeSettable 
         let weights = overrideWeights ?? self.weights
         require(weights.count == self.weights.count && zip(weights, self.weights).allSatisfy { $0.shape == $1.shape },
                      "\(name): replacement weights must match the layer's")
+        if input.rank == 2 { return runUnbatched(input, h0: h0, c0: c0, lengths: lengths, name: name, weights: weights) }
         require(input.rank == 3,
-                     "\(name): expected a 3-D input \(batchFirst ? "[batch, time, features]" : "[time, batch, features]"), got \(describe(input.shape))")
+                     "\(name): expected a 3-D input \(batchFirst ? "[batch, time, features]" : "[time, batch, features]") or an unbatched [time, features], got \(describe(input.shape))")
         let (T, B) = batchFirst ? (input.shape[1], input.shape[0]) : (input.shape[0], input.shape[1])
         require(input.shape[2] == config.inputSize,
                      "\(name): expected input with \(config.inputSize) features, got \(describe(input.shape))")
@@ -116,6 +117,23 @@ public class RecurrentLayer<Scalar: TensorScalar>: Module, TrainingModeSettable 
         }
         return fusedRecurrent(config, input: input, h0: h0, c0: c0, weights: weights, lengths: lengths, masks: masks,
                               batchFirst: batchFirst)
+    }
+
+    /// PyTorch's unbatched call: `input` `[T, F]` and states `[L·D, H]` run as a batch of one, giving
+    /// the output `[T, D·H]` and states `[L·D, H]` (`batchFirst` does not apply).
+    private func runUnbatched(_ input: Variable<Scalar>, h0: Variable<Scalar>?, c0: Variable<Scalar>?, lengths: [Int]?, name: String,
+                              weights: [Variable<Scalar>]) -> (Variable<Scalar>, Variable<Scalar>, Variable<Scalar>?) {
+        let stateShape = [config.numLayers * config.directions, config.hiddenSize]
+        for (state, kind) in [(h0, "hidden"), (c0, "cell")] {
+            if let state {
+                require(state.shape == stateShape,
+                        "\(name): for an unbatched input \(describe(input.shape)), expected a \(kind) state \(describe(stateShape)), got \(describe(state.shape))")
+            }
+        }
+        let batchAxis = batchFirst ? 0 : 1
+        let (output, h, c) = run(input.expandingShape(at: batchAxis), h0: h0?.expandingShape(at: 1), c0: c0?.expandingShape(at: 1),
+                                 lengths: lengths, name: name, weights: weights)
+        return (output.squeezingShape(at: batchAxis), h.squeezingShape(at: 1), c?.squeezingShape(at: 1))
     }
 }
 
@@ -181,6 +199,8 @@ extension RecurrentLayer {
 /// `[T, B, D·hiddenSize]` (`[B, T, D·hiddenSize]` when `batchFirst`) and the final state
 /// `[numLayers·D, B, hiddenSize]`. `lengths` gives each sequence's length: its final state is taken
 /// at its own last step and its outputs past the end are zero (PyTorch's packed sequences).
+/// An unbatched input `[T, inputSize]` (with `h0` `[numLayers·D, hiddenSize]`) gives the output
+/// `[T, D·hiddenSize]` and state `[numLayers·D, hiddenSize]`, as PyTorch's; so do LSTM and GRU.
 /// The whole stack over the whole sequence is one tape node with a hand-written backward.
 public final class RNN<Scalar: TensorScalar>: RecurrentLayer<Scalar> {
     /// `.tanh` (the default) or `.relu`.
