@@ -34,13 +34,13 @@ final class AnomalyState {
     }
 
     /// Records `tensor` as the first anomaly if it holds a NaN or infinity.
-    func check<Scalar>(_ tensor: Tensor<Scalar>, operation: StaticString, phase: AnomalyError.Phase) {
+    func check<Scalar: TensorScalar>(_ tensor: Tensor<Scalar>, operation: StaticString, phase: AnomalyError.Phase) {
         guard firstAnomaly == nil, let bad = tensor.firstNonFinite() else { return }
         firstAnomaly = AnomalyError(operation: "\(operation)", phase: phase, value: bad.isNaN ? "NaN" : "infinity", shape: tensor.shape)
     }
 }
 
-extension Tensor {
+extension Tensor where Scalar: TensorScalar {
     /// The first NaN or infinity, if any.
     func firstNonFinite() -> Scalar? {
         withUnsafeBufferPointer { b in b.first { !$0.isFinite } }

@@ -1,5 +1,6 @@
-// Memory movement for shape operations. These work on raw bytes (elements of 4 or 8 bytes), so they
-// run at full speed from generic code without being specialised per scalar type.
+// Memory movement for shape operations. These work on raw bytes (elements of 1, 2, 4 or 8 bytes:
+// Bool, Float, Double, Int), so they run at full speed from generic code without being specialised
+// per element type.
 
 /// Copies `count` blocks of `blockBytes` from `src` (blocks `srcStride` bytes apart) to `dst`
 /// (blocks `dstStride` bytes apart).
@@ -35,6 +36,7 @@ func permuteCopy(from src: UnsafeRawPointer, to dst: UnsafeMutableRawPointer, el
         switch elementSize {
         case 4: return swapped(UInt32.self)
         case 8: return swapped(UInt64.self)
+        case 1: return swapped(UInt8.self)
         default: break
         }
     }
@@ -69,6 +71,8 @@ func permuteCopy(from src: UnsafeRawPointer, to dst: UnsafeMutableRawPointer, el
     switch elementSize {
     case 4: gather(UInt32.self)
     case 8: gather(UInt64.self)
+    case 1: gather(UInt8.self)
+    case 2: gather(UInt16.self)
     default: requireFailure("permuteCopy: unsupported element size \(elementSize)")
     }
 }

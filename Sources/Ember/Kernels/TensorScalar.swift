@@ -45,13 +45,14 @@ import Foundation
 
 // MARK: - TensorScalar
 
-/// The scalar types a `Tensor` can hold: `Float` and `Double`.
+/// The floating-point element types, `Float` and `Double`: those a `Variable` holds and that
+/// arithmetic, reductions and the rest of the numeric API need (`TensorElement` covers all elements).
 ///
 /// The requirements prefixed with `_` are Ember's kernels: hot loops over raw buffers. They are
 /// requirements (rather than generic functions) so that each scalar type gets compiled, vectorised
 /// code even when called from generic code in another module, and they are SPI (`@_spi(Kernels)`),
 /// not public API: a client sees them only with `@_spi(Kernels) import Ember`.
-public protocol TensorScalar: BinaryFloatingPoint, Sendable, LosslessStringConvertible
+public protocol TensorScalar: TensorElement, BinaryFloatingPoint, LosslessStringConvertible
 where RawSignificand: FixedWidthInteger {
     /// Kernel plumbing: e^x of one scalar (Foundation's).
     @_spi(Kernels) static func _exp(_ x: Self) -> Self

@@ -19,7 +19,7 @@ public func withDefaultGenerator<R>(_ body: (inout TorchGenerator) throws -> R) 
     try defaultGeneratorState.withLock { try body(&$0) }
 }
 
-extension Tensor {
+extension Tensor where Scalar: TensorScalar {
     /// `tensor.uniform_(-bound, bound)` in PyTorch: the initialisation of the recurrent layers
     /// (bound = 1/sqrt(hiddenSize)) and of Linear's bias (bound = 1/sqrt(inFeatures)).
     static func uniformInit(_ shape: [Int], bound: Double, generator: inout TorchGenerator) -> Tensor {

@@ -103,7 +103,7 @@ struct ParameterState<Scalar: TensorScalar> {
 
 // MARK: - Elementwise helpers for the update rules
 
-extension Tensor {
+extension Tensor where Scalar: TensorScalar {
     /// `self + weight * (end - self)`, as torch's `lerp_` (weight < 0.5 form).
     func lerp(to end: Tensor, weight: Scalar) -> Tensor { self + (end - self) * weight }
 }

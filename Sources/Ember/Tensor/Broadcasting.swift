@@ -31,7 +31,7 @@ func broadcastStrides(_ shape: [Int], to target: [Int]) -> [Int] {
     return strides
 }
 
-extension Tensor {
+extension Tensor where Scalar: TensorScalar {
     /// Applies a binary kernel with broadcasting. Dimensions that are contiguous for both inputs are
     /// merged, the last two are handled by the kernel in one call, and the rest are iterated.
     func broadcasting(_ other: Tensor, _ op: BinaryKernel, _ operation: String,

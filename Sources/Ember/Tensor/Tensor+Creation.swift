@@ -8,13 +8,15 @@ extension Tensor {
         Tensor.checkShape(shape, "Tensor(repeating:shape:)")
         self.init(shape: shape, scalars: [Scalar](repeating: value, count: shape.reduce(1, *)))
     }
+}
 
-    /// A tensor of `shape` filled with zeros.
+extension Tensor where Scalar: Numeric {
+    /// A tensor of `shape` filled with zeros (Float, Double, Int).
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public init(zeros shape: [Int]) { self.init(repeating: 0, shape: shape) }
 
-    /// A tensor of `shape` filled with ones.
+    /// A tensor of `shape` filled with ones (Float, Double, Int).
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public init(ones shape: [Int]) { self.init(repeating: 1, shape: shape) }
@@ -23,7 +25,9 @@ extension Tensor {
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public init(zerosLike other: Tensor) { self.init(repeating: 0, shape: other.shape) }
+}
 
+extension Tensor where Scalar: TensorScalar {
     /// `[start, start + step, ...]` below `end` (above it for a negative step), shape `[n]`.
     /// The bounds must be finite, as `torch.arange`'s ("unsupported range").
     @_specialize(where Scalar == Float)

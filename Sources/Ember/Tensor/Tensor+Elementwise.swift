@@ -1,6 +1,6 @@
 // MARK: - Elementwise arithmetic (broadcasting like NumPy)
 
-extension Tensor {
+extension Tensor where Scalar: TensorScalar {
     func unary(_ op: UnaryKernel, _ p: Scalar = 0, _ q: Scalar = 0) -> Tensor {
         Tensor(computing: shape) { y, n in
             withBase { x in Scalar._unary(op, x, y, count: n, p, q) }

@@ -1,6 +1,6 @@
 // MARK: - Matrix products
 
-extension Tensor {
+extension Tensor where Scalar: TensorScalar {
     /// Matrix product, 2-D or batched 3-D:
     /// `[M, K] x [K, N] -> [M, N]`, `[B, M, K] x [B, K, N] -> [B, M, N]`, and a 2-D operand broadcast
     /// over the other's batch: `[B, M, K] x [K, N]` or `[M, K] x [B, K, N] -> [B, M, N]`.

@@ -14,7 +14,9 @@ extension Tensor {
     func split(around axis: Int) -> (outer: Int, length: Int, inner: Int) {
         (shape[..<axis].reduce(1, *), shape[axis], shape[(axis + 1)...].reduce(1, *))
     }
+}
 
+extension Tensor where Scalar: TensorScalar {
     func reduce(_ op: ReductionKernel, axis: Int, keepDims: Bool, _ operation: String) -> Tensor {
         let axis = normalizeAxis(axis, rank: rank, operation, shape: shape)
         let (outer, length, inner) = split(around: axis)

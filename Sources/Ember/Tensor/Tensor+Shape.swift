@@ -44,16 +44,6 @@ extension Tensor {
         return reshaped(to: s)
     }
 
-    /// Broadcasts to `target` (NumPy's rules), copying; stops with a message if it does not broadcast.
-    @_specialize(where Scalar == Float)
-    @_specialize(where Scalar == Double)
-    public func expanded(to target: [Int]) -> Tensor {
-        require(broadcastShape(shape, target, operation: "expanded(to:)") == target,
-                     "expanded(to:): cannot expand \(describe(shape)) to \(describe(target))")
-        if shape == target { return self }
-        return Tensor(zeros: target) + self
-    }
-
     /// Reorders the axes: axis `i` of the result is axis `permutation[i]` of this tensor (copying).
     /// Stops with a message unless `permutation` is a permutation of `0..<rank`.
     @_specialize(where Scalar == Float)
@@ -173,7 +163,18 @@ public func stack<Scalar>(_ tensors: [Tensor<Scalar>], axis: Int = 0) -> Tensor<
     return concat(tensors.map { $0.expandingShape(at: a) }, axis: a)
 }
 
-extension Tensor {
+extension Tensor where Scalar: TensorScalar {
+    /// Broadcasts to `target` (NumPy's rules), copying; stops with a message if it does not broadcast.
+    /// Computed as `zeros + self` (so `-0` becomes `0`), as it always has been for Float and Double.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    public func expanded(to target: [Int]) -> Tensor {
+        require(broadcastShape(shape, target, operation: "expanded(to:)") == target,
+                     "expanded(to:): cannot expand \(describe(shape)) to \(describe(target))")
+        if shape == target { return self }
+        return Tensor(zeros: target) + self
+    }
+
     /// A zero tensor of `fullShape` with this tensor written at `start` along `axis`: the inverse of
     /// `narrow(axis:start:length:)`, used by its backward rule.
     func placed(into fullShape: [Int], axis: Int, start: Int) -> Tensor {

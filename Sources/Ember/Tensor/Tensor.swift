@@ -1,6 +1,9 @@
 // MARK: - Tensor
 
-/// An n-dimensional array of `Float` or `Double`: contiguous, row-major, copy-on-write.
+/// An n-dimensional array: contiguous, row-major, copy-on-write. Its elements are `Float` or
+/// `Double` values, `Int` indices or `Bool` masks (see `TensorElement`); arithmetic needs a
+/// `TensorScalar` (Float, Double), while creation, shape operations, subscripts, equality and
+/// comparisons work for every element type.
 ///
 /// A `Tensor` is plain data: it records no gradients (see `Variable` for that). Every operation
 /// returns a new tensor; copies share storage until one of them is mutated.
@@ -10,7 +13,7 @@
 /// t.shape        // [2, 3]
 /// (t * 2).sum()  // Tensor<Float>(42)
 /// ```
-public struct Tensor<Scalar: TensorScalar>: Sendable {
+public struct Tensor<Scalar: TensorElement>: Sendable {
     /// The size of each dimension; `[]` for a scalar (rank-0) tensor.
     public internal(set) var shape: [Int]
     @usableFromInline var storage: [Scalar]
@@ -170,7 +173,7 @@ extension Tensor: CustomStringConvertible {
 
 // MARK: - Approximate equality
 
-extension Tensor {
+extension Tensor where Scalar: TensorScalar {
     /// The largest `|a - b|` over corresponding elements (`.infinity` on a shape mismatch or a NaN).
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
