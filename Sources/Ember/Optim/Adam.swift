@@ -9,48 +9,48 @@ import Foundation
 /// `p -= lr / (1 - β1^t) · m / (sqrt(v̂) / sqrt(1 - β2^t) + eps)`, each step rounded as PyTorch's CPU
 /// kernels round it. Adam adds `wd·p` to the gradient;
 /// AdamW multiplies `p` by `1 - lr·wd` first. With `amsgrad` the running maximum is kept in the
-/// state (`max_exp_avg_sq`).
-public class AdamBase<Scalar: TensorScalar>: Optimizer {
-    /// The parameters being optimised, in the order given.
-    public let parameters: [Variable<Scalar>]
-    /// The learning rate (default 1e-3); schedulers change it.
-    public var learningRate: Double
-    /// `betas` (default 0.9, 0.999), the denominator's eps (default 1e-8), and the weight decay
-    /// (Adam: L2 added to the gradient, default 0; AdamW: decoupled, default 1e-2).
+/// state (`max_exp_avg_sq`). Each parameter group uses its own hyperparameters.
+public class AdamBase<Scalar: TensorScalar>: ParamGroupOptimizer<Scalar>, Optimizer {
+    /// The defaults for groups that do not set their own: `betas` (0.9, 0.999), the denominator's eps
+    /// (1e-8), and the weight decay (Adam: L2 added to the gradient, 0; AdamW: decoupled, 1e-2).
+    /// The values in use are `paramGroups[i]`'s (OneCycleLR cycles β1 there).
     public let beta1, beta2, eps, weightDecay: Double
-    /// Whether the running maximum of `v` is used (default false).
+    /// The default for using the running maximum of `v` (false).
     public let amsgrad: Bool
     let decoupled: Bool
-    var state: ParameterState<Scalar>
 
-    init(_ name: String, _ parameters: [Variable<Scalar>], lr: Double, betas: (Double, Double), eps: Double,
+    init(_ name: String, _ groups: [ParamGroup<Scalar>], lr: Double, betas: (Double, Double), eps: Double,
          weightDecay: Double, amsgrad: Bool, decoupled: Bool) {
-        require(lr >= 0, "\(name): Invalid learning rate: \(lr)")
-        require(eps >= 0, "\(name): Invalid epsilon value: \(eps)")
-        require(betas.0 >= 0 && betas.0 < 1, "\(name): Invalid beta parameter at index 0: \(betas.0)")
-        require(betas.1 >= 0 && betas.1 < 1, "\(name): Invalid beta parameter at index 1: \(betas.1)")
-        require(weightDecay >= 0, "\(name): Invalid weight_decay value: \(weightDecay)")
-        self.parameters = parameters
-        self.learningRate = lr
         (self.beta1, self.beta2) = betas
         self.eps = eps
         self.weightDecay = weightDecay
         self.amsgrad = amsgrad
         self.decoupled = decoupled
-        self.state = ParameterState(count: parameters.count)
+        super.init(name, groups, defaults: ["lr": .number(lr), "betas": .pair(betas.0, betas.1), "eps": .number(eps),
+                                            "weight_decay": .number(weightDecay), "amsgrad": .flag(amsgrad)],
+                   stateNames: ["exp_avg", "exp_avg_sq", "max_exp_avg_sq"])
+    }
+
+    override func problem(_ group: ParamGroup<Scalar>) -> String? {
+        let (beta1, beta2) = group.betas!
+        if let problem = firstNegative(["learning rate": group.lr, "epsilon value": group.eps!]) { return problem }
+        if !(beta1 >= 0 && beta1 < 1) { return "Invalid beta parameter at index 0: \(beta1)" }
+        if !(beta2 >= 0 && beta2 < 1) { return "Invalid beta parameter at index 1: \(beta2)" }
+        return firstNegative(["weight_decay value": group.weightDecay!])
     }
 
     /// One update of every parameter whose `grad` is not nil, with the formulas above.
     public func step() {
-        for (i, p) in parameters.enumerated() {
-            guard var g = p.grad else { continue }
+        forEachGradient { i, p, grad, group in
+            var g = grad
+            let (beta1, beta2) = group.betas!, weightDecay = group.weightDecay!, amsgrad = group.amsgrad!, lr = group.lr
             if weightDecay != 0 {
-                if decoupled { p.data = p.data * Scalar(1 - learningRate * weightDecay) }
+                if decoupled { p.data = p.data * Scalar(1 - lr * weightDecay) }
                 else { g = AdamBase.addScaled(g, p.data, Scalar(weightDecay)) }
             }
             state.steps[i] += 1
             let t = Double(state.steps[i])
-            let stepSize = learningRate / (1 - Foundation.pow(beta1, t))
+            let stepSize = lr / (1 - Foundation.pow(beta1, t))
             let correction2 = Foundation.pow(1 - Foundation.pow(beta2, t), 0.5)
             // The moments are taken out of the state so they are uniquely referenced and updated in place.
             var m = state.buffers[i].removeValue(forKey: "exp_avg") ?? Tensor(zeros: p.shape)
@@ -58,7 +58,7 @@ public class AdamBase<Scalar: TensorScalar>: Optimizer {
             var vMax = amsgrad ? state.buffers[i].removeValue(forKey: "max_exp_avg_sq") ?? Tensor(zeros: p.shape) : Tensor(zeros: [0])
             AdamBase.update(parameter: &p.data, gradient: g, m: &m, v: &v, vMax: &vMax, amsgrad: amsgrad,
                             w1: Scalar(1 - beta1), beta2: Scalar(beta2), w2: Scalar(1 - beta2),
-                            correction2: Scalar(correction2), eps: Scalar(eps), negativeStepSize: Scalar(-stepSize))
+                            correction2: Scalar(correction2), eps: Scalar(group.eps!), negativeStepSize: Scalar(-stepSize))
             state.buffers[i]["exp_avg"] = m
             state.buffers[i]["exp_avg_sq"] = v
             if amsgrad { state.buffers[i]["max_exp_avg_sq"] = vMax }
@@ -151,34 +151,43 @@ public class AdamBase<Scalar: TensorScalar>: Optimizer {
         }
         return result
     }
-
-    /// `state.{i}.exp_avg`, `exp_avg_sq`, `max_exp_avg_sq` (amsgrad) and `step` per parameter.
-    public func stateDict() -> [String: Tensor<Scalar>] { state.export() }
-
-    /// Restores `stateDict()`'s result. Throws `OptimizerStateError` for an unknown name or index or a
-    /// mismatched shape; nothing changes then.
-    public func loadStateDict(_ dict: [String: Tensor<Scalar>]) throws {
-        state = try ParameterState.decode(dict, parameters: parameters, allowed: ["exp_avg", "exp_avg_sq", "max_exp_avg_sq"])
-    }
 }
 
 /// Adam (`torch.optim.Adam`): defaults lr 1e-3, betas (0.9, 0.999), eps 1e-8, no weight decay.
 public final class Adam<Scalar: TensorScalar>: AdamBase<Scalar> {
-    /// `torch.optim.Adam(params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False)`.
-    /// Stops with PyTorch's message for a negative `lr`, `eps` or `weightDecay`, or a beta outside `[0, 1)`.
-    public init(_ parameters: [Variable<Scalar>], lr: Double = 1e-3, betas: (Double, Double) = (0.9, 0.999),
+    /// `torch.optim.Adam(param_groups, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
+    /// amsgrad=False)`: the arguments are the defaults for the groups' missing hyperparameters. Stops
+    /// with PyTorch's message for a negative `lr`, `eps` or `weightDecay`, or a beta outside `[0, 1)`
+    /// (in the defaults or a group), and when a parameter is in two groups.
+    public init(_ groups: [ParamGroup<Scalar>], lr: Double = 1e-3, betas: (Double, Double) = (0.9, 0.999),
                 eps: Double = 1e-8, weightDecay: Double = 0, amsgrad: Bool = false) {
-        super.init("Adam", parameters, lr: lr, betas: betas, eps: eps, weightDecay: weightDecay, amsgrad: amsgrad, decoupled: false)
+        super.init("Adam", groups, lr: lr, betas: betas, eps: eps, weightDecay: weightDecay, amsgrad: amsgrad, decoupled: false)
+    }
+
+    /// `torch.optim.Adam(params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False)`:
+    /// one group holding `parameters`. Stops with the messages of the group form.
+    public convenience init(_ parameters: [Variable<Scalar>], lr: Double = 1e-3, betas: (Double, Double) = (0.9, 0.999),
+                            eps: Double = 1e-8, weightDecay: Double = 0, amsgrad: Bool = false) {
+        self.init([ParamGroup(parameters)], lr: lr, betas: betas, eps: eps, weightDecay: weightDecay, amsgrad: amsgrad)
     }
 }
 
 /// AdamW (`torch.optim.AdamW`): Adam with decoupled weight decay, default 1e-2.
 public final class AdamW<Scalar: TensorScalar>: AdamBase<Scalar> {
-    /// `torch.optim.AdamW(params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=False)`.
-    /// Stops with PyTorch's message for a negative `lr`, `eps` or `weightDecay`, or a beta outside `[0, 1)`.
-    public init(_ parameters: [Variable<Scalar>], lr: Double = 1e-3, betas: (Double, Double) = (0.9, 0.999),
+    /// `torch.optim.AdamW(param_groups, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
+    /// amsgrad=False)`: the arguments are the defaults for the groups' missing hyperparameters. Stops
+    /// with PyTorch's message for a negative `lr`, `eps` or `weightDecay`, or a beta outside `[0, 1)`
+    /// (in the defaults or a group), and when a parameter is in two groups.
+    public init(_ groups: [ParamGroup<Scalar>], lr: Double = 1e-3, betas: (Double, Double) = (0.9, 0.999),
                 eps: Double = 1e-8, weightDecay: Double = 1e-2, amsgrad: Bool = false) {
-        super.init("AdamW", parameters, lr: lr, betas: betas, eps: eps, weightDecay: weightDecay, amsgrad: amsgrad, decoupled: true)
+        super.init("AdamW", groups, lr: lr, betas: betas, eps: eps, weightDecay: weightDecay, amsgrad: amsgrad, decoupled: true)
+    }
+
+    /// `torch.optim.AdamW(params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=False)`:
+    /// one group holding `parameters`. Stops with the messages of the group form.
+    public convenience init(_ parameters: [Variable<Scalar>], lr: Double = 1e-3, betas: (Double, Double) = (0.9, 0.999),
+                            eps: Double = 1e-8, weightDecay: Double = 1e-2, amsgrad: Bool = false) {
+        self.init([ParamGroup(parameters)], lr: lr, betas: betas, eps: eps, weightDecay: weightDecay, amsgrad: amsgrad)
     }
 }
 

@@ -3,63 +3,65 @@
 /// Stochastic gradient descent with momentum, dampening, Nesterov momentum and weight decay,
 /// as `torch.optim.SGD`:
 /// `g = grad + wd·p`; with momentum `buf = g` at the first step, then `buf = μ·buf + (1 - dampening)·g`;
-/// `g = nesterov ? g + μ·buf : buf`; `p -= lr·g`.
-public final class SGD<Scalar: TensorScalar>: Optimizer {
-    /// The parameters being optimised, in the order given.
-    public let parameters: [Variable<Scalar>]
-    /// The learning rate (no default: `lr` must be given); schedulers change it.
-    public var learningRate: Double
-    /// Momentum factor μ (default 0, none), dampening of the momentum buffer (default 0), and L2
-    /// weight decay added to the gradient (default 0).
+/// `g = nesterov ? g + μ·buf : buf`; `p -= lr·g`. Each parameter group uses its own hyperparameters.
+public final class SGD<Scalar: TensorScalar>: ParamGroupOptimizer<Scalar>, Optimizer {
+    /// The defaults for groups that do not set their own: momentum factor μ (default 0, none),
+    /// dampening of the momentum buffer (default 0), and L2 weight decay added to the gradient
+    /// (default 0). The values in use are `paramGroups[i]`'s (OneCycleLR changes the momentum there).
     public let momentum, dampening, weightDecay: Double
-    /// Nesterov momentum (default false).
+    /// The default for Nesterov momentum (false).
     public let nesterov: Bool
-    var state: ParameterState<Scalar>
 
-    /// `torch.optim.SGD(params, lr, momentum=0, dampening=0, weight_decay=0, nesterov=False)`. Stops with
-    /// PyTorch's message for a negative `lr`, `momentum` or `weightDecay`, and for `nesterov` without a
-    /// positive momentum and zero dampening.
-    public init(_ parameters: [Variable<Scalar>], lr: Double, momentum: Double = 0, dampening: Double = 0,
+    /// `torch.optim.SGD(param_groups, lr, momentum=0, dampening=0, weight_decay=0, nesterov=False)`:
+    /// the arguments are the defaults for the groups' missing hyperparameters. Stops with PyTorch's
+    /// message for a negative `lr`, `momentum` or `weightDecay`, and for `nesterov` without a positive
+    /// momentum and zero dampening (in the defaults or a group), and when a parameter is in two groups.
+    public init(_ groups: [ParamGroup<Scalar>], lr: Double, momentum: Double = 0, dampening: Double = 0,
                 nesterov: Bool = false, weightDecay: Double = 0) {
-        require(lr >= 0, "SGD: Invalid learning rate: \(lr)")
-        require(momentum >= 0, "SGD: Invalid momentum value: \(momentum)")
-        require(weightDecay >= 0, "SGD: Invalid weight_decay value: \(weightDecay)")
-        require(!nesterov || (momentum > 0 && dampening == 0), "SGD: Nesterov momentum requires a momentum and zero dampening")
-        self.parameters = parameters
-        self.learningRate = lr
         self.momentum = momentum
         self.dampening = dampening
         self.nesterov = nesterov
         self.weightDecay = weightDecay
-        self.state = ParameterState(count: parameters.count)
+        super.init("SGD", groups, defaults: ["lr": .number(lr), "momentum": .number(momentum), "dampening": .number(dampening),
+                                             "nesterov": .flag(nesterov), "weight_decay": .number(weightDecay)],
+                   stateNames: ["momentum_buffer"])
+    }
+
+    /// `torch.optim.SGD(params, lr, momentum=0, dampening=0, weight_decay=0, nesterov=False)`: one
+    /// group holding `parameters`. Stops with the messages of the group form.
+    public convenience init(_ parameters: [Variable<Scalar>], lr: Double, momentum: Double = 0, dampening: Double = 0,
+                            nesterov: Bool = false, weightDecay: Double = 0) {
+        self.init([ParamGroup(parameters)], lr: lr, momentum: momentum, dampening: dampening, nesterov: nesterov,
+                  weightDecay: weightDecay)
+    }
+
+    override func problem(_ group: ParamGroup<Scalar>) -> String? {
+        let momentum = group.momentum!, weightDecay = group.weightDecay!
+        if let problem = firstNegative(["learning rate": group.lr, "momentum value": momentum, "weight_decay value": weightDecay]) {
+            return problem
+        }
+        if group.nesterov! && (momentum <= 0 || group.dampening! != 0) { return "Nesterov momentum requires a momentum and zero dampening" }
+        return nil
     }
 
     /// One update of every parameter whose `grad` is not nil (`momentum_buffer` kept per parameter).
     public func step() {
-        for (i, p) in parameters.enumerated() {
-            guard var g = p.grad else { continue }
+        forEachGradient { i, p, grad, group in
+            var g = grad
+            let momentum = group.momentum!, weightDecay = group.weightDecay!
             if weightDecay != 0 { g = g + p.data * Scalar(weightDecay) }
             if momentum != 0 {
                 var buf: Tensor<Scalar>
                 if let old = state.buffers[i]["momentum_buffer"] {
-                    buf = old * Scalar(momentum) + g * Scalar(1 - dampening)
+                    buf = old * Scalar(momentum) + g * Scalar(1 - group.dampening!)
                 } else {
                     buf = g
                 }
                 state.buffers[i]["momentum_buffer"] = buf
-                g = nesterov ? g + buf * Scalar(momentum) : buf
+                g = group.nesterov! ? g + buf * Scalar(momentum) : buf
             }
             state.steps[i] += 1
-            p.data = p.data - g * Scalar(learningRate)
+            p.data = p.data - g * Scalar(group.lr)
         }
-    }
-
-    /// `state.{i}.momentum_buffer` (with momentum) and `state.{i}.step` per parameter.
-    public func stateDict() -> [String: Tensor<Scalar>] { state.export() }
-
-    /// Restores `stateDict()`'s result. Throws `OptimizerStateError` for an unknown name or index or a
-    /// shape unlike its parameter's; nothing changes then.
-    public func loadStateDict(_ dict: [String: Tensor<Scalar>]) throws {
-        state = try ParameterState.decode(dict, parameters: parameters, allowed: ["momentum_buffer"])
     }
 }
