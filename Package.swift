@@ -5,6 +5,9 @@ import PackageDescription
 
 let package = Package(
     name: "Ember",
+    // Apple platforms from the releases that have the Synchronization module (Mutex, Atomic), which
+    // Ember's tape and worker pool use. Linux: any Swift 6 toolchain.
+    platforms: [.macOS(.v15), .iOS(.v18), .tvOS(.v18), .watchOS(.v11), .visionOS(.v2)],
     products: [
         .library(name: "Ember", targets: ["Ember"]),
         .executable(name: "ember-bench", targets: ["ember-bench"]),

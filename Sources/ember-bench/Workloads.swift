@@ -15,31 +15,42 @@ struct ChildResult {
 
 /// Runs `path` with `arguments`, capturing standard output; returns its status, output and peak RSS.
 func runChild(_ path: String, _ arguments: [String]) -> ChildResult {
-    var pipe: [Int32] = [0, 0]
-    guard Glibc.pipe(&pipe) == 0 else { return ChildResult(status: -1, output: "", maxRSS: 0) }
+    var fds: [Int32] = [0, 0]
+    guard pipe(&fds) == 0 else { return ChildResult(status: -1, output: "", maxRSS: 0) }
+    #if canImport(Darwin)
+    var actions: posix_spawn_file_actions_t? = nil   // an opaque pointer on Darwin, a struct on Linux
+    #else
     var actions = posix_spawn_file_actions_t()
+    #endif
     posix_spawn_file_actions_init(&actions)
-    posix_spawn_file_actions_adddup2(&actions, pipe[1], 1)
-    posix_spawn_file_actions_addclose(&actions, pipe[0])
+    posix_spawn_file_actions_adddup2(&actions, fds[1], 1)
+    posix_spawn_file_actions_addclose(&actions, fds[0])
     var pid: pid_t = 0
     let argv = ([path] + arguments).map { strdup($0) } + [nil]
-    defer { argv.forEach { free($0) } }
-    let spawned = posix_spawn(&pid, path, &actions, nil, argv, environ)
+    // The environment from Foundation: `environ` is not imported on every platform.
+    let envp = ProcessInfo.processInfo.environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+    defer { (argv + envp).forEach { free($0) } }
+    let spawned = posix_spawn(&pid, path, &actions, nil, argv, envp)
     posix_spawn_file_actions_destroy(&actions)
-    close(pipe[1])
-    guard spawned == 0 else { close(pipe[0]); return ChildResult(status: -1, output: "cannot start \(path)", maxRSS: 0) }
+    close(fds[1])
+    guard spawned == 0 else { close(fds[0]); return ChildResult(status: -1, output: "cannot start \(path)", maxRSS: 0) }
     var output = Data()
     var buffer = [UInt8](repeating: 0, count: 65536)
     while true {
-        let n = read(pipe[0], &buffer, buffer.count)
+        let n = read(fds[0], &buffer, buffer.count)
         if n <= 0 { break }
         output.append(contentsOf: buffer[0..<n])
     }
-    close(pipe[0])
+    close(fds[0])
     var status: Int32 = 0
     var usage = rusage()
     wait4(pid, &status, 0, &usage)
-    return ChildResult(status: status, output: String(decoding: output, as: UTF8.self), maxRSS: usage.ru_maxrss * 1024)
+    #if canImport(Darwin)
+    let maxRSS = usage.ru_maxrss          // bytes on Darwin
+    #else
+    let maxRSS = usage.ru_maxrss * 1024   // KiB on Linux
+    #endif
+    return ChildResult(status: status, output: String(decoding: output, as: UTF8.self), maxRSS: maxRSS)
 }
 
 /// The directory holding ember-bench (and train-rnn, built beside it).

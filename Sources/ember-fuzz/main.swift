@@ -21,7 +21,24 @@ let capBytes = 1 << 27   // 128 MB in all: the runtime, the fuzzer and the parse
 
 // Cap the address space: an unchecked "4 GB of pixels" header would now crash the fuzzer.
 var limit = rlimit(rlim_cur: rlim_t(capBytes), rlim_max: rlim_t(capBytes))
-if setrlimit(Int32(RLIMIT_AS.rawValue), &limit) != 0 { print("warning: could not cap the address space") }
+#if os(Linux)
+let addressSpace = Int32(RLIMIT_AS.rawValue)   // an enum in Glibc
+#else
+let addressSpace = RLIMIT_AS                   // a plain Int32 elsewhere
+#endif
+if setrlimit(addressSpace, &limit) != 0 { print("warning: could not cap the address space") }
+
+/// This process's peak resident memory in MB (`ru_maxrss` is in KiB on Linux, bytes on Darwin).
+func peakResidentMegabytes() -> Int {
+    var usage = rusage()
+    #if os(Linux)
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return usage.ru_maxrss / 1024
+    #else
+    getrusage(RUSAGE_SELF, &usage)
+    return usage.ru_maxrss >> 20
+    #endif
+}
 
 // MARK: - Seeds
 
@@ -114,9 +131,7 @@ let specialValues: [UInt32] = [0, 1, 2, 1 << 31, UInt32.max, 0x7FFF_FFFF, 28, 60
         }
         kinds[kind, default: 0] += 1
     }
-    var usage = rusage()
-    getrusage(RUSAGE_SELF.rawValue, &usage)
-    print("\(name): \(cases) cases in \(String(format: "%.1f", Date().timeIntervalSince(start))) s, \(rejected) rejected with an error, \(accepted) accepted, 0 crashes; peak RSS \(usage.ru_maxrss / 1024) MB (address space capped at \(capBytes >> 20) MB)")
+    print("\(name): \(cases) cases in \(String(format: "%.1f", Date().timeIntervalSince(start))) s, \(rejected) rejected with an error, \(accepted) accepted, 0 crashes; peak RSS \(peakResidentMegabytes()) MB (address space capped at \(capBytes >> 20) MB)")
     print("  mutations: " + kinds.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
 }
 

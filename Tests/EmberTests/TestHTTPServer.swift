@@ -17,7 +17,11 @@ final class TestHTTPServer: @unchecked Sendable {
     init(files: [String: Data], dropHalfway: Bool = false) throws {
         self.files = files
         self.dropHalfway = dropHalfway
-        listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        #if os(Linux)
+        listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)   // an enum in Glibc
+        #else
+        listener = socket(AF_INET, SOCK_STREAM, 0)
+        #endif
         var yes: Int32 = 1
         setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
         var address = sockaddr_in()
@@ -70,7 +74,7 @@ final class TestHTTPServer: @unchecked Sendable {
         data.withUnsafeBytes { raw in
             var offset = 0
             while offset < raw.count {
-                let n = Glibc.send(client, raw.baseAddress! + offset, raw.count - offset, Int32(MSG_NOSIGNAL))
+                let n = sendWithoutSIGPIPE(client, raw.baseAddress! + offset, raw.count - offset)
                 if n <= 0 { return }
                 offset += n
             }
@@ -111,4 +115,16 @@ func tinyMNISTFiles(train n: Int = 20, test m: Int = 10, seed: UInt64 = 1) throw
 import Ember
 extension SeededGeneratorBox {
     static func make(_ seed: UInt64) -> SeededGenerator { SeededGenerator(seed: seed) }
+}
+
+/// `send(2)` that reports a closed connection as an error instead of raising SIGPIPE: MSG_NOSIGNAL on
+/// Linux, the socket option SO_NOSIGPIPE on Darwin (which has no MSG_NOSIGNAL).
+private func sendWithoutSIGPIPE(_ socket: Int32, _ bytes: UnsafeRawPointer, _ count: Int) -> Int {
+    #if os(Linux)
+    return send(socket, bytes, count, Int32(MSG_NOSIGNAL))
+    #else
+    var yes: Int32 = 1
+    setsockopt(socket, SOL_SOCKET, SO_NOSIGPIPE, &yes, socklen_t(MemoryLayout<Int32>.size))
+    return send(socket, bytes, count, 0)
+    #endif
 }
