@@ -16,6 +16,7 @@ let package = Package(
         .executable(name: "forward-pass", targets: ["forward-pass"]),
         .executable(name: "char-rnn", targets: ["char-rnn"]),
         .executable(name: "custom-module", targets: ["custom-module"]),
+        .executable(name: "sequence-classifier", targets: ["sequence-classifier"]),
     ],
     targets: [
         // MARK: - Kernels in C
@@ -40,10 +41,11 @@ let package = Package(
         .executableTarget(name: "forward-pass", dependencies: ["Ember", "EmberCLI"], path: "Examples/forward-pass"),
         .executableTarget(name: "char-rnn", dependencies: ["Ember", "EmberCLI"], path: "Examples/char-rnn"),
         .executableTarget(name: "custom-module", dependencies: ["Ember", "EmberCLI"], path: "Examples/custom-module"),
+        .executableTarget(name: "sequence-classifier", dependencies: ["Ember", "EmberCLI"], path: "Examples/sequence-classifier"),
 
         // MARK: - Tests
         .testTarget(name: "EmberTests", dependencies: ["Ember", "CEmberKernels"], exclude: ["FuzzCorpus", "Fixtures"]),
         // End-to-end runs of the example commands on small data (they need the products built).
-        .testTarget(name: "ExamplesTests", dependencies: ["Ember", "EmberCLI", "train-rnn", "forward-pass", "char-rnn", "custom-module"]),
+        .testTarget(name: "ExamplesTests", dependencies: ["Ember", "EmberCLI", "train-rnn", "forward-pass", "char-rnn", "custom-module", "sequence-classifier"]),
     ]
 )

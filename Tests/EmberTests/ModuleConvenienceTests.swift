@@ -61,6 +61,14 @@ import Testing
         #expect(GRUCell<Float>(inputSize: 2, hiddenSize: 3).description == "GRUCell(2, 3)")
         #expect(Embedding<Float>(numEmbeddings: 10, embeddingDim: 4).description.hasPrefix("Embedding(10, 4"))
         #expect(Dropout<Float>().description == "Dropout(p=0.5, inplace=False)")
+        #expect(LayerNorm<Float>(normalizedShape: [6]).description == "LayerNorm((6,), eps=1e-05, elementwise_affine=True, bias=True)")
+        #expect(LayerNorm<Float>(normalizedShape: [2, 3], elementwiseAffine: false).description
+                    == "LayerNorm((2, 3), eps=1e-05, elementwise_affine=False, bias=False)")
+        #expect(LayerNorm<Float>(normalizedShape: [4], eps: 1e-6, bias: false).description
+                    == "LayerNorm((4,), eps=1e-06, elementwise_affine=True, bias=False)")
+        #expect(Conv1d<Float>(inChannels: 3, outChannels: 5, kernelSize: 3).description == "Conv1d(3, 5, kernel_size=(3,), stride=(1,))")
+        #expect(Conv1d<Float>(inChannels: 3, outChannels: 5, kernelSize: 3, stride: 2, padding: 1, dilation: 2, bias: false).description
+                    == "Conv1d(3, 5, kernel_size=(3,), stride=(2,), padding=(1,), dilation=(2,), bias=False)")
     }
 }
 

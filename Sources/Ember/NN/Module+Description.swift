@@ -81,3 +81,27 @@ extension RecurrentCell {
         return s
     }
 }
+
+/// Python's spelling of a tuple of integers: `(6,)`, `(2, 3)`.
+func pythonTuple(_ values: [Int]) -> String {
+    values.count == 1 ? "(\(values[0]),)" : "(" + values.map(String.init).joined(separator: ", ") + ")"
+}
+
+extension LayerNorm {
+    /// `(6,), eps=1e-05, elementwise_affine=True, bias=True`.
+    public var extraRepr: String {
+        "\(pythonTuple(normalizedShape)), eps=\(eps), elementwise_affine=\(pythonBool(elementwiseAffine)), bias=\(pythonBool(bias != nil))"
+    }
+}
+
+extension Conv1d {
+    /// `3, 5, kernel_size=(3,), stride=(1,)`, then `padding`, `dilation` and `bias=False` when they
+    /// differ from PyTorch's defaults.
+    public var extraRepr: String {
+        var s = "\(inChannels), \(outChannels), kernel_size=(\(kernelSize),), stride=(\(stride),)"
+        if padding != 0 { s += ", padding=(\(padding),)" }
+        if dilation != 1 { s += ", dilation=(\(dilation),)" }
+        if bias == nil { s += ", bias=False" }
+        return s
+    }
+}
