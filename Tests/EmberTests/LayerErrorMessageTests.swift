@@ -35,4 +35,20 @@ import Ember
         }
         #expect(stderr(of: result).contains("layerNorm: expected input [*, 6] for normalizedShape [6], got [2, 5]"))
     }
+
+    @Test func multiheadAttentionHeadsMustDivideEmbedDim() async {
+        let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            _ = MultiheadAttention<Float>(embedDim: 10, numHeads: 4)
+        }
+        #expect(stderr(of: result).contains("MultiheadAttention: embedDim 10 must be divisible by numHeads 4"))
+    }
+
+    @Test func multiheadAttentionPaddingMaskShape() async {
+        let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            let mha = MultiheadAttention<Float>(embedDim: 4, numHeads: 2, batchFirst: true)
+            let x = Variable(Tensor<Float>(zeros: [2, 3, 4]))
+            _ = mha(x, x, x, keyPaddingMask: Tensor<Bool>(shape: [3, 2], scalars: Array(repeating: false, count: 6)))
+        }
+        #expect(stderr(of: result).contains("MultiheadAttention: expected keyPaddingMask [B, S] = [2, 3], got [3, 2]"))
+    }
 }
