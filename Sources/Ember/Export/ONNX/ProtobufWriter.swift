@@ -73,6 +73,12 @@ struct ProtobufWriter {
         for v in values { float(field, v) }
     }
 
+    /// Bytes appended as they are: the fixed-width values of wire types this file does not write
+    /// (TensorBoard's doubles, Logging/ProtobufWriter+Summary.swift).
+    mutating func appendRaw<Bytes: Sequence>(_ raw: Bytes) where Bytes.Element == UInt8 {
+        bytes.append(contentsOf: raw)
+    }
+
     private mutating func appendLittleEndian(_ value: UInt32) {
         for shift in stride(from: 0, to: 32, by: 8) { bytes.append(UInt8(truncatingIfNeeded: value >> UInt32(shift))) }
     }
