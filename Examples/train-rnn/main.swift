@@ -50,6 +50,10 @@ let usage = """
       --resume FILE          continue from a file written by --save (with the same --optimizer)
       --metrics FILE.csv     write one CSV row per evaluation
       --plot FILE.svg        draw train loss and test accuracy per evaluation
+      --tensorboard DIR      write TensorBoard event files into DIR (created if missing): the loss of every
+                             step; test accuracy, mean loss, learning rate and histograms of the weights
+                             and gradients at every evaluation; the hyperparameters at the end
+                             (tensorboard --logdir DIR shows them, also while the run goes on)
 
     output:
       --log-every N          print the minibatch loss and accuracy every N steps (default 100), counted
@@ -82,7 +86,7 @@ struct Options {
     var logLines = true
     var seed: UInt64 = 0
     var dataDir: String?
-    var save: String?, resume: String?, metrics: String?, plot: String?
+    var save: String?, resume: String?, metrics: String?, plot: String?, tensorboard: String?
     var targetAccuracy: Double?
     var limit: Int?, testLimit: Int?
     var progress = true
@@ -92,7 +96,7 @@ struct Options {
         let a = try Arguments(arguments, command: "train-rnn",
                               valued: ["hidden", "lr", "epochs", "batch-size", "layers", "cell", "seed", "data-dir", "save",
                                        "resume", "target-accuracy", "metrics", "plot", "threads", "limit", "test-limit",
-                                       "optimizer", "momentum", "steps", "eval-every", "log-every"],
+                                       "optimizer", "momentum", "steps", "eval-every", "log-every", "tensorboard"],
                               boolean: ["bidirectional", "unrolled", "no-progress", "detect-anomaly", "help"])
         if a.flag("help") { print(usage); exit(0) }
         hidden = try a.int("hidden", default: 32, in: 1...4096)
@@ -129,15 +133,23 @@ struct Options {
         resume = a.string("resume")
         metrics = a.string("metrics")
         plot = a.string("plot")
+        tensorboard = a.string("tensorboard")
         targetAccuracy = try a.double("target-accuracy", default: nil, in: 0...100)
         limit = a.string("limit") == nil ? nil : try a.int("limit", default: 0, in: 1...Int.max)
         testLimit = a.string("test-limit") == nil ? nil : try a.int("test-limit", default: 0, in: 1...Int.max)
         progress = !a.flag("no-progress") && standardOutputIsTerminal
         logLines = !progress || a.string("log-every") != nil
         detectAnomaly = a.flag("detect-anomaly")
-        for (flag, value) in [("data-dir", dataDir), ("save", save), ("resume", resume), ("metrics", metrics), ("plot", plot)] {
+        for (flag, value) in [("data-dir", dataDir), ("save", save), ("resume", resume), ("metrics", metrics), ("plot", plot), ("tensorboard", tensorboard)] {
             if let value, value.isEmpty { throw CommandError("train-rnn: --\(flag) needs a non-empty path", code: .usage) }
         }
+    }
+
+    /// The flags that shape the model and its training, for TensorBoard's HParams dashboard.
+    var hparams: [String: HParamValue] {
+        ["cell": .string(cell), "hidden": .number(Double(hidden)), "layers": .number(Double(layers)),
+         "bidirectional": .bool(bidirectional), "unrolled": .bool(unrolled), "optimizer": .string(optimizer), "lr": .number(lr),
+         "momentum": .number(momentum), "batch_size": .number(Double(batchSize)), "seed": .number(Double(seed))]
     }
 
     /// The optimizer's name as PyTorch spells its class.
@@ -243,6 +255,8 @@ struct ChosenOptimizer {
     let name: String
     /// The optimizer's `step()`, `zeroGrad()`, `stateDict()` and `loadStateDict(_:)`.
     let step: () -> Void, zeroGrad: () -> Void
+    /// The learning rate the next step uses.
+    let learningRate: () -> Double
     let stateDict: () -> [String: Tensor<Float>]
     let loadStateDict: ([String: Tensor<Float>]) throws -> Void
 
@@ -250,6 +264,7 @@ struct ChosenOptimizer {
         self.name = name
         step = optimizer.step
         zeroGrad = optimizer.zeroGrad
+        learningRate = { optimizer.learningRate }
         stateDict = optimizer.stateDict
         loadStateDict = optimizer.loadStateDict
     }
@@ -388,6 +403,9 @@ func run() throws {
                       unrolled: options.unrolled)
     let optimizer = ChosenOptimizer(options, parameters: model.parameters())
     let criterion = CrossEntropyLoss()
+    let tensorBoard = try options.tensorboard.map {
+        try TensorBoardLog(directory: $0, command: CommandLine.arguments, parameterCount: model.parameters().reduce(0) { $0 + $1.data.count })
+    }
     // No seed of its own: like PyTorch's DataLoader(shuffle=True), every epoch draws its order from
     // the default generator, so --seed S starts where torch.manual_seed(S) does, in weights and order.
     let loader = DataLoader(train, batchSize: options.batchSize, shuffle: true)
@@ -424,6 +442,8 @@ func run() throws {
         let loss = windowLoss / Double(max(windowSeen, 1))
         let rate = Double(windowSeen) / max(seconds, 1e-9)
         history.append(Evaluation(epoch: epoch, step: position.step, loss: loss, accuracy: accuracy, seconds: seconds, samplesPerSecond: rate))
+        try tensorBoard?.evaluation(step: position.step, meanLoss: loss, accuracy: accuracy, learningRate: optimizer.learningRate(),
+                                    parameters: namedParameters)
         let figures = "train loss \(String(format: "%.4f", loss)), test accuracy \(String(format: "%.2f", accuracy)) %, \(String(format: "%.1f", seconds)) s, \(grouped(Int(rate))) samples/s"
         print(endOfEpoch ? "Epoch \(epoch)/\(epochsInBudget): \(figures)" : "Step \(position.step)/\(budget) (epoch \(epoch)): \(figures)")
         if let path = options.save, accuracy > best {
@@ -475,6 +495,7 @@ func run() throws {
             }
             windowLoss += Double(loss.scalar) * Double(labels.count)
             windowSeen += labels.count
+            try tensorBoard?.step(position.step, loss: Double(loss.scalar))
             // The minibatch line counts steps as the budget does: within the epoch, or over the run.
             if options.logLines, (options.steps == nil ? step : position.step) % options.logEvery == 0 {
                 let correct = zip(logits.argmax(axis: 1), labels).filter { $0 == $1 }.count
@@ -501,6 +522,7 @@ func run() throws {
         if options.progress { bar.finish() }
         if interrupted != 0 {
             printError("train-rnn: interrupted during epoch \(epoch + 1); files on disk are from the evaluations before it only")
+            try? tensorBoard?.writer.close()   // the steps' losses logged so far
             exit(ExitCode.interrupted.rawValue)
         }
     }
@@ -509,6 +531,7 @@ func run() throws {
         let taken = position.step - firstStep
         print("Trained \(taken) step\(taken == 1 ? "" : "s") (\(String(format: "%.2f", Double(taken) / Double(perEpoch))) epochs of \(perEpoch)) in \(String(format: "%.1f", trainingSeconds)) s, plus \(String(format: "%.1f", evaluationSeconds)) s for \(history.count) evaluation\(history.count == 1 ? "" : "s")")
     }
+    try tensorBoard?.finish(hparams: options.hparams, accuracy: accuracy, meanLoss: history.last?.loss, step: position.step)
     print("Accuracy of the model on the \(test.count) test images: \(String(format: "%.2f", accuracy)) %")
 }
 
