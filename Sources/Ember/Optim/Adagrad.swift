@@ -49,14 +49,15 @@ public final class Adagrad<Scalar: TensorScalar>: ParamGroupOptimizer<Scalar>, O
 
     /// One update of every parameter whose `grad` is not nil.
     public func step() {
-        forEachGradient { i, p, grad, group in
+        forEachGradient(reading: { ($0.lr, $0.lrDecay!, $0.weightDecay!, $0.eps!) }) { i, p, grad, hyper in
+            let (lr, lrDecay, weightDecay, eps) = hyper
             var g = grad
             state.steps[i] += 1
-            if group.weightDecay! != 0 { g = g + p.data * Scalar(group.weightDecay!) }
-            let clr = group.lr / (1 + Double(state.steps[i] - 1) * group.lrDecay!)
+            if weightDecay != 0 { g = g + p.data * Scalar(weightDecay) }
+            let clr = lr / (1 + Double(state.steps[i] - 1) * lrDecay)
             let sum = state.buffers[i]["sum"]! + g * g
             state.buffers[i]["sum"] = sum
-            p.data = p.data - (g / (sum.sqrt() + Scalar(group.eps!))) * Scalar(clr)
+            p.data = p.data - (g / (sum.sqrt() + Scalar(eps))) * Scalar(clr)
         }
     }
 

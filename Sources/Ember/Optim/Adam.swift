@@ -41,9 +41,9 @@ public class AdamBase<Scalar: TensorScalar>: ParamGroupOptimizer<Scalar>, Optimi
 
     /// One update of every parameter whose `grad` is not nil, with the formulas above.
     public func step() {
-        forEachGradient { i, p, grad, group in
+        forEachGradient(reading: { ($0.lr, $0.betas!, $0.eps!, $0.weightDecay!, $0.amsgrad!) }) { i, p, grad, hyper in
+            let (lr, (beta1, beta2), eps, weightDecay, amsgrad) = hyper
             var g = grad
-            let (beta1, beta2) = group.betas!, weightDecay = group.weightDecay!, amsgrad = group.amsgrad!, lr = group.lr
             if weightDecay != 0 {
                 if decoupled { p.data = p.data * Scalar(1 - lr * weightDecay) }
                 else { g = AdamBase.addScaled(g, p.data, Scalar(weightDecay)) }
@@ -58,7 +58,7 @@ public class AdamBase<Scalar: TensorScalar>: ParamGroupOptimizer<Scalar>, Optimi
             var vMax = amsgrad ? state.buffers[i].removeValue(forKey: "max_exp_avg_sq") ?? Tensor(zeros: p.shape) : Tensor(zeros: [0])
             AdamBase.update(parameter: &p.data, gradient: g, m: &m, v: &v, vMax: &vMax, amsgrad: amsgrad,
                             w1: Scalar(1 - beta1), beta2: Scalar(beta2), w2: Scalar(1 - beta2),
-                            correction2: Scalar(correction2), eps: Scalar(group.eps!), negativeStepSize: Scalar(-stepSize))
+                            correction2: Scalar(correction2), eps: Scalar(eps), negativeStepSize: Scalar(-stepSize))
             state.buffers[i]["exp_avg"] = m
             state.buffers[i]["exp_avg_sq"] = v
             if amsgrad { state.buffers[i]["max_exp_avg_sq"] = vMax }

@@ -30,8 +30,9 @@ public class ParamGroupOptimizer<Scalar: TensorScalar> {
         for group in groups { addParamGroup(group) }
     }
 
-    /// The parameters of every group, in order (their index is their number in the state dict).
-    public var parameters: [Variable<Scalar>] { groups.flatMap(\.parameters) }
+    /// The parameters of every group, in order (their index is their number in the state dict);
+    /// kept as groups are added (the groups' parameters cannot change otherwise).
+    public private(set) var parameters: [Variable<Scalar>] = []
 
     /// The first group's learning rate; setting it sets every group's.
     public var learningRate: Double {
@@ -63,6 +64,7 @@ public class ParamGroupOptimizer<Scalar: TensorScalar> {
                 "\(name): some parameters appear in more than one parameter group")
         let first = state.steps.count
         groups.append(group)
+        parameters += group.parameters
         state.buffers += Array(repeating: [:], count: group.parameters.count)
         state.steps += Array(repeating: 0, count: group.parameters.count)
         didAdd(group, firstIndex: first)
@@ -114,13 +116,16 @@ public class ParamGroupOptimizer<Scalar: TensorScalar> {
         groups = newGroups.map(filled)
     }
 
-    /// Calls `body` for every parameter whose `grad` is not nil, with its index, gradient and group.
-    func forEachGradient(_ body: (_ index: Int, _ parameter: Variable<Scalar>, _ gradient: Tensor<Scalar>,
-                                  _ group: ParamGroup<Scalar>) -> Void) {
+    /// Calls `body` for every parameter whose `grad` is not nil, with its index, gradient and its
+    /// group's hyperparameters as `read` takes them out (once per group and step: the lookups by name
+    /// are not repeated per parameter).
+    func forEachGradient<H>(reading read: (ParamGroup<Scalar>) -> H,
+                            _ body: (_ index: Int, _ parameter: Variable<Scalar>, _ gradient: Tensor<Scalar>, _ hyper: H) -> Void) {
         var index = 0
         for group in groups {
+            let hyper = read(group)
             for p in group.parameters {
-                if let g = p.grad { body(index, p, g, group) }
+                if let g = p.grad { body(index, p, g, hyper) }
                 index += 1
             }
         }

@@ -43,16 +43,16 @@ public final class RMSprop<Scalar: TensorScalar>: ParamGroupOptimizer<Scalar>, O
 
     /// One update of every parameter whose `grad` is not nil.
     public func step() {
-        forEachGradient { i, p, grad, group in
+        forEachGradient(reading: { ($0.lr, $0.alpha!, $0.eps!, $0.weightDecay!, $0.momentum!, $0.centered!) }) { i, p, grad, hyper in
+            let (lr, alpha, eps, weightDecay, momentum, centered) = hyper
             var g = grad
-            let alpha = group.alpha!, eps = group.eps!, weightDecay = group.weightDecay!, momentum = group.momentum!
             state.steps[i] += 1
             if weightDecay != 0 { g = g + p.data * Scalar(weightDecay) }
             let zeros = Tensor<Scalar>(zeros: p.shape)
             let s = (state.buffers[i]["square_avg"] ?? zeros) * Scalar(alpha) + g * g * Scalar(1 - alpha)
             state.buffers[i]["square_avg"] = s
             var avg: Tensor<Scalar>
-            if group.centered! {
+            if centered {
                 let a = (state.buffers[i]["grad_avg"] ?? zeros).lerp(to: g, weight: Scalar(1 - alpha))
                 state.buffers[i]["grad_avg"] = a
                 avg = (s - a * a).sqrt() + Scalar(eps)
@@ -62,9 +62,9 @@ public final class RMSprop<Scalar: TensorScalar>: ParamGroupOptimizer<Scalar>, O
             if momentum > 0 {
                 let buf = (state.buffers[i]["momentum_buffer"] ?? zeros) * Scalar(momentum) + g / avg
                 state.buffers[i]["momentum_buffer"] = buf
-                p.data = p.data - buf * Scalar(group.lr)
+                p.data = p.data - buf * Scalar(lr)
             } else {
-                p.data = p.data - (g / avg) * Scalar(group.lr)
+                p.data = p.data - (g / avg) * Scalar(lr)
             }
         }
     }

@@ -46,22 +46,22 @@ public final class SGD<Scalar: TensorScalar>: ParamGroupOptimizer<Scalar>, Optim
 
     /// One update of every parameter whose `grad` is not nil (`momentum_buffer` kept per parameter).
     public func step() {
-        forEachGradient { i, p, grad, group in
+        forEachGradient(reading: { ($0.lr, $0.momentum!, $0.dampening!, $0.nesterov!, $0.weightDecay!) }) { i, p, grad, hyper in
+            let (lr, momentum, dampening, nesterov, weightDecay) = hyper
             var g = grad
-            let momentum = group.momentum!, weightDecay = group.weightDecay!
             if weightDecay != 0 { g = g + p.data * Scalar(weightDecay) }
             if momentum != 0 {
                 var buf: Tensor<Scalar>
                 if let old = state.buffers[i]["momentum_buffer"] {
-                    buf = old * Scalar(momentum) + g * Scalar(1 - group.dampening!)
+                    buf = old * Scalar(momentum) + g * Scalar(1 - dampening)
                 } else {
                     buf = g
                 }
                 state.buffers[i]["momentum_buffer"] = buf
-                g = group.nesterov! ? g + buf * Scalar(momentum) : buf
+                g = nesterov ? g + buf * Scalar(momentum) : buf
             }
             state.steps[i] += 1
-            p.data = p.data - g * Scalar(group.lr)
+            p.data = p.data - g * Scalar(lr)
         }
     }
 }
