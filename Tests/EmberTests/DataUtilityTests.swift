@@ -31,6 +31,12 @@ import Ember
         #expect(one.shape == [3, 1] && one.scalars == [4, 5, 6] && l1 == [3])
     }
 
+    /// Token-id sequences pad with a padding index.
+    @Test func integerSequences() {
+        let (ids, lengths) = padSequence([Tensor<Int>([5, 6, 7]), Tensor<Int>([8])], batchFirst: true, paddingValue: 1)
+        #expect(ids == Tensor<Int>(shape: [2, 3], scalars: [5, 6, 7, 8, 1, 1]) && lengths == [3, 1])
+    }
+
     /// The lengths go straight into a recurrent layer: each sequence's final state is the one it has alone.
     @Test func lengthsFeedRecurrentLayers() {
         manualSeed(3)
@@ -100,6 +106,9 @@ private func stderr(of result: ExitTest.Result?) -> String {
         let pairs = TensorDataset(seqs, x)
         let (s, t) = pairs.batch([4, 1])
         #expect(s.map(\.shape) == [[5, 1], [2, 1]] && t.scalars == [8, 9, 2, 3])
+        // Class targets as a Tensor<Int>.
+        let indexed = TensorDataset(x, Tensor<Int>(y))
+        #expect(indexed.batch([4, 1]).targets == Tensor<Int>([14, 11]))
         // Through a DataLoader, every sample once.
         var seen: [Int] = []
         for (_, targets) in DataLoader(data, batchSize: 2, shuffle: true, seed: 0) { seen += targets }

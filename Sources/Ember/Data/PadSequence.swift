@@ -18,9 +18,12 @@
 /// lengths        // [3, 1]
 /// ```
 ///
-/// Stops with a message when `sequences` is empty, a sequence has rank 0, or the trailing shapes differ.
-public func padSequence<Scalar: TensorScalar>(_ sequences: [Tensor<Scalar>], batchFirst: Bool = false,
-                                              paddingValue: Scalar = 0) -> (padded: Tensor<Scalar>, lengths: [Int]) {
+/// Float, Double and `Tensor<Int>` sequences (token ids, padded with a padding index for `Embedding`)
+/// all pad. Stops with a message when `sequences` is empty, a sequence has rank 0, or the trailing
+/// shapes differ.
+public func padSequence<Scalar: TensorElement & ExpressibleByIntegerLiteral>(
+    _ sequences: [Tensor<Scalar>], batchFirst: Bool = false, paddingValue: Scalar = 0
+) -> (padded: Tensor<Scalar>, lengths: [Int]) {
     let (trailing, lengths) = checkedSequenceShapes(sequences.map(\.shape))
     let batch = sequences.count, steps = lengths.max() ?? 0
     let row = trailing.reduce(1, *)

@@ -52,12 +52,10 @@ struct BufferSlot<Scalar: TensorScalar> {
 /// buffers of the module's state dict and are left alone.
 func tensorFields<S: TensorScalar>(of module: any Module, as: S.Type) -> [(String, Int)] {
     var result: [(String, Int)] = []
-    if #available(macOS 10.15.4, iOS 13.4, watchOS 6.2, tvOS 13.4, *) {
-        // `_EachFieldOptions.classType` is 1 << 0 (a `static var`, which Swift 6 will not read from here).
-        _forEachField(of: type(of: module), options: _EachFieldOptions(rawValue: 1 << 0)) { name, offset, fieldType, _ in
-            if fieldType == Tensor<S>.self { result.append((String(cString: name), offset)) }
-            return true
-        }
+    // `_EachFieldOptions.classType` is 1 << 0 (a `static var`, which Swift 6 will not read from here).
+    _forEachField(of: type(of: module), options: _EachFieldOptions(rawValue: 1 << 0)) { name, offset, fieldType, _ in
+        if fieldType == Tensor<S>.self { result.append((String(cString: name), offset)) }
+        return true
     }
     return result
 }
