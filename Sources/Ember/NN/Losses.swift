@@ -10,46 +10,91 @@ public enum Reduction: String, Sendable {
     case none
 }
 
-/// Softmax cross-entropy between logits `[N, C]` and class indices `[N]`, as PyTorch's
-/// `nn.CrossEntropyLoss`: `loss_i = logsumexp(x_i) - x_i[t_i]`, fused into one tape node (stable for
-/// logits of any magnitude; the gradient is `softmax(x_i) - onehot(t_i)`). Targets equal to
-/// `ignoreIndex` contribute nothing and do not count towards the mean.
+/// Softmax cross-entropy between logits and class indices, as PyTorch's `nn.CrossEntropyLoss`:
+/// `loss_i = logsumexp(x_i) - x_i[t_i]`, fused into one tape node (stable for logits of any magnitude;
+/// the gradient is `softmax(x_i) - onehot(t_i)`). Targets equal to `ignoreIndex` contribute nothing
+/// and do not count towards the mean.
+///
+/// With class weights `w` and label smoothing ε (PyTorch's `weight` and `label_smoothing`), a
+/// position with target `t` and log-probabilities `q = logSoftmax(x)` over `C` classes contributes
+/// `(1 - ε) · w_t · (-q_t) + (ε / C) · Σ_j w_j · (-q_j)`, and `.mean` divides the sum by the sum of
+/// `w_t` over the non-ignored positions (PyTorch's weighted mean; `C` and the weights in the
+/// smoothing term as in PyTorch's `cross_entropy_loss_label_smoothing`).
+///
+/// ```swift
+/// let criterion = CrossEntropyLoss(weight: Tensor<Double>([1, 2, 0.5]), labelSmoothing: 0.1)
+/// let loss = criterion(logits, targets)   // logits [N, 3] or [N, 3, d1, ...]; targets Tensor<Int> [N] or [N, d1, ...]
+/// ```
 public struct CrossEntropyLoss: Sendable {
     /// `.mean` (the default, over non-ignored targets), `.sum` or `.none`.
     public var reduction: Reduction
     /// A target value that contributes no loss and no gradient (default -100, as PyTorch's).
     public var ignoreIndex: Int
+    /// One weight per class (shape `[C]`), converted to the input's scalar type; `nil` weighs every class 1.
+    public var weight: Tensor<Double>?
+    /// ε in `[0, 1]`: the target distribution is `(1 - ε) · onehot(t) + ε / C` (default 0, none).
+    public var labelSmoothing: Double
 
-    /// PyTorch's `nn.CrossEntropyLoss(reduction='mean', ignore_index=-100)` (no class weights, no
-    /// label smoothing). With `.mean` and every target ignored the loss is NaN, as in PyTorch.
-    public init(reduction: Reduction = .mean, ignoreIndex: Int = -100) {
+    /// PyTorch's `nn.CrossEntropyLoss(reduction='mean', ignore_index=-100, weight=None,
+    /// label_smoothing=0.0)`. With `.mean` and every target ignored the loss is NaN, as in PyTorch.
+    /// Stops with a message unless `labelSmoothing` is in `[0, 1]`.
+    public init(reduction: Reduction = .mean, ignoreIndex: Int = -100, weight: Tensor<Double>? = nil,
+                labelSmoothing: Double = 0) {
+        require(labelSmoothing >= 0 && labelSmoothing <= 1,
+                "CrossEntropyLoss: expected labelSmoothing in [0, 1], got \(labelSmoothing)")
         self.reduction = reduction
         self.ignoreIndex = ignoreIndex
+        self.weight = weight
+        self.labelSmoothing = labelSmoothing
     }
 
-    /// `logits` `[N, C]`, `targets` `N` indices in `0..<C` (or `ignoreIndex`); shape `[]`, or `[N]` for `.none`.
+    /// `logits` `[N, C]`, `targets` `N` indices in `0..<C` (or `ignoreIndex`); shape `[]`, or `[N]`
+    /// for `.none`. Stops with a message naming the shapes or the out-of-range target.
     public func callAsFunction<Scalar>(_ logits: Variable<Scalar>, _ targets: [Int]) -> Variable<Scalar> {
-        classificationLoss(logits, targets, reduction: reduction, ignoreIndex: ignoreIndex, alreadyLogProbabilities: false)
+        if weight == nil && labelSmoothing == 0 {
+            return classificationLoss(logits, targets, reduction: reduction, ignoreIndex: ignoreIndex, alreadyLogProbabilities: false)
+        }
+        require(logits.rank == 2, "CrossEntropyLoss: expected input [N, C] for [Int] targets, got \(describe(logits.shape))")
+        return classLoss(logits, targets, targetShape: [targets.count], options(Scalar.self))
+    }
+
+    func options<Scalar>(_: Scalar.Type) -> ClassLossOptions<Scalar> {
+        ClassLossOptions(alreadyLogProbabilities: false, reduction: reduction, ignoreIndex: ignoreIndex,
+                         weight: weight.map { Tensor<Scalar>($0) }, labelSmoothing: Scalar(labelSmoothing))
     }
 }
 
-/// Negative log-likelihood of log-probabilities `[N, C]` at class indices `[N]`, as PyTorch's `nn.NLLLoss`.
+/// Negative log-likelihood of log-probabilities at class indices, as PyTorch's `nn.NLLLoss`:
+/// `loss_i = -w[t_i] · x_i[t_i]` (`w` the class weights, 1 without). `.mean` divides the sum by the
+/// sum of `w[t_i]` over non-ignored targets, as PyTorch does.
 public struct NLLLoss: Sendable {
     /// `.mean` (the default, over non-ignored targets), `.sum` or `.none`.
     public var reduction: Reduction
     /// A target value that contributes no loss and no gradient (default -100, as PyTorch's).
     public var ignoreIndex: Int
+    /// One weight per class (shape `[C]`), converted to the input's scalar type; `nil` weighs every class 1.
+    public var weight: Tensor<Double>?
 
-    /// PyTorch's `nn.NLLLoss(reduction='mean', ignore_index=-100)` (no class weights): `loss_i = -x_i[t_i]`.
+    /// PyTorch's `nn.NLLLoss(reduction='mean', ignore_index=-100, weight=None)`.
     /// With `.mean` and every target ignored the loss is NaN, as in PyTorch.
-    public init(reduction: Reduction = .mean, ignoreIndex: Int = -100) {
+    public init(reduction: Reduction = .mean, ignoreIndex: Int = -100, weight: Tensor<Double>? = nil) {
         self.reduction = reduction
         self.ignoreIndex = ignoreIndex
+        self.weight = weight
     }
 
     /// `logProbabilities` `[N, C]`, `targets` `[N]`; shape `[]`, or `[N]` for `.none`.
     public func callAsFunction<Scalar>(_ logProbabilities: Variable<Scalar>, _ targets: [Int]) -> Variable<Scalar> {
-        classificationLoss(logProbabilities, targets, reduction: reduction, ignoreIndex: ignoreIndex, alreadyLogProbabilities: true)
+        if weight == nil {
+            return classificationLoss(logProbabilities, targets, reduction: reduction, ignoreIndex: ignoreIndex, alreadyLogProbabilities: true)
+        }
+        require(logProbabilities.rank == 2, "NLLLoss: expected input [N, C] for [Int] targets, got \(describe(logProbabilities.shape))")
+        return classLoss(logProbabilities, targets, targetShape: [targets.count], options(Scalar.self))
+    }
+
+    func options<Scalar>(_: Scalar.Type) -> ClassLossOptions<Scalar> {
+        ClassLossOptions(alreadyLogProbabilities: true, reduction: reduction, ignoreIndex: ignoreIndex,
+                         weight: weight.map { Tensor<Scalar>($0) }, labelSmoothing: 0)
     }
 }
 

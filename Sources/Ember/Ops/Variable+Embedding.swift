@@ -1,10 +1,12 @@
 // MARK: - Embedding lookup
 
-/// Gathers rows of `table` `[n, d]` → `[indices.count, d]`. Backward: scatter-add into the table.
-/// Stops with a message for a table that is not 2-D or an index outside `0..<n`.
+/// Gathers rows of `table` `[n, d]` → `[indices.count, d]`. Backward: scatter-add into the table,
+/// skipping every position whose index is `paddingIdx` (PyTorch's `embedding_backward` with
+/// `padding_idx`: that row gets no gradient). Stops with a message for a table that is not 2-D or an
+/// index outside `0..<n`.
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
-public func embeddingLookup<Scalar>(_ table: Variable<Scalar>, _ indices: [Int]) -> Variable<Scalar> {
+public func embeddingLookup<Scalar>(_ table: Variable<Scalar>, _ indices: [Int], paddingIdx: Int? = nil) -> Variable<Scalar> {
     let w = table.data
     require(w.rank == 2, "embeddingLookup: expected a [n, d] table, got \(describe(w.shape))")
     let (n, d) = (w.shape[0], w.shape[1])
@@ -18,7 +20,9 @@ public func embeddingLookup<Scalar>(_ table: Variable<Scalar>, _ indices: [Int])
         var grad = Tensor<Scalar>(zeros: [n, d])
         g.withBase { pg in
             grad.withUnsafeMutableBufferPointer { gw in
-                for (row, i) in indices.enumerated() { Scalar._accumulate(pg + row * d, into: gw.baseAddress! + i * d, count: d) }
+                for (row, i) in indices.enumerated() where i != paddingIdx {
+                    Scalar._accumulate(pg + row * d, into: gw.baseAddress! + i * d, count: d)
+                }
             }
         }
         return grad
