@@ -23,6 +23,34 @@ import Ember
         #expect(embedding.weight.grad!.select(axis: 0, index: 0).scalars == [0, 0, 0, 0])
     }
 
+    /// The fixture's indices as a Tensor<Int> [2, 4] give [2, 4, 4], PyTorch's output and gradient.
+    @Test func integerTensorIndicesParity() throws {
+        let f = try Fixtures.pytorch("embedding_padding_idx")
+        let embedding = Embedding<Double>(numEmbeddings: 10, embeddingDim: 4, paddingIdx: 0)
+        try embedding.loadStateDict(["weight": f.tensor("param.weight")])
+        let shape = try #require(f.entries["input"]?.shape)
+        let out = embedding(Tensor<Int>(shape: shape, scalars: try f.integers("input")))
+        #expect(out.shape == [2, 4, 4])
+        out.backward(gradient: try f.tensor("gy"))
+        #expect(try worstRelativeError(out.data, f.tensor("out")) < 1e-9)
+        #expect(try worstRelativeError(embedding.weight.grad!, f.tensor("grad.weight")) < 1e-9)
+        #expect("\(embedding)".contains("Embedding(10, 4, padding_idx=0)"))
+    }
+
+    @Test func indexTensorsOfAnyShape() {
+        let embedding = Embedding<Double>(numEmbeddings: 6, embeddingDim: 2)
+        let table = embedding.weight.data
+        #expect(embedding(Tensor<Int>(shape: [], scalars: [4])).data == table.select(axis: 0, index: 4))
+        let cube = embedding(Tensor<Int>(shape: [2, 1, 3], scalars: [5, 0, 1, 1, 2, 5]))
+        #expect(cube.shape == [2, 1, 3, 2])
+        #expect(cube.data.reshaped(to: [6, 2]) == embedding([5, 0, 1, 1, 2, 5]).data)
+        #expect(embedding(Tensor<Int>(shape: [0, 3], scalars: [])).shape == [0, 3, 2])
+        let result = gradcheck(inputs: [randomTensor([6, 2], seed: 3)]) { v in
+            embeddingLookup(v[0], Tensor<Int>(shape: [2, 2], scalars: [1, 5, 1, 0])).tanh().sum()
+        }
+        #expect(result.passed, "\(result)")
+    }
+
     @Test func negativePaddingIdxCountsFromTheEnd() {
         let embedding = Embedding<Double>(numEmbeddings: 5, embeddingDim: 3, paddingIdx: -2)
         #expect(embedding.paddingIdx == 3)

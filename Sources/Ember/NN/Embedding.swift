@@ -1,7 +1,8 @@
 // MARK: - Embedding
 
 /// A lookup table: index `i` gives row `i` of `weight` `[numEmbeddings, embeddingDim]`, initialised
-/// N(0, 1) as in PyTorch. Indices `[n]` give `[n, embeddingDim]`; `[[Int]]` of `[B][T]` gives `[B, T, embeddingDim]`.
+/// N(0, 1) as in PyTorch. A `Tensor<Int>` of indices of shape `[...]` gives `[..., embeddingDim]`;
+/// `[Int]` of `n` gives `[n, embeddingDim]`, `[[Int]]` of `[B][T]` gives `[B, T, embeddingDim]`.
 ///
 /// With `paddingIdx`, that row starts at zero and never receives a gradient, so it stays what it is
 /// (zero unless set otherwise) through training, as PyTorch's `padding_idx`:
@@ -42,6 +43,12 @@ public final class Embedding<Scalar: TensorScalar>: Module {
     /// table's gradient (none into row `paddingIdx`). Stops with a message for an index outside
     /// `0..<numEmbeddings`.
     public func callAsFunction(_ indices: [Int]) -> Variable<Scalar> { embeddingLookup(weight, indices, paddingIdx: paddingIdx) }
+
+    /// Indices of any shape `[...]` → `[..., embeddingDim]` (a scalar index gives `[embeddingDim]`),
+    /// as PyTorch's `embedding(input)`. Backward as for `[Int]`.
+    public func callAsFunction(_ indices: Tensor<Int>) -> Variable<Scalar> {
+        embeddingLookup(weight, indices, paddingIdx: paddingIdx)
+    }
 
     /// `[B][T]` indices → `[B, T, embeddingDim]`.
     public func callAsFunction(_ indices: [[Int]]) -> Variable<Scalar> {

@@ -49,13 +49,23 @@ public struct CrossEntropyLoss: Sendable {
     }
 
     /// `logits` `[N, C]`, `targets` `N` indices in `0..<C` (or `ignoreIndex`); shape `[]`, or `[N]`
-    /// for `.none`. Stops with a message naming the shapes or the out-of-range target.
+    /// for `.none`. Stops with a message naming the shapes or the out-of-range target. Without weights
+    /// and smoothing this is one fused node whose backward is `softmax(x_i) - onehot(t_i)`, scaled.
     public func callAsFunction<Scalar>(_ logits: Variable<Scalar>, _ targets: [Int]) -> Variable<Scalar> {
         if weight == nil && labelSmoothing == 0 {
             return classificationLoss(logits, targets, reduction: reduction, ignoreIndex: ignoreIndex, alreadyLogProbabilities: false)
         }
         require(logits.rank == 2, "CrossEntropyLoss: expected input [N, C] for [Int] targets, got \(describe(logits.shape))")
         return classLoss(logits, targets, targetShape: [targets.count], options(Scalar.self))
+    }
+
+    /// `logits` `[N, C]` or `[N, C, d1, ...]` (classes on axis 1; `[C]` for one sample) and `targets`
+    /// `[N]` or `[N, d1, ...]` (`[]` for one sample) holding classes in `0..<C` or `ignoreIndex`, as
+    /// PyTorch's K-dimensional cross-entropy; shape `[]`, or the targets' shape for `.none`. Stops with
+    /// a message naming the shapes, or the out-of-range target and its index.
+    public func callAsFunction<Scalar>(_ logits: Variable<Scalar>, _ targets: Tensor<Int>) -> Variable<Scalar> {
+        if logits.rank == 2 && targets.rank == 1 { return self(logits, targets.scalars) }
+        return classLoss(logits, targets.scalars, targetShape: targets.shape, options(Scalar.self))
     }
 
     func options<Scalar>(_: Scalar.Type) -> ClassLossOptions<Scalar> {
@@ -90,6 +100,13 @@ public struct NLLLoss: Sendable {
         }
         require(logProbabilities.rank == 2, "NLLLoss: expected input [N, C] for [Int] targets, got \(describe(logProbabilities.shape))")
         return classLoss(logProbabilities, targets, targetShape: [targets.count], options(Scalar.self))
+    }
+
+    /// `logProbabilities` `[N, C]` or `[N, C, d1, ...]` (`[C]` for one sample) and `targets` `[N]` or
+    /// `[N, d1, ...]` (`[]`); shape `[]`, or the targets' shape for `.none`.
+    public func callAsFunction<Scalar>(_ logProbabilities: Variable<Scalar>, _ targets: Tensor<Int>) -> Variable<Scalar> {
+        if logProbabilities.rank == 2 && targets.rank == 1 { return self(logProbabilities, targets.scalars) }
+        return classLoss(logProbabilities, targets.scalars, targetShape: targets.shape, options(Scalar.self))
     }
 
     func options<Scalar>(_: Scalar.Type) -> ClassLossOptions<Scalar> {

@@ -54,8 +54,8 @@ extension Dropout {
 }
 
 extension Embedding {
-    /// `10, 4` (numEmbeddings, embeddingDim).
-    public var extraRepr: String { "\(weight.shape[0]), \(weight.shape[1])" }
+    /// `10, 4` (numEmbeddings, embeddingDim), then `padding_idx=0` when there is one.
+    public var extraRepr: String { "\(weight.shape[0]), \(weight.shape[1])" + (paddingIdx.map { ", padding_idx=\($0)" } ?? "") }
 }
 
 extension RecurrentLayer {
