@@ -47,6 +47,11 @@ import Testing
         try unary("norm", { $0.norm() }, { $0.norm() })
     }
 
+    @Test func slicing() throws {
+        try unary("slice_last", { $0[.., -1] }, { $0[.., -1] })
+        try unary("slice_range", { $0[1..<3, .stride(2)] }, { $0[1..<3, .stride(2)] })
+    }
+
     func binary(_ key: String, _ f: (Variable<Double>, Variable<Double>) -> Variable<Double>,
                 _ plain: (Tensor<Double>, Tensor<Double>) -> Tensor<Double>) throws {
         let a = Variable(try tensor("\(key).input"), requiresGrad: true)
