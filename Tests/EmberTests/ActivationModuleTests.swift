@@ -34,6 +34,25 @@ import Testing
         #expect(probabilities.scalars.allSatisfy { abs($0 - 1) < 1e-12 })
     }
 
+    @Test func printedAsPyTorch() {
+        let model = Sequential<Float>(Flatten(), GELU(), GELU(approximate: .tanh), LeakyReLU(), LeakyReLU(negativeSlope: 0.2),
+                                      Softmax(axis: 1), LogSoftmax(), Identity())
+        // print(nn.Sequential(nn.Flatten(), nn.GELU(), nn.GELU(approximate='tanh'), nn.LeakyReLU(),
+        //     nn.LeakyReLU(0.2), nn.Softmax(dim=1), nn.LogSoftmax(dim=-1), nn.Identity()))
+        #expect(model.description == """
+            Sequential(
+              (0): Flatten(start_dim=1, end_dim=-1)
+              (1): GELU(approximate='none')
+              (2): GELU(approximate='tanh')
+              (3): LeakyReLU(negative_slope=0.01)
+              (4): LeakyReLU(negative_slope=0.2)
+              (5): Softmax(dim=1)
+              (6): LogSoftmax(dim=-1)
+              (7): Identity()
+            )
+            """)
+    }
+
     @Test func gradientsFlowThroughModules() {
         let model = Sequential<Double>(Flatten(startAxis: 1), GELU(approximate: .tanh), LeakyReLU(), Softmax(axis: 1))
         let result = gradcheck(inputs: [randomTensor([2, 2, 3], seed: 8)]) { v in

@@ -7,6 +7,8 @@ public final class GELU<Scalar: TensorScalar>: Layer {
     public let approximate: GELUApproximation
     /// A GELU module (no parameters); `approximate` defaults to `.none`, as PyTorch's `'none'`.
     public init(approximate: GELUApproximation = .none) { self.approximate = approximate }
+    /// `approximate='none'`, as PyTorch's `extra_repr`.
+    public var extraRepr: String { "approximate='\(approximate.rawValue)'" }
     /// `gelu(x)` elementwise.
     public func callAsFunction(_ input: Variable<Scalar>) -> Variable<Scalar> { input.gelu(approximate: approximate) }
 }
@@ -18,6 +20,8 @@ public final class LeakyReLU<Scalar: TensorScalar>: Layer {
     public let negativeSlope: Double
     /// A LeakyReLU module (no parameters).
     public init(negativeSlope: Double = 0.01) { self.negativeSlope = negativeSlope }
+    /// `negative_slope=0.01`, as PyTorch's `extra_repr`.
+    public var extraRepr: String { "negative_slope=\(negativeSlope)" }
     /// `leakyRelu(x)` elementwise; output of the input's shape.
     public func callAsFunction(_ input: Variable<Scalar>) -> Variable<Scalar> { input.leakyRelu(negativeSlope: negativeSlope) }
 }
@@ -30,6 +34,8 @@ public final class Softmax<Scalar: TensorScalar>: Layer {
     /// A Softmax module over `axis` (default -1, the last; PyTorch has no default but warns and
     /// guesses one from the rank, so Ember picks the common choice).
     public init(axis: Int = -1) { self.axis = axis }
+    /// `dim=-1`, as PyTorch's `extra_repr`.
+    public var extraRepr: String { "dim=\(axis)" }
     /// `softmax(x, axis)`; stops with a message when `axis` is out of range for the input.
     public func callAsFunction(_ input: Variable<Scalar>) -> Variable<Scalar> { input.softmax(axis: axis) }
 }
@@ -41,6 +47,8 @@ public final class LogSoftmax<Scalar: TensorScalar>: Layer {
     public let axis: Int
     /// A LogSoftmax module over `axis` (default -1, the last; see `Softmax`).
     public init(axis: Int = -1) { self.axis = axis }
+    /// `dim=-1`, as PyTorch's `extra_repr`.
+    public var extraRepr: String { "dim=\(axis)" }
     /// `logSoftmax(x, axis)`; stops with a message when `axis` is out of range for the input.
     public func callAsFunction(_ input: Variable<Scalar>) -> Variable<Scalar> { input.logSoftmax(axis: axis) }
 }

@@ -21,6 +21,8 @@ public final class Flatten<Scalar: TensorScalar>: Layer {
         self.startAxis = startAxis
         self.endAxis = endAxis
     }
+    /// `start_dim=1, end_dim=-1`, as PyTorch's `extra_repr`.
+    public var extraRepr: String { "start_dim=\(startAxis), end_dim=\(endAxis)" }
     /// The input with the axes merged (see `Variable.flattened(startAxis:endAxis:)`); stops with a
     /// message when an axis is out of range for the input's shape.
     public func callAsFunction(_ input: Variable<Scalar>) -> Variable<Scalar> {
