@@ -47,6 +47,13 @@ import Testing
         #expect((-1).axisIndex.description == "-1" && AxisIndex.all.description == "..")
     }
 
+    @Test func indexAndMaskTensorsSliceToo() {
+        let ids = Tensor<Int>(shape: [2, 3], scalars: [1, 2, 3, 4, 5, 6])
+        #expect(ids[.., -1] == Tensor<Int>(shape: [2], scalars: [3, 6]))
+        let mask = Tensor<Bool>(shape: [2, 3], scalars: [true, false, true, false, false, true])
+        #expect(mask[1, .stride(2)] == Tensor<Bool>(shape: [2], scalars: [false, true]))
+    }
+
     @Test func variableSlicesAndGradients() {
         let x = Variable(m, requiresGrad: true)
         let y = x[1..<3, .stride(2)]
