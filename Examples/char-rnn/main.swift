@@ -30,6 +30,9 @@ let usage = """
       --save FILE            save the model and its vocabulary at the end (safetensors)
       --load FILE            start from a saved model (with --text: keep training; without: sample)
       --prime TEXT           when only sampling: characters to feed first (default: the saved text's first)
+      --export FILE.onnx     write the model as ONNX (opset 17) at the end (or, with --load alone, before
+                             sampling): inputs one-hot characters [T, 1, V] and h0 [1, 1, hidden] (and c0 for
+                             an LSTM), outputs logits [T, V], h_n (and c_n), to be fed back as the next state
       --help                 this text
 
     exit codes: 0 ok, 64 bad flags, 65 bad text or model file, 66 missing file, 74 I/O failure
@@ -121,12 +124,28 @@ func load(_ path: String) throws -> (CharModel, [String], String) {
     }
 }
 
+/// Writes `model` as ONNX: one-hot characters and the state in, logits and the state out.
+func export(_ model: CharModel, vocabulary: Int, to path: String) throws {
+    let lstm = model.rnn.mode == .lstm, zero = model.zeroState().h.data
+    var inputs: [ONNXInput<Float>] = [.tensor("input", oneHot([0, 0, 0], vocabulary).data, dynamicAxes: [0: "sequence"]),
+                                      .tensor("h0", zero, dynamicAxes: [:])]
+    if lstm { inputs.append(.tensor("c0", zero, dynamicAxes: [:])) }
+    let url = URL(fileURLWithPath: path)
+    do {
+        try exportONNX(model, inputs: inputs, outputNames: ["logits", "h_n"] + (lstm ? ["c_n"] : []), to: url) { v in
+            let (logits, next) = model(v[0], CharModel.State(h: v[1], c: lstm ? v[2] : nil))
+            return [logits, next.h] + (next.c.map { [$0] } ?? [])
+        }
+    } catch { throw CommandError("char-rnn: cannot export \(url.path): \(reason(of: error, about: url.path))", code: .ioError) }
+    print("Exported the model to \(url.path) (ONNX, opset 17)")
+}
+
 // MARK: - Main
 
 func run() throws {
     let a = try Arguments(Array(CommandLine.arguments.dropFirst()), command: "char-rnn",
                           valued: ["text", "cell", "hidden", "seq-length", "lr", "optimizer", "clip", "iterations", "print-every",
-                                   "sample-every", "sample-length", "temperature", "seed", "save", "load", "prime"],
+                                   "sample-every", "sample-length", "temperature", "seed", "save", "load", "prime", "export"],
                           boolean: ["help"])
     if a.flag("help") { print(usage); return }
     let cell = try a.choice("cell", default: "rnn", ["rnn", "lstm", "gru"])
@@ -162,6 +181,7 @@ func run() throws {
             primeIndices.append(i)
         }
         if primeIndices.isEmpty { primeIndices = [generator.nextInt(below: vocabulary.count)] }
+        if let path = a.string("export") { try export(m, vocabulary: vocabulary.count, to: path) }
         var state = m.zeroState()
         if primeIndices.count > 1 {
             state = withNoGrad { m(oneHot(Array(primeIndices.dropLast()), vocabulary.count), state).1 }
@@ -230,6 +250,7 @@ func run() throws {
     }
     if iterations > 0 && (iterations - 1) % printEvery != 0 { print("iter \(iterations - 1), loss \(String(format: "%.4f", smooth))") }
     if let path = a.string("save") { try save(m, vocabulary: vocabulary, prime: characters[0], to: path) }
+    if let path = a.string("export") { try export(m, vocabulary: vocabulary.count, to: path) }
 }
 
 do {

@@ -54,6 +54,8 @@ let usage = """
                              step; test accuracy, mean loss, learning rate and histograms of the weights
                              and gradients at every evaluation; the hyperparameters at the end
                              (tensorboard --logdir DIR shows them, also while the run goes on)
+      --export FILE.onnx     write the trained model (as the run ends) as ONNX, opset 17: input [batch, 28, 28]
+                             images, output [batch, 10] logits; the recurrence as ONNX's RNN/LSTM/GRU operator
 
     output:
       --log-every N          print the minibatch loss and accuracy every N steps (default 100), counted
@@ -86,7 +88,7 @@ struct Options {
     var logLines = true
     var seed: UInt64 = 0
     var dataDir: String?
-    var save: String?, resume: String?, metrics: String?, plot: String?, tensorboard: String?
+    var save: String?, resume: String?, metrics: String?, plot: String?, tensorboard: String?, export: String?
     var targetAccuracy: Double?
     var limit: Int?, testLimit: Int?
     var progress = true
@@ -96,7 +98,7 @@ struct Options {
         let a = try Arguments(arguments, command: "train-rnn",
                               valued: ["hidden", "lr", "epochs", "batch-size", "layers", "cell", "seed", "data-dir", "save",
                                        "resume", "target-accuracy", "metrics", "plot", "threads", "limit", "test-limit",
-                                       "optimizer", "momentum", "steps", "eval-every", "log-every", "tensorboard"],
+                                       "optimizer", "momentum", "steps", "eval-every", "log-every", "tensorboard", "export"],
                               boolean: ["bidirectional", "unrolled", "no-progress", "detect-anomaly", "help"])
         if a.flag("help") { print(usage); exit(0) }
         hidden = try a.int("hidden", default: 32, in: 1...4096)
@@ -134,13 +136,14 @@ struct Options {
         metrics = a.string("metrics")
         plot = a.string("plot")
         tensorboard = a.string("tensorboard")
+        export = a.string("export")
         targetAccuracy = try a.double("target-accuracy", default: nil, in: 0...100)
         limit = a.string("limit") == nil ? nil : try a.int("limit", default: 0, in: 1...Int.max)
         testLimit = a.string("test-limit") == nil ? nil : try a.int("test-limit", default: 0, in: 1...Int.max)
         progress = !a.flag("no-progress") && standardOutputIsTerminal
         logLines = !progress || a.string("log-every") != nil
         detectAnomaly = a.flag("detect-anomaly")
-        for (flag, value) in [("data-dir", dataDir), ("save", save), ("resume", resume), ("metrics", metrics), ("plot", plot), ("tensorboard", tensorboard)] {
+        for (flag, value) in [("data-dir", dataDir), ("save", save), ("resume", resume), ("metrics", metrics), ("plot", plot), ("tensorboard", tensorboard), ("export", export)] {
             if let value, value.isEmpty { throw CommandError("train-rnn: --\(flag) needs a non-empty path", code: .usage) }
         }
     }
@@ -163,7 +166,7 @@ struct Options {
 /// The classifier: a recurrence over the rows, then Linear(-> 10) on the last step's output. Its
 /// parameters are named as PyTorch names them (`rnn.weight_ih_l0`, ..., `fc.weight`, `fc.bias`)
 /// whichever recurrence runs, so fused and unrolled checkpoints are interchangeable.
-final class Model: Module {
+final class Model: Layer {
     let rnn: RecurrentLayer<Float>
     let fc: Linear<Float>
     /// With `--unrolled`, the cell that replaces `rnn` (which then only supplied the initial weights).
@@ -360,7 +363,7 @@ func run() throws {
     let options = try Options(Array(CommandLine.arguments.dropFirst()))
     // The files written at each evaluation: an unwritable one is reported now, before the data is
     // loaded (or downloaded) and before any training, not once the first epoch's work is done.
-    for (flag, path) in [("save", options.save), ("metrics", options.metrics), ("plot", options.plot)] {
+    for (flag, path) in [("save", options.save), ("metrics", options.metrics), ("plot", options.plot), ("export", options.export)] {
         if let path { try checkWritable(path, flag: flag, command: "train-rnn") }
     }
     emberThreadCount = options.threads
@@ -532,6 +535,14 @@ func run() throws {
         print("Trained \(taken) step\(taken == 1 ? "" : "s") (\(String(format: "%.2f", Double(taken) / Double(perEpoch))) epochs of \(perEpoch)) in \(String(format: "%.1f", trainingSeconds)) s, plus \(String(format: "%.1f", evaluationSeconds)) s for \(history.count) evaluation\(history.count == 1 ? "" : "s")")
     }
     try tensorBoard?.finish(hparams: options.hparams, accuracy: accuracy, meanLoss: history.last?.loss, step: position.step)
+    if let path = options.export {
+        // Traced on the first two test images; the graph takes any batch size.
+        let url = URL(fileURLWithPath: path)
+        do { try exportONNX(model, exampleInput: test.batch(Array(0..<min(2, test.count))).images, to: url) } catch {
+            throw CommandError("train-rnn: cannot export \(url.path): \(reason(of: error, about: url.path))", code: .ioError)
+        }
+        print("Exported the model to \(url.path) (ONNX, opset 17)")
+    }
     print("Accuracy of the model on the \(test.count) test images: \(String(format: "%.2f", accuracy)) %")
 }
 

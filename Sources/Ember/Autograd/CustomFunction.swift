@@ -47,7 +47,7 @@ public struct CustomFunction<Scalar: TensorScalar>: Sendable {
         let (outputs, backward) = forward(inputs.map(\.data))
         require(!outputs.isEmpty, "\(name): forward returned no outputs")
         // The engine checks the rule's gradients (count and shapes) and names the function if they are wrong.
-        return Variable.record(name, outputs: outputs, inputs, backward)
+        return Variable.record(name, outputs: outputs, inputs, attributes: .custom, backward)
     }
 
     /// Applies the function to the variables given: one variable per output.

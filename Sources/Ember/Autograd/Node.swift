@@ -33,26 +33,32 @@ final class Node<Scalar: TensorScalar> {
     /// Set to `nil` when the graph is released after `backward()`.
     var rule: Rule?
     let outputCount: Int
+    /// The operation's arguments that its inputs' and outputs' shapes do not determine, for code that
+    /// reads the tape as a graph (`exportONNX`); `.none` for most operations.
+    let attributes: NodeAttributes
 
     // Backward-pass bookkeeping: the gradients summed so far for output 0 and for the others.
     var pending: Tensor<Scalar>?
     var pendingOthers: [Tensor<Scalar>?]
     var visitMark = 0
 
-    init(name: StaticString, inputs: [Variable<Scalar>], rule: @escaping BackwardRule) {
+    init(name: StaticString, inputs: [Variable<Scalar>], attributes: NodeAttributes = .none, rule: @escaping BackwardRule) {
         self.sequence = nodeSequence.wrappingAdd(1, ordering: .relaxed).newValue
         self.name = name
         self.inputs = inputs
+        self.attributes = attributes
         self.rule = .single(rule)
         self.outputCount = 1
         self.pendingOthers = []
         liveNodeCounter.wrappingAdd(1, ordering: .relaxed)
     }
 
-    init(name: StaticString, inputs: [Variable<Scalar>], outputCount: Int, rule: @escaping MultiOutputRule) {
+    init(name: StaticString, inputs: [Variable<Scalar>], outputCount: Int, attributes: NodeAttributes = .none,
+         rule: @escaping MultiOutputRule) {
         self.sequence = nodeSequence.wrappingAdd(1, ordering: .relaxed).newValue
         self.name = name
         self.inputs = inputs
+        self.attributes = attributes
         self.rule = .multiple(rule)
         self.outputCount = outputCount
         self.pendingOthers = Array(repeating: nil, count: outputCount - 1)

@@ -93,9 +93,10 @@ public final class Variable<Scalar: TensorScalar> {
     // MARK: Recording
 
     /// Records the result of an operation: a node with `inputs` and `rule` when grad mode is on and
-    /// some input requires gradients, otherwise a plain constant.
+    /// some input requires gradients, otherwise a plain constant. `attributes` are kept on the node
+    /// for exporters (see `NodeAttributes`).
     @inline(__always)
-    static func record(_ name: StaticString, _ data: Tensor<Scalar>, _ inputs: [Variable],
+    static func record(_ name: StaticString, _ data: Tensor<Scalar>, _ inputs: [Variable], attributes: NodeAttributes = .none,
                        _ rule: @escaping Node<Scalar>.BackwardRule) -> Variable {
         if let anomaly = AnomalyState.current, inputs.allSatisfy({ $0.data.isAllFinite }) {
             anomaly.check(data, operation: name, phase: .forward)
@@ -103,13 +104,13 @@ public final class Variable<Scalar: TensorScalar> {
         guard GradMode.isEnabled, inputs.contains(where: { $0._requiresGrad }) else {
             return Variable(data)
         }
-        return Variable(data: data, node: Node(name: name, inputs: inputs, rule: rule))
+        return Variable(data: data, node: Node(name: name, inputs: inputs, attributes: attributes, rule: rule))
     }
 
     /// Records an operation with several results: one node whose `rule` gets every output's gradient
     /// at once (`nil` for one the loss did not use), when grad mode is on and some input requires
     /// gradients; otherwise plain constants.
-    static func record(_ name: StaticString, outputs: [Tensor<Scalar>], _ inputs: [Variable],
+    static func record(_ name: StaticString, outputs: [Tensor<Scalar>], _ inputs: [Variable], attributes: NodeAttributes = .none,
                        _ rule: @escaping Node<Scalar>.MultiOutputRule) -> [Variable] {
         if let anomaly = AnomalyState.current, inputs.allSatisfy({ $0.data.isAllFinite }) {
             for output in outputs { anomaly.check(output, operation: name, phase: .forward) }
@@ -117,19 +118,19 @@ public final class Variable<Scalar: TensorScalar> {
         guard GradMode.isEnabled, inputs.contains(where: { $0._requiresGrad }) else {
             return outputs.map { Variable($0) }
         }
-        let node = Node(name: name, inputs: inputs, outputCount: outputs.count, rule: rule)
+        let node = Node(name: name, inputs: inputs, outputCount: outputs.count, attributes: attributes, rule: rule)
         return outputs.enumerated().map { Variable(data: $0.element, node: node, outputIndex: $0.offset) }
     }
 
     /// Like `record` for a single input.
     @inline(__always)
-    static func record(_ name: StaticString, _ data: Tensor<Scalar>, _ input: Variable,
+    static func record(_ name: StaticString, _ data: Tensor<Scalar>, _ input: Variable, attributes: NodeAttributes = .none,
                        _ rule: @escaping (Tensor<Scalar>) -> Tensor<Scalar>) -> Variable {
         if let anomaly = AnomalyState.current, input.data.isAllFinite {
             anomaly.check(data, operation: name, phase: .forward)
         }
         guard GradMode.isEnabled, input._requiresGrad else { return Variable(data) }
-        return Variable(data: data, node: Node(name: name, inputs: [input]) { [rule($0)] })
+        return Variable(data: data, node: Node(name: name, inputs: [input], attributes: attributes) { [rule($0)] })
     }
 }
 

@@ -55,7 +55,7 @@ extension Variable {
     /// `x + s` elementwise, same shape. Backward: the gradient unchanged.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
-    public static func + (lhs: Variable, rhs: Scalar) -> Variable { record("addScalar", lhs.data + rhs, lhs) { $0 } }
+    public static func + (lhs: Variable, rhs: Scalar) -> Variable { record("addScalar", lhs.data + rhs, lhs, attributes: .scalar(Double(rhs))) { $0 } }
     /// `s + x` elementwise, same shape (`x + s`).
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
@@ -63,15 +63,15 @@ extension Variable {
     /// `x - s` elementwise, same shape. Backward: the gradient unchanged.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
-    public static func - (lhs: Variable, rhs: Scalar) -> Variable { record("subtractScalar", lhs.data - rhs, lhs) { $0 } }
+    public static func - (lhs: Variable, rhs: Scalar) -> Variable { record("subtractScalar", lhs.data - rhs, lhs, attributes: .scalar(Double(rhs))) { $0 } }
     /// `s - x` elementwise, same shape. Backward: `-g`.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
-    public static func - (lhs: Scalar, rhs: Variable) -> Variable { record("scalarSubtract", lhs - rhs.data, rhs) { -$0 } }
+    public static func - (lhs: Scalar, rhs: Variable) -> Variable { record("scalarSubtract", lhs - rhs.data, rhs, attributes: .scalar(Double(lhs))) { -$0 } }
     /// `x * s` elementwise, same shape. Backward: `g * s`.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
-    public static func * (lhs: Variable, rhs: Scalar) -> Variable { record("multiplyScalar", lhs.data * rhs, lhs) { $0 * rhs } }
+    public static func * (lhs: Variable, rhs: Scalar) -> Variable { record("multiplyScalar", lhs.data * rhs, lhs, attributes: .scalar(Double(rhs))) { $0 * rhs } }
     /// `s * x` elementwise, same shape (`x * s`).
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
@@ -81,14 +81,14 @@ extension Variable {
     @_specialize(where Scalar == Double)
     public static func / (lhs: Variable, rhs: Scalar) -> Variable {
         let inverse = 1 / rhs
-        return record("divideScalar", lhs.data * inverse, lhs) { $0 * inverse }
+        return record("divideScalar", lhs.data * inverse, lhs, attributes: .scalar(Double(inverse))) { $0 * inverse }
     }
     /// `lhs / x` elementwise. Backward: `-g * lhs / x²`.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public static func / (lhs: Scalar, rhs: Variable) -> Variable {
         let x = rhs.data
-        return record("scalarDivide", lhs / x, rhs) { g in g * (-lhs) / x.squared() }
+        return record("scalarDivide", lhs / x, rhs, attributes: .scalar(Double(lhs))) { g in g * (-lhs) / x.squared() }
     }
 
     // MARK: With a tensor constant on either side

@@ -67,7 +67,7 @@ extension Variable {
     @_specialize(where Scalar == Double)
     public func pow(_ exponent: Scalar) -> Variable {
         let x = data
-        return Variable.record("pow", x.pow(exponent), self) { g in
+        return Variable.record("pow", x.pow(exponent), self, attributes: .scalar(Double(exponent))) { g in
             exponent == 0 ? Tensor(zeros: x.shape) : g * x.unary(.scaledPow, exponent - 1, exponent)
         }
     }
@@ -82,7 +82,7 @@ extension Variable {
     @_specialize(where Scalar == Double)
     public func clamped(min: Scalar = -.infinity, max: Scalar = .infinity) -> Variable {
         let x = data
-        return Variable.record("clamped", x.clamped(min: min, max: max), self) { g in
+        return Variable.record("clamped", x.clamped(min: min, max: max), self, attributes: .clamp(min: Double(min), max: Double(max))) { g in
             g.broadcasting(x, .clampBackward, "clamped backward", min, max)
         }
     }

@@ -30,7 +30,7 @@ func embeddingLookup<Scalar>(_ table: Variable<Scalar>, _ indices: [Int], leadin
             for (row, i) in indices.enumerated() { (out + row * d).update(from: src + i * d, count: d) }
         }
     }
-    return Variable.record("embedding", y, table) { g in
+    return Variable.record("embedding", y, table, attributes: .indices(indices)) { g in
         var grad = Tensor<Scalar>(zeros: [n, d])
         g.withBase { pg in
             grad.withUnsafeMutableBufferPointer { gw in

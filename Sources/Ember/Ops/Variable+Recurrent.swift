@@ -54,7 +54,9 @@ func fusedRecurrent<Scalar: TensorScalar>(_ config: RecurrentConfig, input: Vari
     // once (nil, meaning zero, for those the loss did not use).
     let hasH0 = h0 != nil, hasC0 = c0 != nil, outShape = out.shape
     let inputGradient = input.requiresGrad
-    let results = Variable.record(name, outputs: [out, result.hN] + (result.cN.map { [$0] } ?? []), inputs) { grads in
+    let trace = RecurrentTrace(config: config, batchFirst: batchFirst, lengths: lengths, hasH0: hasH0, hasC0: hasC0)
+    let results = Variable.record(name, outputs: [out, result.hN] + (result.cN.map { [$0] } ?? []), inputs,
+                                  attributes: .opaque(trace)) { grads in
         let gcN = config.mode == .lstm ? (grads[2] ?? Tensor(zeros: stateShape)) : nil
         let g = RecurrentEngine.backward(config, gOut: grads[0] ?? Tensor(zeros: outShape), ghN: grads[1] ?? Tensor(zeros: stateShape),
                                          gcN: gcN, h0: h0Data, c0: c0Data, weights: weightData, lengths: lengths, masks: masks,

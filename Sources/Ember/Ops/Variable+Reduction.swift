@@ -17,7 +17,7 @@ extension Variable {
         let a = normalizeAxis(axis, rank: rank, "sum", shape: s)
         var kept = s
         kept[a] = 1
-        return Variable.record("sumAxis", data.sum(axis: a, keepDims: keepDims), self) { g in
+        return Variable.record("sumAxis", data.sum(axis: a, keepDims: keepDims), self, attributes: .reduction(axis: a, keepDims: keepDims)) { g in
             g.reshaped(to: kept).expanded(to: s)
         }
     }
@@ -45,7 +45,7 @@ extension Variable {
         let s = shape
         let a = normalizeAxis(axis, rank: rank, "max", shape: s)
         let (values, indices) = data.maxWithIndices(axis: a, keepDims: keepDims)
-        return Variable.record("max", values, self) { g in g.scattered(into: s, axis: a, indices: indices) }
+        return Variable.record("max", values, self, attributes: .reduction(axis: a, keepDims: keepDims)) { g in g.scattered(into: s, axis: a, indices: indices) }
     }
 
     /// Indices of the maxima along `axis` (no gradient).
@@ -67,7 +67,7 @@ extension Variable {
         let a = normalizeAxis(axis, rank: rank, log ? "logSoftmax" : "softmax", shape: shape)
         let y = data.softmaxLike(axis: a, log: log)
         let (outer, length, inner) = y.split(around: a)
-        return Variable.record(log ? "logSoftmax" : "softmax", y, self) { g in
+        return Variable.record(log ? "logSoftmax" : "softmax", y, self, attributes: .axis(a)) { g in
             Tensor(computing: y.shape) { gx, _ in
                 g.withBase { pg in y.withBase { py in
                     Scalar._softmaxBackward(pg, py, gx, outer: outer, length: length, inner: inner, log: log)

@@ -14,7 +14,8 @@ extension Variable {
     @_specialize(where Scalar == Double)
     public func expandingShape(at axis: Int) -> Variable {
         let s = shape
-        return Variable.record("expandingShape", data.expandingShape(at: axis), self) { g in g.reshaped(to: s) }
+        let a = axis < 0 ? axis + rank + 1 : axis
+        return Variable.record("expandingShape", data.expandingShape(at: axis), self, attributes: .axis(a)) { g in g.reshaped(to: s) }
     }
 
     /// Removes an axis of size 1.
@@ -22,7 +23,8 @@ extension Variable {
     @_specialize(where Scalar == Double)
     public func squeezingShape(at axis: Int) -> Variable {
         let s = shape
-        return Variable.record("squeezingShape", data.squeezingShape(at: axis), self) { g in g.reshaped(to: s) }
+        let a = axis < 0 ? axis + rank : axis
+        return Variable.record("squeezingShape", data.squeezingShape(at: axis), self, attributes: .axis(a)) { g in g.reshaped(to: s) }
     }
 
     /// Broadcasts to `target`. Backward: summed back over the broadcast axes.
@@ -40,7 +42,7 @@ extension Variable {
         let y = data.permuted(permutation)
         var inverse = permutation
         for (i, p) in permutation.enumerated() { inverse[p] = i }
-        return Variable.record("permuted", y, self) { g in g.permuted(inverse) }
+        return Variable.record("permuted", y, self, attributes: .permutation(permutation)) { g in g.permuted(inverse) }
     }
 
     /// Swaps two axes.
@@ -61,7 +63,7 @@ extension Variable {
         let y = data.select(axis: a, index: index)
         var kept = s
         kept[a] = 1
-        return Variable.record("select", y, self) { g in g.reshaped(to: kept).placed(into: s, axis: a, start: i) }
+        return Variable.record("select", y, self, attributes: .select(axis: a, index: index)) { g in g.reshaped(to: kept).placed(into: s, axis: a, start: i) }
     }
 
     /// `length` slices along `axis` from `start`. Backward: the gradient placed into zeros.
@@ -71,7 +73,7 @@ extension Variable {
         let s = shape
         let a = normalizeAxis(axis, rank: rank, "narrow", shape: s)
         let y = data.narrow(axis: a, start: start, length: length)
-        return Variable.record("narrow", y, self) { g in g.placed(into: s, axis: a, start: start) }
+        return Variable.record("narrow", y, self, attributes: .narrow(axis: a, start: start, length: length)) { g in g.placed(into: s, axis: a, start: start) }
     }
 
     /// The slices along `axis`, each without that axis.
@@ -90,7 +92,7 @@ public func concat<Scalar>(_ variables: [Variable<Scalar>], axis: Int) -> Variab
     let y = concat(variables.map(\.data), axis: axis)
     let a = normalizeAxis(axis, rank: y.rank, "concat", shape: y.shape)
     let lengths = variables.map { $0.shape[a] }
-    return Variable.record("concat", y, variables) { g in
+    return Variable.record("concat", y, variables, attributes: .axis(a)) { g in
         var start = 0
         return lengths.map { length in
             defer { start += length }

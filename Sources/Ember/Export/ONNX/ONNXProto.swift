@@ -64,7 +64,7 @@ func littleEndianBytes<T: FixedWidthInteger>(_ value: T) -> [UInt8] {
 /// An `AttributeProto` of one of the kinds an exported node uses.
 struct ONNXAttribute: Equatable {
     enum Value: Equatable {
-        case float(Float), int(Int), string(String), tensor(ONNXTensor), floats([Float]), ints([Int])
+        case float(Float), int(Int), string(String), tensor(ONNXTensor), floats([Float]), ints([Int]), strings([String])
     }
     var name: String
     var value: Value
@@ -84,6 +84,7 @@ struct ONNXAttribute: Equatable {
         case .tensor(let t): w.message(5) { t.encode(&$0) }; type = 4   // t, TENSOR
         case .floats(let fs): w.repeatedFloats(7, fs); type = 6           // floats, FLOATS
         case .ints(let xs): w.repeatedInts(8, xs); type = 7               // ints, INTS
+        case .strings(let ss): for x in ss { w.string(9, x) }; type = 8   // strings, STRINGS
         }
         w.int(20, type)                                // type
     }
@@ -107,9 +108,10 @@ struct ONNXNode: Equatable {
 }
 
 /// A `ValueInfoProto` for a tensor: its name, element type and shape, where a dimension is a number
-/// or a symbolic name (`dim_param`) for one that may vary (the batch, the sequence).
+/// or a symbolic name (`dim_param`) for one that may vary (the batch, the sequence), or neither.
 struct ONNXValueInfo: Equatable {
-    enum Dimension: Equatable { case value(Int), param(String) }
+    /// A size, a named size that may vary, or an unnamed one that may vary.
+    enum Dimension: Equatable { case value(Int), param(String), unknown }
     var name: String
     var elementType: ONNXDataType
     var shape: [Dimension]
@@ -125,6 +127,7 @@ struct ONNXValueInfo: Equatable {
                             switch d {
                             case .value(let v): dim.int(1, v)       // dim_value
                             case .param(let p): dim.string(2, p)    // dim_param
+                            case .unknown: break                    // neither
                             }
                         }
                     }
