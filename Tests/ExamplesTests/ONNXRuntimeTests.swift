@@ -28,6 +28,7 @@ import Ember
         manifest.append(try charRNNModel(in: dir))
         manifest.append(try embeddingClassifier(in: dir))
         manifest.append(try elementwiseShapeAndReductionOperations(in: dir))
+        manifest.append(try convolutionAndLayerNorm(in: dir))
         let data = try JSONSerialization.data(withJSONObject: manifest, options: [.prettyPrinted, .sortedKeys])
         try data.write(to: dir.appendingPathComponent("manifest.json"))
 
@@ -44,7 +45,7 @@ import Ember
         process.waitUntilExit()
         print(output)
         #expect(process.terminationStatus == 0, "\(output)")
-        #expect(output.contains("7 of 7 models agree with Ember"), "\(output)")
+        #expect(output.contains("8 of 8 models agree with Ember"), "\(output)")
     }
 
     /// `train-rnn --export` after a short run, and the same classifier rebuilt here from `--save`'s
@@ -129,6 +130,8 @@ import Ember
     /// Embedding (Gather on an int64 `.indices` input), Linear, log-softmax: traced on 3 tokens, run on 5.
     func embeddingClassifier(in dir: URL) throws -> [String: Any] {
         let model = Tokens(), traced = [1, 5, 2], tokens = [6, 0, 3, 3, 1]
+        var g = SeededGenerator(seed: 3)
+        for p in model.parameters() { p.data = Tensor(randomNormal: p.shape, generator: &g) }
         let onnx = dir.appendingPathComponent("embedding.onnx")
         try exportONNX(model, inputs: [.indices("tokens", traced)], outputNames: ["logp"], to: onnx) { _ in
             [model.fc(model.embedding(traced)).logSoftmax(axis: 1)]
@@ -168,6 +171,26 @@ import Ember
         let outs = withNoGrad { model(Variable(x6)) }
         return try entry("elementwise, shape and reduction operations", onnx, dir, inputs: ["input": .float(x6)],
                          outputs: ["f": .float(outs[0].data), "l": .float(outs[1].data)])
+    }
+
+    final class ConvNorm: Module {
+        let conv = Conv1d<Float>(inChannels: 3, outChannels: 4, kernelSize: 3, stride: 2, padding: 1, dilation: 2, bias: true)
+        let norm = LayerNorm<Float>(normalizedShape: [4])
+        func callAsFunction(_ x: Variable<Float>) -> Variable<Float> { norm(conv(x).relu().permuted([0, 2, 1])) }
+    }
+
+    /// Conv1d (stride 2, padding 1, dilation 2) as Conv, LayerNorm as LayerNormalization: traced on
+    /// [2, 3, 9], run on [3, 3, 11] (batch and length dynamic).
+    func convolutionAndLayerNorm(in dir: URL) throws -> [String: Any] {
+        var g = SeededGenerator(seed: 11)
+        let model = ConvNorm()
+        for p in model.parameters() { p.data = Tensor(randomNormal: p.shape, generator: &g) }
+        let onnx = dir.appendingPathComponent("conv-layernorm.onnx")
+        try exportONNX(model, inputs: [.tensor("input", Tensor(randomNormal: [2, 3, 9], generator: &g), dynamicAxes: [0: "batch", 2: "length"])],
+                       outputNames: ["output"], to: onnx) { v in [model(v[0])] }
+        let x = Tensor<Float>(randomNormal: [3, 3, 11], generator: &g)
+        let y = withNoGrad { model(Variable(x)) }
+        return try entry("Conv1d, relu, permute, LayerNorm", onnx, dir, inputs: ["input": .float(x)], outputs: ["output": .float(y.data)])
     }
 
     /// A manifest entry with the arrays written as .npy files.

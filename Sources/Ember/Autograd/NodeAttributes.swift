@@ -22,6 +22,11 @@ enum NodeAttributes {
     case scalar(Double)
     /// clamped's bounds.
     case clamp(min: Double, max: Double)
+    /// layerNorm: how many trailing axes are normalised, epsilon, and which of weight and bias are
+    /// among the inputs (after the input, in that order).
+    case layerNorm(axes: Int, eps: Double, hasWeight: Bool, hasBias: Bool)
+    /// conv1d: stride, padding (both ends) and dilation.
+    case convolution(stride: Int, padding: Int, dilation: Int)
     /// An embedding lookup's row indices.
     case indices([Int])
     /// A `CustomFunction`: its rule is the user's, so it has no meaning outside Ember.

@@ -35,7 +35,8 @@ public func conv1d<Scalar>(_ input: Variable<Scalar>, weight: Variable<Scalar>, 
     let needX = input.requiresGrad, needW = weight.requiresGrad, needB = bias?.requiresGrad ?? false
     var inputs = [input, weight]
     if let bias { inputs.append(bias) }
-    return Variable.record("conv1d", unbatched ? y.reshaped(to: Array(ys.dropFirst())) : y, inputs) { g in
+    let attributes = NodeAttributes.convolution(stride: stride, padding: padding, dilation: dilation)
+    return Variable.record("conv1d", unbatched ? y.reshaped(to: Array(ys.dropFirst())) : y, inputs, attributes: attributes) { g in
         let g3 = g.reshaped(to: ys)
         var grads: [Tensor<Scalar>?] = [
             needX ? geometry.fold(Tensor.matmul(w2, transposed: true, g3, transposed: false)).reshaped(to: xs) : nil,

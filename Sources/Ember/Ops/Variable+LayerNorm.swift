@@ -36,7 +36,8 @@ public func layerNorm<Scalar>(_ input: Variable<Scalar>, normalizedShape: [Int],
     var inputs = [input]
     if let weight { inputs.append(weight) }
     if let bias { inputs.append(bias) }
-    return Variable.record("layerNorm", y, inputs) { g in
+    let attributes = NodeAttributes.layerNorm(axes: k, eps: eps, hasWeight: weight != nil, hasBias: bias != nil)
+    return Variable.record("layerNorm", y, inputs, attributes: attributes) { g in
         let (gx, gw, gb) = layerNormBackward(g, xHat: xHat, rstd: rstd, weight: w, rows: rows, d: d,
                                              needX: needX, needW: needW, needB: needB)
         var grads: [Tensor<Scalar>?] = [gx?.reshaped(to: xs)]

@@ -107,6 +107,10 @@ extension ONNXGraphBuilder {
         case ("softmax", .axis(let a)), ("logSoftmax", .axis(let a)):
             add(op == "softmax" ? "Softmax" : "LogSoftmax", [x[0]], outputs: [out], [ONNXAttribute("axis", .int(a))])
             return xd[0]
+        case ("layerNorm", .layerNorm(let k, let eps, let hasWeight, let hasBias)):
+            return emitLayerNorm(node, x: x, xd: xd[0], axes: k, eps: eps, hasWeight: hasWeight, hasBias: hasBias, out: out)
+        case ("conv1d", .convolution(let stride, let padding, let dilation)):
+            return emitConv1d(node, x: x, xd: xd[0], y: y, stride: stride, padding: padding, dilation: dilation, out: out)
         case ("embedding", .indices(let indices)):
             var i = indicesInputs.first { $0.values == indices }?.name ?? ""
             if i.isEmpty {
