@@ -142,6 +142,8 @@ func export(_ model: CharModel, vocabulary: Int, to path: String) throws {
 
 // MARK: - Main
 
+// The program from top to bottom (arguments, text, model, training, sampling), as the char-rnn
+// tutorial it follows is written, so that it reads as one script.
 func run() throws {
     let a = try Arguments(Array(CommandLine.arguments.dropFirst()), command: "char-rnn",
                           valued: ["text", "cell", "hidden", "seq-length", "lr", "optimizer", "clip", "iterations", "print-every",

@@ -359,6 +359,9 @@ struct Evaluation {
     var loss: Double, accuracy: Double, seconds: Double, samplesPerSecond: Double
 }
 
+// The whole program from top to bottom (options, data, model, optimizer, the training loop with its
+// evaluations, checkpoints and logs, the summary), in the order the tutorials it reproduces are
+// written, so that it reads as one script; its helpers above carry the parts that stand alone.
 func run() throws {
     let options = try Options(Array(CommandLine.arguments.dropFirst()))
     // The files written at each evaluation: an unwritable one is reported now, before the data is

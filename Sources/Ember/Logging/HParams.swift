@@ -5,13 +5,20 @@
 /// Literals convert: `["lr": 0.001, "cell": "lstm", "layers": 2, "bidirectional": false]`.
 public enum HParamValue: Equatable, Sendable, ExpressibleByFloatLiteral, ExpressibleByIntegerLiteral,
     ExpressibleByStringLiteral, ExpressibleByBooleanLiteral {
+    /// A number (TensorBoard stores every number as a double).
     case number(Double)
+    /// A string, such as a cell kind.
     case string(String)
+    /// A Boolean flag.
     case bool(Bool)
 
+    /// `.number(value)`, from a floating-point literal.
     public init(floatLiteral value: Double) { self = .number(value) }
+    /// `.number(Double(value))`, from an integer literal.
     public init(integerLiteral value: Int) { self = .number(Double(value)) }
+    /// `.string(value)`, from a string literal.
     public init(stringLiteral value: String) { self = .string(value) }
+    /// `.bool(value)`, from `true` or `false`.
     public init(booleanLiteral value: Bool) { self = .bool(value) }
 }
 
