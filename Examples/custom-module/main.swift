@@ -40,14 +40,7 @@ do {
     let limit = a.string("limit") == nil ? nil : try a.int("limit", default: 0, in: 1...Int.max)
     let testLimit = a.string("test-limit") == nil ? nil : try a.int("test-limit", default: 0, in: 1...Int.max)
     let directory = MNISTLocation.resolve(dataDir: a.string("data-dir")).directory
-    let train: MNIST, test: MNIST
-    do {
-        train = try MNIST(directory: directory, train: true, limit: limit)
-        test = try MNIST(directory: directory, train: false, limit: testLimit)
-    } catch let error as DataError {
-        if case .missing = error { throw CommandError("custom-module: \(error) (train-rnn downloads them)", code: .noInput) }
-        throw CommandError("custom-module: \(error)", code: .dataError)
-    }
+    let (train, test) = try MNISTLocation.loadLocal(directory, limit: limit, testLimit: testLimit, command: "custom-module")
     emberThreadCount = ProcessInfo.processInfo.activeProcessorCount
     manualSeed(seed)
     let model = AttentionClassifier<Float>(inputSize: 28, hiddenSize: hidden, classes: 10)

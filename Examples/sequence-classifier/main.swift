@@ -108,14 +108,7 @@ do {
     let lr = try a.positiveDouble("lr", default: 0.003, upTo: 10)
     let seed = UInt64(try a.int("seed", default: 0, in: 0...Int.max))
     let directory = MNISTLocation.resolve(dataDir: a.string("data-dir")).directory
-    let train: MNIST, test: MNIST
-    do {
-        train = try MNIST(directory: directory, train: true, limit: limit)
-        test = try MNIST(directory: directory, train: false, limit: testLimit)
-    } catch let error as DataError {
-        if case .missing = error { throw CommandError("sequence-classifier: \(error) (train-rnn downloads them)", code: .noInput) }
-        throw CommandError("sequence-classifier: \(error)", code: .dataError)
-    }
+    let (train, test) = try MNISTLocation.loadLocal(directory, limit: limit, testLimit: testLimit, command: "sequence-classifier")
     emberThreadCount = ProcessInfo.processInfo.activeProcessorCount
     manualSeed(seed)
 

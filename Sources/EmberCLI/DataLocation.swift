@@ -67,3 +67,19 @@ public func bundledMNISTDirectory(from currentDirectory: URL = URL(fileURLWithPa
     }
     return nil
 }
+
+extension MNISTLocation {
+    /// The training and test sets from `directory` (the first `limit` / `testLimit` images when given),
+    /// for the examples that do not download: missing files end the command with exit code 66 and a
+    /// message pointing to `train-rnn`, which downloads them; corrupt files with 65. `command` names the
+    /// program in the message.
+    public static func loadLocal(_ directory: URL, limit: Int?, testLimit: Int?, command: String) throws -> (train: MNIST, test: MNIST) {
+        do {
+            return (try MNIST(directory: directory, train: true, limit: limit),
+                    try MNIST(directory: directory, train: false, limit: testLimit))
+        } catch let error as DataError {
+            if case .missing = error { throw CommandError("\(command): \(error) (train-rnn downloads them)", code: .noInput) }
+            throw CommandError("\(command): \(error)", code: .dataError)
+        }
+    }
+}
