@@ -152,20 +152,20 @@ static void *scratch_reserve(ember_scratch *s, size_t bytes) {
         T driverBeta = beta == 0 ? 0 : 1;                                                           \
         ember_kernel_level level = clamp_level(requested);                                          \
         if (tiny) {                                                                                 \
-            /* Each element as the micro-kernel forms it (one chain from zero in the order of K, */ \
-            /* fused where the level's kernel fuses, then stored or added to C), so that a tiny  */ \
+            /* Each element as the micro-kernel forms it (one chain in the order of K from 0, or */ \
+            /* from C when accumulating, fused where the level's kernel fuses), so that a tiny   */ \
             /* product has the bits a larger one would give its elements. */                        \
             int fused = level != EMBER_KERNEL_PORTABLE;                                             \
             for (long i = 0; i < M; i++)                                                            \
                 for (long j = 0; j < N; j++) {                                                      \
-                    T acc = 0;                                                                      \
+                    T acc = driverBeta == 0 ? 0 : C[i * ldc + j];                                   \
                     for (long p = 0; p < K; p++) {                                                  \
                         T a = alpha * (transA ? A[p * lda + i] : A[i * lda + p]);                   \
                         T b = transB ? B[j * ldb + p] : B[p * ldb + j];                             \
                         if (fused) acc = __builtin_elementwise_fma(a, b, acc);                      \
                         else acc += a * b;                                                          \
                     }                                                                               \
-                    C[i * ldc + j] = driverBeta == 0 ? acc : C[i * ldc + j] + acc;                  \
+                    C[i * ldc + j] = acc;                                                           \
                 }                                                                                   \
             return;                                                                                 \
         }                                                                                           \

@@ -116,16 +116,33 @@ GATTR static void GCAT(GNAME, packA)(int transA, const GT *A, long lda, long ic,
 }
 
 // C[0..<rows, 0..<nr] (+)= A (rows x kc) times b-panel (kc x GNR, rows ldb apart: GNR when packed);
-// accumulators stay in registers.
+// accumulators stay in registers, and with `accumulate` they start from C.
 // A is a packed panel (kc x GMR, only its first `rows` rows used) when lda == 0, else read in place
 // from rows lda apart. Always inlined with constant `rows` and `direct`, so every row count and
 // both forms of A get their own fully unrolled kernel, and a partial tile costs only its own rows.
 GATTR static inline __attribute__((always_inline)) void GCAT(GNAME, microRows)(
     long kc, const GT *restrict a, long lda, const int direct, const GT *restrict b, long ldb,
     GT *restrict c, long ldc, const int rows, long nr, int accumulate) {
+    // The accumulators start from C when accumulating (a later block of K, or beta != 0), so that
+    // every element of C is one chain of multiply-adds over all of K, in order, from its initial
+    // value: the same bits whatever the blocking of K, the tile shape or the vector width.
     GVEC acc[GMR][GNV];
-    _Pragma("clang loop unroll(full)") for (int i = 0; i < rows; i++)
-        _Pragma("clang loop unroll(full)") for (int v = 0; v < GNV; v++) acc[i][v] = (GVEC){0};
+    if (accumulate && nr == GNR) {
+        _Pragma("clang loop unroll(full)") for (int i = 0; i < rows; i++)
+            _Pragma("clang loop unroll(full)") for (int v = 0; v < GNV; v++)
+                acc[i][v] = *(const GUVEC *)(c + i * ldc + v * GLANES);
+    } else if (accumulate) {
+        _Pragma("clang loop unroll(full)") for (int i = 0; i < rows; i++) {
+            GVEC tile[GNV];
+            _Pragma("clang loop unroll(full)") for (int v = 0; v < GNV; v++) tile[v] = (GVEC){0};
+            GT *t = (GT *)tile;
+            for (long j = 0; j < nr; j++) t[j] = c[i * ldc + j];
+            _Pragma("clang loop unroll(full)") for (int v = 0; v < GNV; v++) acc[i][v] = tile[v];
+        }
+    } else {
+        _Pragma("clang loop unroll(full)") for (int i = 0; i < rows; i++)
+            _Pragma("clang loop unroll(full)") for (int v = 0; v < GNV; v++) acc[i][v] = (GVEC){0};
+    }
     for (long p = 0; p < kc; p++) {
         GVEC bv[GNV];
         _Pragma("clang loop unroll(full)") for (int v = 0; v < GNV; v++)
@@ -137,11 +154,7 @@ GATTR static inline __attribute__((always_inline)) void GCAT(GNAME, microRows)(
     }
     if (nr == GNR) {
         _Pragma("clang loop unroll(full)") for (int i = 0; i < rows; i++)
-            _Pragma("clang loop unroll(full)") for (int v = 0; v < GNV; v++) {
-                GUVEC *cp = (GUVEC *)(c + i * ldc + v * GLANES);
-                if (accumulate) *cp += acc[i][v];
-                else *cp = acc[i][v];
-            }
+            _Pragma("clang loop unroll(full)") for (int v = 0; v < GNV; v++) *(GUVEC *)(c + i * ldc + v * GLANES) = acc[i][v];
     } else {
         // Unrolled like the rest, so the accumulators are never indexed by a variable (which would
         // put them all in memory, zeroed by a call to memset, for every partial tile).
@@ -149,7 +162,7 @@ GATTR static inline __attribute__((always_inline)) void GCAT(GNAME, microRows)(
             GVEC tile[GNV];
             _Pragma("clang loop unroll(full)") for (int v = 0; v < GNV; v++) tile[v] = acc[i][v];
             const GT *t = (const GT *)tile;
-            for (long j = 0; j < nr; j++) c[i * ldc + j] = accumulate ? c[i * ldc + j] + t[j] : t[j];
+            for (long j = 0; j < nr; j++) c[i * ldc + j] = t[j];
         }
     }
 }
