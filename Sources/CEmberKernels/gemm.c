@@ -12,11 +12,27 @@
 
 // MARK: - Portable (baseline target: SSE2 on x86-64, NEON on arm64)
 
+#if defined(__aarch64__)
+// arm64: NEON has 32 128-bit registers (x86-64's baseline SSE2 has 16), so the tile is 8 rows by 3
+// vectors: 24 accumulators, 3 vectors of B and A's values broadcast from its lanes, the shape of
+// BLIS's armv8a and OpenBLAS's NEON SGEMM micro-kernels (8 x 12 floats), and K in blocks of 512
+// (BLIS's armv8a blocks K by 640 for floats). Its speed has not been measured (no arm64 hardware
+// here); its results are the other FMA paths' bits (the accumulation order does not depend on the
+// blocking; Tests/KernelHashes checks it under qemu).
+#define EMBER_PORTABLE_MR 8
+#define EMBER_PORTABLE_NV 3
+#define EMBER_PORTABLE_KC 512
+#else
+#define EMBER_PORTABLE_MR 6
+#define EMBER_PORTABLE_NV 2
+#define EMBER_PORTABLE_KC 256
+#endif
+
 #define GT float
 #define GVB 16
-#define GMR 6
-#define GNV 2
-#define GKC 256
+#define GMR EMBER_PORTABLE_MR
+#define GNV EMBER_PORTABLE_NV
+#define GKC EMBER_PORTABLE_KC
 #define GMC 120
 #define GNC 2048
 #define GATTR
@@ -26,8 +42,8 @@
 
 #define GT double
 #define GVB 16
-#define GMR 6
-#define GNV 2
+#define GMR EMBER_PORTABLE_MR
+#define GNV EMBER_PORTABLE_NV
 #define GKC 256
 #define GMC 120
 #define GNC 1024

@@ -1,0 +1,149 @@
+// Runs Ember's C kernels (GEMM, the recurrent cells, exp/tanh/sigmoid, Adam) on fixed inputs at one
+// kernel level and prints a 64-bit FNV-1a hash of each result's bytes, one line per case:
+// `<case> <hash>`. The same lines must come out on every FMA path (AVX2, AVX-512, arm64 NEON under
+// qemu): `.ci/kernel-hashes` compares them with golden.txt beside this file.
+// Usage: kernel_hashes [portable|avx2|avx512]   (default: the best level this CPU has)
+#include "CEmberKernels.h"
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static uint64_t fnv1a(const void *bytes, size_t count) {
+    const unsigned char *p = bytes;
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < count; i++) h = (h ^ p[i]) * 1099511628211ull;
+    return h;
+}
+
+// Values in [low, high) from a 64-bit LCG (Knuth's MMIX constants), so every platform draws the same.
+static uint64_t state;
+static float uniform(float low, float high) {
+    state = state * 6364136223846793005ull + 1442695040888963407ull;
+    return low + (high - low) * (float)(state >> 40) / (float)(1ull << 24);
+}
+static float *filled(long n, float low, float high) {
+    float *p = malloc((size_t)(n > 0 ? n : 1) * sizeof(float));
+    if (!p) { fprintf(stderr, "kernel_hashes: out of memory\n"); exit(70); }
+    for (long i = 0; i < n; i++) p[i] = uniform(low, high);
+    return p;
+}
+static void report(const char *name, const float *p, long n) {
+    printf("%s %016llx\n", name, (unsigned long long)fnv1a(p, (size_t)n * sizeof(float)));
+}
+
+static void gemmCases(ember_kernel_level level) {
+    // Shapes of the recurrent products and ones that cross every path's blocks of K, M and N.
+    static const long shapes[][3] = {{64, 128, 32}, {64, 512, 128}, {1792, 128, 28}, {157, 512, 256},
+                                     {33, 47, 700}, {130, 258, 1030}, {5, 3, 2}, {1, 96, 600}};
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        long M = shapes[s][0], N = shapes[s][1], K = shapes[s][2];
+        for (int form = 0; form < 4; form++) {
+            int transA = form & 1, transB = form >> 1;
+            state = 1000 + s * 10 + form;
+            float *A = filled(M * K, -1, 1), *B = filled(K * N, -1, 1), *C = filled(M * N, -1, 1);
+            float beta = form == 3 ? 0.5f : (float)(form & 1);
+            ember_sgemm_at_level(level, transA, transB, M, N, K, form == 2 ? 0.75f : 1.0f, A, transA ? M : K, B,
+                                 transB ? K : N, beta, C, N);
+            char name[64];
+            snprintf(name, sizeof name, "sgemm_%ldx%ldx%ld_t%d%d", M, N, K, transA, transB);
+            report(name, C, M * N);
+            free(A); free(B); free(C);
+        }
+    }
+    // The packed-B form the recurrences use, accumulating onto C.
+    long M = 64, N = 512, K = 300;
+    state = 77;
+    float *A = filled(M * K, -1, 1), *B = filled(N * K, -1, 1), *C = filled(M * N, -1, 1);
+    float *packed = malloc((size_t)ember_sgemm_packed_b_size(level, K, N) * sizeof(float));
+    ember_sgemm_pack_b(level, 1, K, N, B, K, packed);
+    ember_sgemm_with_packed_b(level, 0, M, N, K, 1, A, K, packed, 1, C, N);
+    report("sgemm_packed_64x512x300", C, M * N);
+    free(A); free(B); free(C); free(packed);
+}
+
+static void vmathCases(ember_kernel_level level) {
+    long n = 100003;
+    state = 5;
+    float *x = filled(n, -100, 100), *y = malloc((size_t)n * sizeof(float));
+    x[0] = 0; x[1] = -0.0f; x[2] = 88.8f; x[3] = -87.5f;
+    ember_vexpf_at_level(level, x, y, n);
+    report("vexp", y, n);
+    for (long i = 0; i < n; i++) x[i] *= 0.1f;
+    ember_vtanhf_at_level(level, x, y, n);
+    report("vtanh", y, n);
+    ember_vsigmoidf_at_level(level, x, y, n);
+    report("vsigmoid", y, n);
+    free(x); free(y);
+}
+
+static void cellCases(ember_kernel_level level) {
+    long n = 13, H = 37;  // partial vectors at every width
+    state = 9;
+    float *xw = filled(n * 4 * H, -2, 2), *gh = filled(n * 4 * H, -2, 2), *bih = filled(4 * H, -1, 1);
+    float *bhh = filled(4 * H, -1, 1), *prev = filled(n * H, -1, 1), *dh = filled(n * H, -1, 1);
+    float *gates = malloc((size_t)n * 4 * H * sizeof(float)), *c = malloc((size_t)n * H * sizeof(float));
+    float *h = malloc((size_t)n * H * sizeof(float)), *dc = filled(n * H, -1, 1);
+    float *dz = malloc((size_t)n * 4 * H * sizeof(float)), *dzh = malloc((size_t)n * 3 * H * sizeof(float));
+    float *direct = malloc((size_t)n * H * sizeof(float));
+    ember_lstm_forward_f(level, n, H, xw, bih, gh, bhh, prev, gates, c, h);
+    report("lstm_forward_gates", gates, n * 4 * H);
+    report("lstm_forward_h", h, n * H);
+    ember_lstm_backward_f(level, n, H, dh, h, H, gates, c, prev, dc, dz);
+    report("lstm_backward_dz", dz, n * 4 * H);
+    report("lstm_backward_dc", dc, n * H);
+    ember_gru_forward_f(level, n, H, xw, bih, gh, bhh, prev, gates, c, h);
+    report("gru_forward_gates", gates, n * 3 * H);
+    report("gru_forward_h", h, n * H);
+    ember_gru_backward_f(level, n, H, dh, h, H, gates, c, prev, dz, dzh, direct);
+    report("gru_backward_dzx", dz, n * 3 * H);
+    report("gru_backward_dzh", dzh, n * 3 * H);
+    for (int relu = 0; relu < 2; relu++) {
+        memcpy(h, xw, (size_t)n * H * sizeof(float));
+        ember_rnn_forward_f(level, relu, n, H, h, H, gh, bih, bhh);
+        report(relu ? "rnn_relu_forward" : "rnn_tanh_forward", h, n * H);
+        ember_rnn_backward_f(level, relu, n, H, dh, h, H, h, dz);
+        report(relu ? "rnn_relu_backward" : "rnn_tanh_backward", dz, n * H);
+    }
+    long B = 11, T = 9, I = 28, HS = 40;
+    state = 21;
+    float *x = filled(B * T * I, -1, 1), *wih = filled(HS * I, -0.3f, 0.3f), *whh = filled(HS * HS, -0.3f, 0.3f);
+    float *y = malloc((size_t)B * T * HS * sizeof(float));
+    if (ember_rnn_sequence_f(level, 0, B, T, I, HS, x, T * I, I, wih, whh, bih, bhh, NULL, y, T * HS, HS))
+        report("rnn_sequence", y, B * T * HS);
+    free(xw); free(gh); free(bih); free(bhh); free(prev); free(dh); free(gates); free(c); free(h);
+    free(dc); free(dz); free(dzh); free(direct); free(x); free(wih); free(whh); free(y);
+}
+
+static void adamCases(ember_kernel_level level) {
+    long n = 1001;
+    for (int amsgrad = 0; amsgrad < 2; amsgrad++) {
+        state = 31 + amsgrad;
+        float *p = filled(n, -1, 1), *g = filled(n, -0.1f, 0.1f), *m = filled(n, -0.01f, 0.01f);
+        float *v = filled(n, 0, 0.001f), *vMax = filled(n, 0, 0.001f);
+        for (int step = 0; step < 3; step++)
+            ember_adam_f(level, n, p, g, m, v, vMax, amsgrad, 0.1f, 0.999f, 0.001f, 0.03f, 1e-8f, -0.001f);
+        report(amsgrad ? "adam_amsgrad" : "adam", p, n);
+        free(p); free(g); free(m); free(v); free(vMax);
+    }
+}
+
+int main(int argc, char **argv) {
+    ember_kernel_level level = ember_kernel_best_level();
+    if (argc > 1) {
+        if (!strcmp(argv[1], "portable")) level = EMBER_KERNEL_PORTABLE;
+        else if (!strcmp(argv[1], "avx2")) level = EMBER_KERNEL_AVX2;
+        else if (!strcmp(argv[1], "avx512")) level = EMBER_KERNEL_AVX512;
+        else { fprintf(stderr, "kernel_hashes: unknown level '%s' (portable, avx2, avx512)\n", argv[1]); return 64; }
+        if (level > ember_kernel_best_level()) {
+            fprintf(stderr, "kernel_hashes: this CPU cannot run %s\n", argv[1]);
+            return 69;
+        }
+    }
+    ember_kernel_set_level(level);
+    gemmCases(level);
+    vmathCases(level);
+    cellCases(level);
+    adamCases(level);
+    return 0;
+}
