@@ -2,7 +2,8 @@
 # The C kernels give the same bits on every FMA path: builds Tests/KernelHashes/kernel_hashes.c with
 # the kernels, runs it at every x86 level this CPU has but the portable one (no FMA on x86-64's
 # baseline), and, when the aarch64 cross tools are installed, for arm64 under qemu-aarch64, and
-# compares each run's lines with golden.txt. Installs nothing itself (.ci/run does).
+# compares each run's lines with golden.txt. Installs nothing itself (.ci/run does, and sets
+# EMBER_REQUIRE_ARM64=1 so that a missing qemu fails instead of skipping).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 out=$(mktemp -d)
@@ -26,6 +27,8 @@ done
 if command -v qemu-aarch64 > /dev/null && [ -d /usr/aarch64-linux-gnu ]; then
     clang --target=aarch64-linux-gnu -O2 -fuse-ld=lld -I Sources/CEmberKernels/include "${sources[@]}" -lm -lpthread -o "$out/arm64"
     check arm64-neon qemu-aarch64 -L /usr/aarch64-linux-gnu "$out/arm64"
+elif [ "${EMBER_REQUIRE_ARM64:-}" = 1 ]; then
+    echo "kernel hashes, arm64: qemu-aarch64 or the aarch64 cross libraries missing"; status=1
 else
     echo "kernel hashes, arm64: qemu-aarch64 or the aarch64 cross libraries missing, skipped"
 fi
