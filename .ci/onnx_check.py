@@ -7,7 +7,7 @@ DIRECTORY holds manifest.json (written by Ember's ONNXRuntimeTests) listing mode
 For each model this runs onnx.checker.check_model (full check, with shape inference), then runs every
 input set through an onnxruntime InferenceSession and compares each output with the one Ember
 computed: every element must satisfy |ort - ember| <= 1e-5 * max(|ember|, 1) (relative error 1e-5, or
-absolute 1e-5 below magnitude 1). Prints the largest difference per model; exits 1 on any failure.
+absolute 1e-5 below magnitude 1); equal infinities and NaN on both sides agree. Prints the largest difference per model; exits 1 on any failure.
 """
 import json
 import os
@@ -41,8 +41,14 @@ def main(directory):
                     print(f"FAIL {entry['name']}: output {name} has shape {got.shape}, Ember's {want.shape}")
                     failures += 1
                     continue
-                diff = np.abs(got.astype(np.float64) - want.astype(np.float64))
-                scale = np.maximum(np.abs(want.astype(np.float64)), 1.0)
+                g64, w64 = got.astype(np.float64), want.astype(np.float64)
+                # Equal values (the same infinity) and NaN on both sides agree; a NaN or infinity on
+                # one side only is an infinite difference.
+                same = (g64 == w64) | (np.isnan(g64) & np.isnan(w64))
+                with np.errstate(invalid="ignore"):
+                    diff = np.where(same, 0.0, np.abs(g64 - w64))
+                diff = np.where(np.isnan(diff), np.inf, diff)
+                scale = np.where(np.isfinite(w64), np.maximum(np.abs(w64), 1.0), 1.0)
                 worst_abs = max(worst_abs, float(diff.max(initial=0)))
                 worst_rel = max(worst_rel, float((diff / scale).max(initial=0)))
                 count += want.size

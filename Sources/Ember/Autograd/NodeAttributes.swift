@@ -8,9 +8,9 @@
 enum NodeAttributes {
     /// Nothing beyond the inputs and outputs.
     case none
-    /// One axis (softmax, log-softmax, concat, expandingShape, squeezingShape).
+    /// One axis (softmax, log-softmax, concat, expandingShape, squeezingShape, cumsum).
     case axis(Int)
-    /// A reduction's axis and whether it is kept with size 1 (sum, max).
+    /// A reduction's axis and whether it is kept with size 1 (sum, max, min, logSumExp, norm).
     case reduction(axis: Int, keepDims: Bool)
     /// select: the axis and the index as the caller gave it (negative counts from the end).
     case select(axis: Int, index: Int)
@@ -18,7 +18,7 @@ enum NodeAttributes {
     case narrow(axis: Int, start: Int, length: Int)
     /// permuted: axis `i` of the result is axis `permutation[i]`.
     case permutation([Int])
-    /// The scalar operand of a scalar arithmetic operation, or pow's exponent.
+    /// The scalar operand of a scalar arithmetic operation, pow's exponent, or leakyRelu's slope.
     case scalar(Double)
     /// clamped's bounds.
     case clamp(min: Double, max: Double)
@@ -27,6 +27,20 @@ enum NodeAttributes {
     case layerNorm(axes: Int, eps: Double, hasWeight: Bool, hasBias: Bool)
     /// conv1d: stride, padding (both ends) and dilation.
     case convolution(stride: Int, padding: Int, dilation: Int)
+    /// variance: the axis, whether it divides by `n - 1`, and whether the axis is kept with size 1.
+    case variance(axis: Int, unbiased: Bool, keepDims: Bool)
+    /// gelu: whether the tanh approximation is used (else the exact erf form).
+    case gelu(tanh: Bool)
+    /// softplus: beta and the threshold above which it is linear.
+    case softplus(beta: Double, threshold: Double)
+    /// gather and indexSelect: the axis and the indices.
+    case indexed(axis: Int, indices: Tensor<Int>)
+    /// The condition of an elementwise select (where).
+    case mask(Tensor<Bool>)
+    /// maskedFill: the mask and the value written where it is true.
+    case maskedFill(mask: Tensor<Bool>, value: Double)
+    /// A subscript (sliced): its positions as written.
+    case slice([AxisIndex])
     /// An embedding lookup's row indices.
     case indices([Int])
     /// A `CustomFunction`: its rule is the user's, so it has no meaning outside Ember.

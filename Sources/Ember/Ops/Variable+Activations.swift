@@ -14,7 +14,7 @@ extension Variable {
     @_specialize(where Scalar == Double)
     public func gelu(approximate: GELUApproximation = .none) -> Variable {
         let x = data
-        return Variable.record("gelu", x.gelu(approximate: approximate), self) { g in
+        return Variable.record("gelu", x.gelu(approximate: approximate), self, attributes: .gelu(tanh: approximate == .tanh)) { g in
             switch approximate {
             case .none:
                 let c = Scalar(GELUConstants.sqrt1_2), k = Scalar(GELUConstants.pdfScale)
@@ -43,7 +43,7 @@ extension Variable {
     @_specialize(where Scalar == Double)
     public func leakyRelu(negativeSlope: Double = 0.01) -> Variable {
         let x = data, slope = Scalar(negativeSlope)
-        return Variable.record("leakyRelu", x.leakyRelu(negativeSlope: negativeSlope), self) { g in
+        return Variable.record("leakyRelu", x.leakyRelu(negativeSlope: negativeSlope), self, attributes: .scalar(negativeSlope)) { g in
             g.zipScalars(x) { g, x in x > 0 ? g : g * slope }
         }
     }
@@ -56,7 +56,8 @@ extension Variable {
     @_specialize(where Scalar == Double)
     public func softplus(beta: Double = 1, threshold: Double = 20) -> Variable {
         let x = data, b = Scalar(beta), limit = Scalar(threshold)
-        return Variable.record("softplus", x.softplus(beta: beta, threshold: threshold), self) { g in
+        return Variable.record("softplus", x.softplus(beta: beta, threshold: threshold), self,
+                               attributes: .softplus(beta: beta, threshold: threshold)) { g in
             g.zipScalars(x) { g, x in
                 if x * b > limit { return g }
                 let z = Scalar._exp(x * b)

@@ -6,6 +6,8 @@
 /// else 1).
 struct AttentionMask<Scalar: TensorScalar> {
     var additive: Tensor<Scalar>
+    /// The boolean masks it was built from, for exporters (the nodes that apply it record this).
+    let trace: AttentionMaskTrace
     /// `[B, Hm, Lm, 1]`: 0 for the rows whose every key is masked, 1 for the others; nil when the
     /// mask was built without `zeroFullyMaskedRows` or no row is fully masked.
     var keep: Tensor<Scalar>?
@@ -42,6 +44,8 @@ struct AttentionMask<Scalar: TensorScalar> {
                 }
             }
         }
+        trace = AttentionMaskTrace(keyPadding: keyPadding, attention: attention, heads: heads,
+                                   zeroFullyMaskedRows: zeroFullyMaskedRows)
         additive = Tensor(shape: [batch, hm, lm, keys], scalars: values)
         keep = anyFullyMasked ? Tensor(shape: [batch, hm, lm, 1], scalars: keepRows) : nil
     }
@@ -63,10 +67,48 @@ func scaledDotProductAttention<Scalar>(_ q: Variable<Scalar>, _ k: Variable<Scal
     let (bh, l, d) = (q.shape[0], q.shape[1], q.shape[2]), s = k.shape[1]
     let scale = Scalar((1 / Double(d)).squareRoot())
     var scores = (q * scale).matmul(k.transposed(1, 2)).reshaped(to: [bh / heads, heads, l, s])
-    if let mask { scores = scores + mask.additive }
+    if let mask { scores = scores.addingAttentionMask(mask) }
     var weights = scores.softmax(axis: -1)
-    if let keep = mask?.keep { weights = weights * keep }
+    if let mask, mask.trace.zeroFullyMaskedRows { weights = weights.zeroingFullyMaskedRows(mask) }
     if let dropout { weights = dropout(weights) }
     let output = weights.reshaped(to: [bh, l, s]).matmul(v)
     return (output, weights)
+}
+
+/// What an attention mask was built from, kept on the nodes that apply it (`.opaque`) so that
+/// `exportONNX` can rebuild the mask in the graph from the boolean masks (graph inputs there).
+final class AttentionMaskTrace {
+    /// `[B, S]`, true where a key is padding.
+    let keyPadding: Tensor<Bool>?
+    /// `[L, S]` or `[B·H, L, S]`, true where a query may not attend to a key.
+    let attention: Tensor<Bool>?
+    /// `H`.
+    let heads: Int
+    /// Whether rows with every key masked get zero weights (see `AttentionMask`).
+    let zeroFullyMaskedRows: Bool
+
+    init(keyPadding: Tensor<Bool>?, attention: Tensor<Bool>?, heads: Int, zeroFullyMaskedRows: Bool) {
+        self.keyPadding = keyPadding
+        self.attention = attention
+        self.heads = heads
+        self.zeroFullyMaskedRows = zeroFullyMaskedRows
+    }
+}
+
+extension Variable {
+    /// Scores `[B, H, L, S]` plus the mask's additive `-inf`/0 values (PyTorch adds the float mask
+    /// to the scores). Recorded as "attentionMask" with the mask's trace; backward: the gradient.
+    func addingAttentionMask(_ mask: AttentionMask<Scalar>) -> Variable {
+        Variable.record("attentionMask", data + mask.additive, self, attributes: .opaque(mask.trace)) { g in g }
+    }
+
+    /// Weights `[B, H, L, S]` with the rows whose every key is masked set to 0 (times the mask's
+    /// `keep`; unchanged when no row is fully masked). Recorded as "attentionRows" with the mask's
+    /// trace, so that an export zeroes such rows for any input; backward: the gradient times `keep`.
+    func zeroingFullyMaskedRows(_ mask: AttentionMask<Scalar>) -> Variable {
+        guard let keep = mask.keep else {
+            return Variable.record("attentionRows", data, self, attributes: .opaque(mask.trace)) { g in g }
+        }
+        return Variable.record("attentionRows", data * keep, self, attributes: .opaque(mask.trace)) { g in g * keep }
+    }
 }

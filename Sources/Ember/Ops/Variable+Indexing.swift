@@ -15,7 +15,7 @@ extension Variable {
         let y = Tensor(computing: indices.shape) { y, n in
             data.withBase { x in for p in 0..<n { (y + p).initialize(to: x[offsets[p]]) } }
         }
-        return Variable.record("gather", y, self) { g in g.scatterAdding(into: s, offsets: offsets) }
+        return Variable.record("gather", y, self, attributes: .indexed(axis: axis, indices: indices)) { g in g.scatterAdding(into: s, offsets: offsets) }
     }
 
     /// Selects slices along `axis` as `torch.index_select(x, axis, indices)`: slice `j` of the
@@ -30,7 +30,7 @@ extension Variable {
         let s = shape
         let a = data.checkIndexSelect(axis: axis, indices: indices)
         let list = indices.scalars
-        return Variable.record("indexSelect", data.indexSelect(axis: a, indices: indices), self) { g in
+        return Variable.record("indexSelect", data.indexSelect(axis: a, indices: indices), self, attributes: .indexed(axis: a, indices: indices)) { g in
             g.indexAdding(into: s, axis: a, indices: list)
         }
     }
@@ -43,7 +43,7 @@ extension Variable {
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public func maskedFill(_ mask: Tensor<Bool>, value: Scalar) -> Variable {
-        Variable.record("maskedFill", data.maskedFill(mask, value: value), self) { g in
+        Variable.record("maskedFill", data.maskedFill(mask, value: value), self, attributes: .maskedFill(mask: mask, value: Double(value))) { g in
             Ember.select(where: mask, 0, g)
         }
     }
@@ -62,7 +62,7 @@ extension Variable {
 @_specialize(where Scalar == Double)
 public func select<Scalar>(where condition: Tensor<Bool>, _ a: Variable<Scalar>, _ b: Variable<Scalar>) -> Variable<Scalar> {
     let sa = a.shape, sb = b.shape, needA = a.requiresGrad, needB = b.requiresGrad
-    return Variable.record("where", select(where: condition, a.data, b.data), [a, b]) { g in
+    return Variable.record("where", select(where: condition, a.data, b.data), [a, b], attributes: .mask(condition)) { g in
         [needA ? select(where: condition, g, 0).summed(toShape: sa) : nil,
          needB ? select(where: condition, 0, g).summed(toShape: sb) : nil]
     }

@@ -25,7 +25,7 @@ extension Variable {
         let s = shape
         let a = normalizeAxis(axis, rank: rank, "min", shape: s)
         let (values, indices) = data.minWithIndices(axis: a, keepDims: keepDims)
-        return Variable.record("min", values, self) { g in g.scattered(into: s, axis: a, indices: indices) }
+        return Variable.record("min", values, self, attributes: .reduction(axis: a, keepDims: keepDims)) { g in g.scattered(into: s, axis: a, indices: indices) }
     }
 
     /// Indices of the minima along `axis` (no gradient), as `torch.argmin(x, dim)`.
@@ -45,7 +45,7 @@ extension Variable {
         let y = x.logSumExp(axis: a, keepDims: keepDims)
         var kept = x.shape
         kept[a] = 1
-        return Variable.record("logSumExp", y, self) { g in
+        return Variable.record("logSumExp", y, self, attributes: .reduction(axis: a, keepDims: keepDims)) { g in
             let result = y.reshaped(to: kept).broadcastCopy(to: x.shape)
             return g.reshaped(to: kept).broadcastCopy(to: x.shape) * (x - result).exp()
         }
@@ -63,7 +63,7 @@ extension Variable {
     @_specialize(where Scalar == Double)
     public func cumsum(axis: Int) -> Variable {
         let a = normalizeAxis(axis, rank: rank, "cumsum", shape: shape)
-        return Variable.record("cumsum", data.cumsum(axis: a), self) { g in g.cumsum(axis: a, reverse: true) }
+        return Variable.record("cumsum", data.cumsum(axis: a), self, attributes: .axis(a)) { g in g.cumsum(axis: a, reverse: true) }
     }
 
     /// The variance along `axis`, unbiased (divided by `n - 1`) by default, as `torch.var(x, dim)`;
@@ -77,7 +77,8 @@ extension Variable {
         var kept = x.shape
         kept[a] = 1
         let scale = 2 / Scalar(x.shape[a] - (unbiased ? 1 : 0))
-        return Variable.record("variance", x.variance(axis: a, unbiased: unbiased, keepDims: keepDims), self) { g in
+        return Variable.record("variance", x.variance(axis: a, unbiased: unbiased, keepDims: keepDims), self,
+                               attributes: .variance(axis: a, unbiased: unbiased, keepDims: keepDims)) { g in
             (x - x.mean(axis: a, keepDims: true)) * (g.reshaped(to: kept) * scale)
         }
     }
@@ -112,7 +113,7 @@ extension Variable {
         let y = x.norm(axis: a, keepDims: keepDims)
         var kept = x.shape
         kept[a] = 1
-        return Variable.record("normAxis", y, self) { g in
+        return Variable.record("normAxis", y, self, attributes: .reduction(axis: a, keepDims: keepDims)) { g in
             let ratio = g.reshaped(to: kept).zipScalars(y.reshaped(to: kept)) { g, n in n == 0 ? 0 : g / n }
             return x * ratio
         }

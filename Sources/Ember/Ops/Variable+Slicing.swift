@@ -11,7 +11,7 @@ extension Variable: TensorSliceable {
         let s = shape
         let view = SliceView(indices, source: s)
         let y = data.gatherStrided(view.shape, offset: view.offset, strides: view.strides)
-        return Variable.record("sliced", y, self) { g in
+        return Variable.record("sliced", y, self, attributes: .slice(indices)) { g in
             g.scatterAddStrided(into: s, offset: view.offset, strides: view.strides)
         }
     }

@@ -37,6 +37,16 @@ final class ONNXGraphBuilder<Scalar: TensorScalar> {
     var lengthsInput: String?
     /// `.indices` inputs: name and example values.
     var indicesInputs: [(name: String, values: [Int])] = []
+    /// `.indices` inputs of a `Tensor<Int>` and `.mask` inputs: name and example.
+    var indexTensorInputs: [(name: String, example: Tensor<Int>)] = []
+    var maskInputs: [(name: String, example: Tensor<Bool>)] = []
+    /// The comparisons noted during the trace (masks computed from variables).
+    var comparisons = ComparisonTrace()
+    /// Names already given to masks and index tensors (by storage identity and shape).
+    var maskNames: [MaskKey: String] = [:]
+    /// Per attention mask (by trace identity): the boolean mask `[B, Hm, Lm, S]` after fully masked
+    /// rows are unmasked, and the rows' keep factor (1, or 0 for a fully masked row).
+    var attentionMasks: [ObjectIdentifier: (masked: String, keep: String?)] = [:]
     private var counter = 0
     private var int64Constants: [[Int]: String] = [:]
 
@@ -56,6 +66,12 @@ final class ONNXGraphBuilder<Scalar: TensorScalar> {
             case .indices(let i):
                 indicesInputs.append((input.name, i))
                 declareInput(input.name, .int64, shape([i.count]))
+            case .indexTensor(let t):
+                indexTensorInputs.append((input.name, t))
+                declareInput(input.name, .int64, shape(t.shape))
+            case .mask(let m):
+                maskInputs.append((input.name, m))
+                declareInput(input.name, .bool, shape(m.shape))
             }
         }
     }
@@ -147,6 +163,7 @@ final class ONNXGraphBuilder<Scalar: TensorScalar> {
             if nodes[id] == nil {
                 nodes[id] = node
                 stack.append(contentsOf: node.inputs)
+                stack.append(contentsOf: comparisonOperands(of: node))
             }
         }
         for (v, n) in zip(outputs, outputNames) where v.node != nil && names[v.tapeValue] == nil {

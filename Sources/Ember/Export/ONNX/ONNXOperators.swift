@@ -30,10 +30,11 @@ extension ONNXGraphBuilder {
     }
 
     static var unaryOperators: [String: String] {
-        ["tanh": "Tanh", "sigmoid": "Sigmoid", "relu": "Relu", "exp": "Exp", "log": "Log", "sqrt": "Sqrt", "negate": "Neg"]
+        ["tanh": "Tanh", "sigmoid": "Sigmoid", "relu": "Relu", "exp": "Exp", "log": "Log", "sqrt": "Sqrt", "negate": "Neg",
+         "abs": "Abs"]
     }
     static var binaryOperators: [String: String] {
-        ["add": "Add", "subtract": "Sub", "multiply": "Mul", "divide": "Div"]
+        ["add": "Add", "subtract": "Sub", "multiply": "Mul", "divide": "Div", "maximum": "Max", "minimum": "Min"]
     }
 
     /// The scalar arithmetic, squared, pow and clamped; false if `op` is none of them.
@@ -120,7 +121,7 @@ extension ONNXGraphBuilder {
             add("Gather", [x[0], i], outputs: [out], [ONNXAttribute("axis", .int(0))])
             return [dims[i]?.first ?? .value(indices.count), xd[0][1]]
         default:
-            throw ONNXExportError("exportONNX: the operation '\(op)' has no ONNX mapping")
+            return try emitBuildingBlock(op, node, x: x, xd: xd, y: y, out: out)
         }
     }
 
@@ -154,22 +155,5 @@ extension ONNXGraphBuilder {
             }
         }
         return Array(xd.dropLast()) + [.value(outFeatures)]
-    }
-
-    /// Reshape with a target that keeps dynamic sizes: a leading axis that keeps its (dynamic) size is
-    /// 0 (copy the input's), and if dynamic sizes remain, the first other axis is -1 (inferred).
-    func emitReshape(_ x: String, from s: [Int], _ xd: [ONNXDim], to shape: [Int], out: String) -> [ONNXDim] {
-        var target = shape, d = shape.map { ONNXDim.value($0) }
-        var prefix = 0
-        while prefix < min(s.count, shape.count), s[prefix] == shape[prefix] {
-            if xd[prefix].isDynamic { target[prefix] = 0; d[prefix] = xd[prefix] }
-            prefix += 1
-        }
-        if xd[prefix...].contains(where: \.isDynamic), prefix < shape.count {
-            target[prefix] = -1
-            d[prefix] = .unknown
-        }
-        add("Reshape", [x, int64Constant(target)], outputs: [out])
-        return d
     }
 }

@@ -7,7 +7,7 @@
 
 /// `TensorProto.DataType` values.
 enum ONNXDataType: Int {
-    case float = 1, int32 = 6, int64 = 7, double = 11
+    case float = 1, int32 = 6, int64 = 7, bool = 9, double = 11
 }
 
 /// A `TensorProto`: an initializer or a constant, its values as little-endian `raw_data`.
@@ -38,6 +38,14 @@ struct ONNXTensor: Equatable {
         self.dims = dims
         dataType = .int64
         rawData = values.flatMap { littleEndianBytes(UInt64(bitPattern: Int64($0))) }
+    }
+
+    /// Boolean values, one byte each (0 or 1).
+    init(name: String, _ mask: Tensor<Bool>) {
+        self.name = name
+        dims = mask.shape
+        dataType = .bool
+        rawData = mask.scalars.map { $0 ? 1 : 0 }
     }
 
     /// int32 values.
