@@ -125,6 +125,32 @@ import Testing
         #expect(!graph.initializers.contains { $0.dataType == .bool })    // both masks are inputs
     }
 
+    @Test func meanOverAnAxisIsOneNodeReadingTheAxisAtRunTime() throws {
+        let graph = try trace([.tensor("x", Tensor(zeros: [2, 5, 4]))]) { v in [v[0].mean(axis: 1)] }
+        #expect(graph.nodes.map(\.opType) == ["ReduceMean"])
+        #expect(attribute(graph.nodes[0], "axes") == .ints([1]) && attribute(graph.nodes[0], "keepdims") == .int(0))
+        // Its gradient is the sum's spread gradient over n (checked numerically), values as before.
+        var g = SeededGenerator(seed: 2)
+        let x = Tensor<Double>(randomNormal: [3, 4, 2], generator: &g)
+        for keep in [false, true] {
+            let result = gradcheck(inputs: [x]) { v in (v[0].mean(axis: -2, keepDims: keep) * v[0].sum(axis: 1, keepDims: keep)).sum() }
+            #expect(result.passed, "\(result)")
+        }
+        #expect(Variable(x).mean(axis: 1).data == x.sum(axis: 1) * 0.25)
+    }
+
+    @Test func anUnbatchedKeyPaddingMaskReadsTheMaskInput() throws {
+        let mha = MultiheadAttention<Float>(embedDim: 4, numHeads: 2)
+        let padding = Tensor<Bool>([false, false, true])
+        let graph = try traceONNXModel(mha, inputs: [.tensor("x", Tensor(zeros: [3, 4]), dynamicAxes: [0: "sequence"]),
+                                                     .mask("padding", padding, dynamicAxes: [0: "sequence"])],
+                                       outputNames: ["out"]) { v in [mha(v[0], v[0], v[0], keyPaddingMask: padding).0] }.graph
+        // [S] seen as [1, S]: the input reshaped to [1, -1], not a constant.
+        let reshape = graph.nodes.first { $0.opType == "Reshape" && $0.inputs[0] == "padding" }
+        #expect(reshape.map { ints(graph, $0.inputs[1]) } == [1, -1])
+        #expect(!graph.initializers.contains { $0.dataType == .bool })
+    }
+
     @Test func reshapesKeepSeveralDynamicAxes() throws {
         let graph = try trace([.tensor("x", Tensor(zeros: [2, 6, 4]))], 2) { v in
             [v[0].reshaped(to: [12, 4]), v[0].reshaped(to: [2, 6, 2, 2]).permuted([0, 2, 1, 3]).reshaped(to: [4, 6, 2])]

@@ -104,3 +104,48 @@ extension ONNXRuntimeTests {
                          outputs: Dictionary(uniqueKeysWithValues: zip(names, outs.map { NumpyArray.float($0.data) })))
     }
 }
+
+extension ONNXRuntimeTests {
+    final class AttentionLayouts: Module {
+        let sequenceFirst = MultiheadAttention<Float>(embedDim: 6, numHeads: 3)
+        let unbatched = MultiheadAttention<Float>(embedDim: 4, numHeads: 2, batchFirst: true)
+    }
+
+    /// Key 0 stays visible to every query, so no row is fully masked (the weights stay finite).
+    static func perHeadMask(_ BH: Int, _ T: Int) -> Tensor<Bool> {
+        Tensor(shape: [BH, T, T], scalars: (0..<(BH * T * T)).map { i in i % T != 0 && (i * 5 + i / T) % 3 == 0 })
+    }
+
+    /// MultiheadAttention in PyTorch's default sequence-first layout with a key-padding mask and a
+    /// per-head `[B·H, L, S]` attention mask together (per-head weights), an unbatched attention with
+    /// an `[S]` padding mask, and mean over the sequence: traced on T = 4, B = 2 (unbatched 3), run
+    /// on T = 6, B = 3 (unbatched 5).
+    func attentionLayouts(in dir: URL) throws -> [String: Any] {
+        var g = SeededGenerator(seed: 37)
+        let model = AttentionLayouts()
+        for p in model.parameters() { p.data = Tensor(randomNormal: p.shape, standardDeviation: 0.5, generator: &g) }
+        func run(_ x: Variable<Float>, _ u: Variable<Float>, _ padding: Tensor<Bool>, _ heads: Tensor<Bool>,
+                 _ unpadded: Tensor<Bool>) -> [Variable<Float>] {
+            let (out, weights) = model.sequenceFirst(x, x, x, keyPaddingMask: padding, attnMask: heads, averageAttnWeights: false)
+            let (single, _) = model.unbatched(u, u, u, keyPaddingMask: unpadded)
+            return [out.mean(axis: 0), weights!, single]
+        }
+        func inputs(_ T: Int, _ B: Int, _ U: Int, _ lengths: [Int]) -> (Tensor<Float>, Tensor<Float>, Tensor<Bool>, Tensor<Bool>, Tensor<Bool>) {
+            (Tensor(randomNormal: [T, B, 6], generator: &g), Tensor(randomNormal: [U, 4], generator: &g),
+             Self.paddingMask(lengths, T), Self.perHeadMask(B * 3, T), Tensor((0..<U).map { $0 >= U - 1 }))
+        }
+        let (x, u, padding, heads, unpadded) = inputs(4, 2, 3, [4, 2])
+        let onnx = dir.appendingPathComponent("attention-layouts.onnx")
+        try exportONNX(model, inputs: [.tensor("input", x, dynamicAxes: [0: "sequence", 1: "batch"]),
+                                       .tensor("single", u, dynamicAxes: [0: "tokens"]), .mask("key_padding_mask", padding),
+                                       .mask("head_mask", heads, dynamicAxes: [0: "batch_heads", 1: "sequence", 2: "sequence"]),
+                                       .mask("single_padding", unpadded, dynamicAxes: [0: "tokens"])],
+                       outputNames: ["pooled", "weights", "single_out"], to: onnx) { v in run(v[0], v[1], padding, heads, unpadded) }
+        let (x6, u5, padding6, heads6, unpadded5) = inputs(6, 3, 5, [6, 1, 3])
+        let outs = withNoGrad { run(Variable(x6), Variable(u5), padding6, heads6, unpadded5) }
+        return try entry("MultiheadAttention sequence-first with padding and per-head masks, unbatched, mean over the sequence",
+                         onnx, dir, inputs: ["input": .float(x6), "single": .float(u5), "key_padding_mask": .bool(padding6),
+                                             "head_mask": .bool(heads6), "single_padding": .bool(unpadded5)],
+                         outputs: ["pooled": .float(outs[0].data), "weights": .float(outs[1].data), "single_out": .float(outs[2].data)])
+    }
+}

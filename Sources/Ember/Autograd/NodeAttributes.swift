@@ -10,7 +10,7 @@ enum NodeAttributes {
     case none
     /// One axis (softmax, log-softmax, concat, expandingShape, squeezingShape, cumsum).
     case axis(Int)
-    /// A reduction's axis and whether it is kept with size 1 (sum, max, min, logSumExp, norm).
+    /// A reduction's axis and whether it is kept with size 1 (sum, mean, max, min, logSumExp, norm).
     case reduction(axis: Int, keepDims: Bool)
     /// select: the axis and the index as the caller gave it (negative counts from the end).
     case select(axis: Int, index: Int)

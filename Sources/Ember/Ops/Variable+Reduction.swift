@@ -30,12 +30,21 @@ extension Variable {
         return Variable.record("mean", data.mean(), self) { g in Tensor(repeating: g.scalar * scale, shape: s) }
     }
 
-    /// The mean along `axis`: NaN where the axis is empty (0/0, as PyTorch and NumPy).
+    /// The mean along `axis`: NaN where the axis is empty (0/0, as PyTorch and NumPy). One node
+    /// ("meanAxis", so an export divides by the axis' size at run time): the sum times `1/n`;
+    /// backward: the gradient times `1/n`, spread along the axis.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public func mean(axis: Int, keepDims: Bool = false) -> Variable {
-        let a = normalizeAxis(axis, rank: rank, "mean", shape: shape)
-        return sum(axis: a, keepDims: keepDims) * (1 / Scalar(shape[a]))
+        let s = shape
+        let a = normalizeAxis(axis, rank: rank, "mean", shape: s)
+        let scale = 1 / Scalar(s[a])
+        var kept = s
+        kept[a] = 1
+        return Variable.record("meanAxis", data.sum(axis: a, keepDims: keepDims) * scale, self,
+                               attributes: .reduction(axis: a, keepDims: keepDims)) { g in
+            (g * scale).reshaped(to: kept).expanded(to: s)
+        }
     }
 
     /// The maximum along `axis`. Backward: the gradient goes to the (first) maximal element.

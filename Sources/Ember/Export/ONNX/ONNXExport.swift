@@ -92,7 +92,7 @@ let onnxOpsetVersion = 17, onnxIRVersion = 8
 /// of variables that computed their masks, noted while the pass is traced). Parameters become
 /// initializers named by `namedParameters()` (a recurrent layer's, converted, as `PREFIX.W_l0`,
 /// `.R_l0`, `.B_l0`); other tensors the pass used that do not depend on an input become constants
-/// (a mask built from plain tensors, the `1/n` of `mean(axis:)`).
+/// (a mask built from plain tensors).
 ///
 /// Throws `ONNXExportError` naming the first operation that has no ONNX mapping (a `CustomFunction`,
 /// a loss, `padSequence`, an operation added after the exporter) or an output that does not depend

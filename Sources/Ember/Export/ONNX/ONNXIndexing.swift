@@ -103,14 +103,19 @@ extension ONNXGraphBuilder {
         return [e.lhs, e.rhs].compactMap { if case .variable(let v) = $0 { v as? Variable<Scalar> } else { nil } }
     }
 
-    /// The ONNX name of a boolean mask: a `.mask` input (the same tensor, else a comparison noted
-    /// during the trace, else an input with equal values and shape), or a constant.
+    /// The ONNX name of a boolean mask: a `.mask` input (the same tensor, or the same storage
+    /// reshaped, else a comparison noted during the trace, else an input with equal values and
+    /// shape), or a constant.
     func maskName(_ mask: Tensor<Bool>) -> String {
         let key = MaskKey(mask)
         if let n = maskNames[key] { return n }
         let n: String
         if let input = maskInputs.first(where: { MaskKey($0.example) == key }) {
             n = input.name
+        } else if let input = maskInputs.first(where: { MaskKey($0.example).identity == key.identity && $0.example.count == mask.count }) {
+            // The input reshaped (an unbatched key-padding mask [S] seen as [1, S]).
+            n = fresh("mask")
+            dims[n] = emitReshape(input.name, from: input.example.shape, dims[input.name] ?? [], to: mask.shape, out: n)
         } else if let e = comparisons.entry(for: mask) {
             n = emitComparison(e)
         } else if let input = maskInputs.first(where: { $0.example == mask }) {

@@ -13,11 +13,12 @@ extension ONNXGraphBuilder {
         throw ONNXExportError("exportONNX: the operation '\(op)' has no ONNX mapping")
     }
 
-    /// min, logSumExp, cumsum, variance, norm, gelu, leakyRelu, softplus; nil for other operations.
+    /// min, mean over an axis, logSumExp, cumsum, variance, norm, gelu, leakyRelu, softplus; nil for
+    /// other operations.
     func emitMath(_ op: String, _ node: Node<Scalar>, x: [String], xd: [[ONNXDim]], out: String) -> [ONNXDim]? {
         switch (op, node.attributes) {
-        case ("min", .reduction(let a, let keep)), ("normAxis", .reduction(let a, let keep)):
-            add(op == "min" ? "ReduceMin" : "ReduceL2", [x[0]], outputs: [out],
+        case ("min", .reduction(let a, let keep)), ("normAxis", .reduction(let a, let keep)), ("meanAxis", .reduction(let a, let keep)):
+            add(["min": "ReduceMin", "normAxis": "ReduceL2", "meanAxis": "ReduceMean"][op]!, [x[0]], outputs: [out],
                 [ONNXAttribute("axes", .ints([a])), ONNXAttribute("keepdims", .int(keep ? 1 : 0))])
             return reduced(xd[0], a, keep)
         case ("norm", _):

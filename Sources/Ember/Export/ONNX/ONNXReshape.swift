@@ -10,8 +10,8 @@ extension ONNXGraphBuilder {
     /// Reshape whose target follows the input's dynamic sizes. The axes are matched in groups whose
     /// sizes multiply to the same number (a merge, a split, or one axis kept). A kept dynamic axis
     /// copies the input's size (0 in place, else read from the input's shape); a merged or split group
-    /// with a dynamic axis gives its first output axis the rest of the group's product (the
-    /// outermost axis is taken as the dynamic one: `[B·H, L, S] → [B, H, L, S]`). One such size is
+    /// with a dynamic axis gives its first output axis not of size 1 the rest of the group's product
+    /// (the outermost is taken as the dynamic one: `[B·H, L, S] → [B, H, L, S]`, `[S] → [1, S]`). One such size is
     /// left to Reshape's -1; when more are needed, the target is computed from the input's shape.
     func emitReshape(_ x: String, from s: [Int], _ xd: [ONNXDim], to shape: [Int], out: String) -> [ONNXDim] {
         guard xd.contains(where: \.isDynamic), let groups = reshapeGroups(s, shape) else {
@@ -24,8 +24,9 @@ extension ONNXGraphBuilder {
                 sizes[outs.lowerBound] = ins.lowerBound == outs.lowerBound ? .copy : .runtime(inputs: [ins.lowerBound], divisor: 1)
                 d[outs.lowerBound] = xd[ins.lowerBound]
             } else {
-                sizes[outs.lowerBound] = .runtime(inputs: Array(ins), divisor: shape[outs.dropFirst()].reduce(1, *))
-                d[outs.lowerBound] = .unknown
+                let first = outs.first { shape[$0] != 1 } ?? outs.lowerBound
+                sizes[first] = .runtime(inputs: Array(ins), divisor: outs.filter { $0 != first }.map { shape[$0] }.reduce(1, *))
+                d[first] = .unknown
             }
         }
         let runtime = sizes.indices.filter { if case .runtime = sizes[$0] { true } else { false } }
