@@ -79,6 +79,21 @@ import Testing
         #expect(ComparisonTrace.current == nil)                            // nothing is noted outside a trace
     }
 
+    @Test func masksCombinedWithLogicalOperatorsStayComputed() throws {
+        let drop = Tensor<Bool>(shape: [2, 3], scalars: [true, false, false, false, true, false])
+        let graph = try trace([.tensor("x", Tensor(zeros: [2, 3])), .mask("drop", drop)], 2) { v in
+            let x = v[0], y = x * 2
+            let band = (x .> -1) .& .!(y .>= 1)
+            return [select(where: band, x, y), y.maskedFill(drop .| (x .< 0) .^ band, value: 0)]
+        }
+        #expect(graph.nodes.map(\.opType) == ["Mul", "Greater", "GreaterOrEqual", "Not", "And", "Where", "Less", "Or", "Xor", "Where"])
+        #expect(graph.nodes[7].inputs[0] == "drop" && graph.nodes[8].inputs[1] == graph.nodes[4].outputs[0])
+        #expect(!graph.initializers.contains { $0.dataType == .bool })
+        // A mask operation outside a trace notes nothing.
+        _ = drop .& drop
+        #expect(ComparisonTrace.current == nil)
+    }
+
     @Test func gatherAndIndexSelectReadIndexInputsOrConstants() throws {
         let index = Tensor<Int>(shape: [2, 3, 1], scalars: [0, 3, 1, 2, 2, 0])
         let graph = try trace([.tensor("x", Tensor(zeros: [2, 3, 4])), .indices("index", index)], 2) { v in

@@ -74,11 +74,13 @@ extension ONNXRuntimeTests {
                                 axis: 2)                                                                // [B, T, 5]
             let sliced = concat([x[.., .stride(2), 1..<3], x[.., (-3)..., .range(0..., step: 2)]], axis: 1)  // [B, ⌈T/2⌉ + 3, 2]
             let scalars = stack([x.logSumExp(), x.variance(), x.norm()], axis: 0)
-            return [softmax(pooled), flatten(activations), logSoftmax(picked), sliced, x[.., -1] * x[.., 1], scalars]
+            let band = select(where: (x .> -0.5) .& .!(a .> 1), x, 0).maskedFill(drop .| (b .< 0.2), value: 3)   // mask operators
+            return [softmax(pooled), flatten(activations), logSoftmax(picked), sliced, x[.., -1] * x[.., 1], scalars, band]
         }
     }
 
-    /// abs, maximum/minimum, where on comparisons, maskedFill (comparison and mask input), min,
+    /// abs, maximum/minimum, where on comparisons (combined with `.&`, `.|`, `.!`), maskedFill
+    /// (comparison and mask input), min,
     /// logSumExp (with -inf rows), cumsum, variance, norm, gelu (exact, tanh), leakyRelu, softplus,
     /// gather (an index input), indexSelect, subscripts (negative, ranges, steps), Flatten, Softmax,
     /// LogSoftmax, Identity: traced on [2, 5, 4], run on [3, 8, 4].
@@ -94,7 +96,7 @@ extension ONNXRuntimeTests {
         }
         let (x, index, drop) = inputs(2, 5)
         let onnx = dir.appendingPathComponent("building-blocks.onnx")
-        let names = ["pooled", "activations", "picked", "sliced", "last", "scalars"]
+        let names = ["pooled", "activations", "picked", "sliced", "last", "scalars", "band"]
         try exportONNX(model, inputs: [.tensor("input", x), .indices("index", index), .mask("drop", drop)],
                        outputNames: names, to: onnx) { v in model(v[0], index: index, drop: drop) }
         let (x8, index8, drop8) = inputs(3, 8)

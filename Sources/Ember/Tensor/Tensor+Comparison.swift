@@ -73,13 +73,21 @@ extension Tensor where Scalar: Comparable {
 
 extension Tensor where Scalar == Bool {
     /// Elementwise AND of two masks (PyTorch's `a & b`), broadcasting like NumPy.
-    public static func .& (lhs: Tensor, rhs: Tensor) -> Tensor { broadcastMap(lhs, rhs, ".&") { $0 && $1 } }
+    public static func .& (lhs: Tensor, rhs: Tensor) -> Tensor {
+        ComparisonTrace.note(broadcastMap(lhs, rhs, ".&") { $0 && $1 }, ".&", .mask(lhs), .mask(rhs))
+    }
     /// Elementwise OR of two masks (PyTorch's `a | b`), broadcasting like NumPy.
-    public static func .| (lhs: Tensor, rhs: Tensor) -> Tensor { broadcastMap(lhs, rhs, ".|") { $0 || $1 } }
+    public static func .| (lhs: Tensor, rhs: Tensor) -> Tensor {
+        ComparisonTrace.note(broadcastMap(lhs, rhs, ".|") { $0 || $1 }, ".|", .mask(lhs), .mask(rhs))
+    }
     /// Elementwise exclusive OR of two masks (PyTorch's `a ^ b`), broadcasting like NumPy.
-    public static func .^ (lhs: Tensor, rhs: Tensor) -> Tensor { broadcastMap(lhs, rhs, ".^") { $0 != $1 } }
+    public static func .^ (lhs: Tensor, rhs: Tensor) -> Tensor {
+        ComparisonTrace.note(broadcastMap(lhs, rhs, ".^") { $0 != $1 }, ".^", .mask(lhs), .mask(rhs))
+    }
     /// Elementwise NOT of a mask (PyTorch's `~mask`), same shape.
-    public static prefix func .! (mask: Tensor) -> Tensor { mask.mapElements { !$0 } }
+    public static prefix func .! (mask: Tensor) -> Tensor {
+        ComparisonTrace.note(mask.mapElements { !$0 }, ".!", .mask(mask), .mask(mask))
+    }
 
     /// Whether any element is true (`torch.any`; false for an empty mask).
     public func any() -> Bool { withUnsafeBufferPointer { $0.contains(true) } }

@@ -89,7 +89,8 @@ let onnxOpsetVersion = 17, onnxIRVersion = 8
 /// MultiheadAttention as its projections, matmuls and softmax with its masks rebuilt from `.mask`
 /// inputs, and the elementwise, shape, subscript, reduction, index and softmax operations as their
 /// ONNX counterparts (gelu in its erf form; `select(where:)` and `maskedFill` with the comparisons
-/// of variables that computed their masks, noted while the pass is traced). Parameters become
+/// of variables, and the `.&`, `.|`, `.^`, `.!` of masks, that computed their masks, noted while
+/// the pass is traced). Parameters become
 /// initializers named by `namedParameters()` (a recurrent layer's, converted, as `PREFIX.W_l0`,
 /// `.R_l0`, `.B_l0`); other tensors the pass used that do not depend on an input become constants
 /// (a mask built from plain tensors).

@@ -92,15 +92,27 @@ extension ONNXGraphBuilder {
 
     // MARK: Masks and index tensors
 
-    /// Variables compared to make the mask `node` uses (they are mapped before it).
+    /// Variables compared to make the masks `node` uses (they are mapped before it).
     func comparisonOperands(of node: Node<Scalar>) -> [Variable<Scalar>] {
-        let mask: Tensor<Bool>
+        var masks: [Tensor<Bool>] = []
         switch node.attributes {
-        case .mask(let m), .maskedFill(let m, _): mask = m
+        case .mask(let m), .maskedFill(let m, _): masks = [m]
+        case .opaque(let payload):
+            if let trace = payload as? AttentionMaskTrace { masks = [trace.keyPadding, trace.attention].compactMap { $0 } }
         default: return []
         }
-        guard let e = comparisons.entry(for: mask) else { return [] }
-        return [e.lhs, e.rhs].compactMap { if case .variable(let v) = $0 { v as? Variable<Scalar> } else { nil } }
+        var variables: [Variable<Scalar>] = []
+        while let mask = masks.popLast() {
+            guard let e = comparisons.entry(for: mask) else { continue }
+            for operand in [e.lhs, e.rhs] {
+                switch operand {
+                case .variable(let v): if let v = v as? Variable<Scalar> { variables.append(v) }
+                case .mask(let m): masks.append(m)
+                case .scalar: break
+                }
+            }
+        }
+        return variables
     }
 
     /// The ONNX name of a boolean mask: a `.mask` input (the same tensor, or the same storage
@@ -148,18 +160,28 @@ extension ONNXGraphBuilder {
     }
 
     /// A comparison noted during the trace as ONNX's Equal, Less, LessOrEqual, Greater,
-    /// GreaterOrEqual (`!=` as Not of Equal).
+    /// GreaterOrEqual (`!=` as Not of Equal), a mask operation as And, Or, Xor, Not.
     private func emitComparison(_ e: ComparisonTrace.Entry) -> String {
         func operand(_ o: ComparisonTrace.Entry.Operand) -> (String, [ONNXDim]) {
             switch o {
             case .scalar(let s): return (scalarConstant(s), [])
+            case .mask(let m):
+                let n = maskName(m)
+                return (n, dims[n] ?? m.shape.map { .value($0) })
             case .variable(let object):
                 let v = object as! Variable<Scalar>          // swiftlint:disable:this force_cast (same model, same scalar)
                 return (name(of: v), dims(of: v))
             }
         }
-        let (a, ad) = operand(e.lhs), (b, bd) = operand(e.rhs)
-        let types = [".==": "Equal", ".!=": "Equal", ".<": "Less", ".<=": "LessOrEqual", ".>": "Greater", ".>=": "GreaterOrEqual"]
+        let (a, ad) = operand(e.lhs)
+        if e.op == ".!" {
+            let n = add1("Not", [a])
+            dims[n] = ad
+            return n
+        }
+        let (b, bd) = operand(e.rhs)
+        let types = [".==": "Equal", ".!=": "Equal", ".<": "Less", ".<=": "LessOrEqual", ".>": "Greater", ".>=": "GreaterOrEqual",
+                     ".&": "And", ".|": "Or", ".^": "Xor"]
         var n = add1(types[e.op] ?? "Equal", [a, b])
         if e.op == ".!=" { n = add1("Not", [n]) }
         dims[n] = broadcastDims(ad, bd, e.result.shape)

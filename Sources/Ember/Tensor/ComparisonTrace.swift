@@ -2,17 +2,20 @@
 
 /// Comparisons of variables give plain `Tensor<Bool>` masks, which hold no tape node. While
 /// `exportONNX` traces a forward pass it installs one of these on its thread, and every comparison
-/// of variables notes its result here (the operator and its operands), so that a mask that later
-/// feeds `select(where:)` or `maskedFill` can be exported as the comparison that computes it from
-/// the inputs rather than as the traced pass's constant. Outside a trace nothing is noted: a
-/// comparison costs one thread-local read more.
+/// of variables, and every `.&`, `.|`, `.^`, `.!` of masks, notes its result here (the operator and
+/// its operands), so that a mask that later feeds `select(where:)`, `maskedFill` or an attention
+/// layer can be exported as the operations that compute it from the inputs rather than as the
+/// traced pass's constant. Outside a trace nothing is noted: each of those costs one thread-local
+/// read more. (It lives with Tensor because the mask operators are Tensor's.)
 final class ComparisonTrace {
-    /// One noted comparison: `lhs op rhs`, each operand a `Variable` (as `AnyObject`, the recorder
-    /// is not generic) or a scalar.
+    /// One noted comparison or mask operation: `lhs op rhs` (`.!` has only `lhs`), each operand a
+    /// `Variable` (as `AnyObject`: the recorder is not generic, and sits below Variable), a scalar
+    /// or a mask.
     struct Entry {
         enum Operand {
             case variable(AnyObject)
             case scalar(Double)
+            case mask(Tensor<Bool>)
         }
         let op: String
         let lhs: Operand, rhs: Operand
