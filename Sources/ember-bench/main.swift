@@ -28,6 +28,8 @@ func median(_ values: [Double]) -> Double {
 /// `ops --calls N`: every measurement makes exactly N calls in one sample, so that valgrind's
 /// callgrind counts the same instructions on every run (timings are then one sample's).
 nonisolated(unsafe) var fixedCalls: Int? = nil
+/// `ops --only NAME`: measure that op alone, and only at [1, 1] (for callgrind's per-op counts).
+nonisolated(unsafe) var onlyOp: String? = nil
 
 /// Median nanoseconds per call of `body`, over `samples` samples of about `sampleSeconds` each.
 func nanosecondsPerCall(samples: Int = 9, sampleSeconds: Double = 0.05, _ body: () -> Void) -> Double {
@@ -73,6 +75,11 @@ func benchOps() {
                 x.grad = nil; y.grad = nil
                 op(x, y).backward(gradient: seed)
             }
+        }
+        if let onlyOp {
+            guard onlyOp == name else { return }
+            print("| \(name) | [1, 1] | | \(String(format: "%.0f", time([1, 1]))) |")
+            return
         }
         let big = time([64, 32]), tiny = time([1, 1])
         print("| \(name) | \(shapeText) | \(String(format: "%.0f", big)) | \(String(format: "%.0f", tiny)) |")
@@ -155,7 +162,8 @@ let usage = """
     usage: ember-bench [all | ops | gemm | train | eval | steps | compare]
       all      ops and gemm (default)
       ops      [--calls N]: small ops through the tape, forward + backward, median ns per op; with
-               --calls, exactly N calls per measurement (for counting instructions with callgrind)
+               --calls, exactly N calls per measurement (for counting instructions with callgrind);
+               --only add|mul|tanh|matmul measures that op alone at [1, 1]
       gemm     single-thread GEMM GFLOP/s next to the measured FMA peak
       train    [--threads 2] [--runs 3] [--data-dir DIR]: samples/s of RNN-32, LSTM-128 and GRU-128
                training (one epoch of train-rnn each), RNN-32 evaluation, and peak RSS
@@ -180,6 +188,13 @@ do {
                 exit(64)
             }
             fixedCalls = n
+        }
+        if let i = arguments.firstIndex(of: "--only") {
+            guard i + 1 < arguments.count, ["add", "mul", "tanh", "matmul"].contains(arguments[i + 1]) else {
+                FileHandle.standardError.write(Data("ember-bench ops: --only expects add, mul, tanh or matmul\n".utf8))
+                exit(64)
+            }
+            onlyOp = arguments[i + 1]
         }
         benchOps()
     case "gemm": benchGEMM()

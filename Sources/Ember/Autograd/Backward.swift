@@ -35,66 +35,113 @@ extension Variable {
             accumulateIntoLeaf(seed)
             return
         }
+        let anomaly = AnomalyState.current   // one thread-local read per pass, not per node
+        root.accumulate(seed, output: outputIndex)
+        if root.hasOnlyLeafInputs {
+            // A one-node graph: nothing to collect or order.
+            Variable.run(root, anomaly: anomaly, retainGraph: retainGraph)
+            if !retainGraph { root.rule = nil; root.clearPending() }
+            return
+        }
+        let nodes = Variable.topologicalOrder(from: root)
+        for current in nodes { Variable.run(current, anomaly: anomaly, retainGraph: retainGraph) }
+        if !retainGraph {
+            for current in nodes { current.rule = nil; current.clearPending() }
+        }
+    }
 
-        // Collect the nodes reachable from the root (iteratively), then order them.
+    /// The nodes reachable from `root`, in decreasing sequence number (a topological order), found
+    /// iteratively with one array that is both the work list and the result.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    static func topologicalOrder(from root: Node<Scalar>) -> [Node<Scalar>] {
         let mark = visitEpoch.wrappingAdd(1, ordering: .relaxed).newValue
-        var nodes: [Node<Scalar>] = []
-        var stack: [Node<Scalar>] = [root]
+        var nodes: [Node<Scalar>] = [root]
         root.visitMark = mark
-        while let current = stack.popLast() {
-            nodes.append(current)
-            for input in current.inputs {
-                if let n = input.node, n.visitMark != mark {
+        var next = 0
+        while next < nodes.count {
+            let current = nodes[next]
+            next += 1
+            for i in 0..<current.inputCount {
+                if let n = current.input(i).node, n.visitMark != mark {
                     n.visitMark = mark
-                    stack.append(n)
+                    nodes.append(n)
                 }
             }
         }
         nodes.sort { $0.sequence > $1.sequence }
+        return nodes
+    }
 
-        root.accumulate(seed, output: outputIndex)
-        for current in nodes {
-            let grads: [Tensor<Scalar>?]
-            switch current.rule {
-            case .single(let rule)?:
-                // The common case, without the arrays of the general one.
-                guard let g = current.pending else { continue }
-                current.pending = nil
-                grads = rule(g)
-                if let anomaly = AnomalyState.current, g.isAllFinite {
-                    for case let grad? in grads { anomaly.check(grad, operation: current.name, phase: .backward) }
-                }
-            case .multiple(let rule)?:
-                guard let outputGrads = current.takePending() else { continue }
-                grads = rule(outputGrads)
-                require(grads.count == current.inputs.count,
-                        "backward: '\(current.name)' returned \(grads.count) gradients for \(current.inputs.count) inputs")
-                if let anomaly = AnomalyState.current, outputGrads.allSatisfy({ $0?.isAllFinite ?? true }) {
-                    for case let grad? in grads { anomaly.check(grad, operation: current.name, phase: .backward) }
-                }
-            case nil:
-                guard current.takePending() != nil else { continue }
-                requireFailure("backward: trying to backward through the graph a second time (the values saved by '\(current.name)' were released after the first backward); pass retainGraph: true to the first backward() to keep them")
+    /// Runs `current`'s rule on the gradients it received (if any) and hands the results to its inputs.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    static func run(_ current: Node<Scalar>, anomaly: AnomalyState?, retainGraph: Bool) {
+        // Without retainGraph the rule is moved out (released once it has run), not copied.
+        switch current.rule {
+        case .unary?:
+            guard let g = current.pending.take() else { return }
+            guard case .unary(let rule)? = retainGraph ? current.rule : current.rule.take() else { return }
+            let grad = rule(g)
+            if let anomaly, g.isAllFinite { anomaly.check(grad, operation: current.name, phase: .backward) }
+            deliver(grad, to: current.input(0), from: current)
+        case .binary?:
+            guard let g = current.pending.take() else { return }
+            guard case .binary(let rule)? = retainGraph ? current.rule : current.rule.take() else { return }
+            let (gradA, gradB) = rule(g)
+            if let anomaly, g.isAllFinite {
+                if let gradA { anomaly.check(gradA, operation: current.name, phase: .backward) }
+                if let gradB { anomaly.check(gradB, operation: current.name, phase: .backward) }
+            }
+            if let gradA { deliver(gradA, to: current.input(0), from: current) }
+            if let gradB { deliver(gradB, to: current.input(1), from: current) }
+        case .single(let rule)?:
+            guard let g = current.pending else { return }
+            current.pending = nil
+            let grads = rule(g)
+            if let anomaly, g.isAllFinite {
+                for case let grad? in grads { anomaly.check(grad, operation: current.name, phase: .backward) }
             }
             if !retainGraph { current.rule = nil }
-            for (input, inputGrad) in zip(current.inputs, grads) {
-                guard let inputGrad, input.requiresGrad else { continue }
-                require(inputGrad.shape == input.data.shape,
-                             "backward: '\(current.name)' produced a gradient of shape \(describe(inputGrad.shape)) for an input of shape \(describe(input.data.shape))")
-                if let n = input.node {
-                    n.accumulate(inputGrad, output: input.outputIndex)
-                } else {
-                    input.accumulateIntoLeaf(inputGrad)
-                }
+            deliver(grads, from: current)
+        case .multiple(let rule)?:
+            guard let outputGrads = current.takePending() else { return }
+            let grads = rule(outputGrads)
+            require(grads.count == current.inputCount,
+                    "backward: '\(current.name)' returned \(grads.count) gradients for \(current.inputCount) inputs")
+            if let anomaly, outputGrads.allSatisfy({ $0?.isAllFinite ?? true }) {
+                for case let grad? in grads { anomaly.check(grad, operation: current.name, phase: .backward) }
             }
-        }
-        if !retainGraph {
-            for current in nodes { current.rule = nil; _ = current.takePending() }
+            if !retainGraph { current.rule = nil }
+            deliver(grads, from: current)
+        case nil:
+            guard current.takePending() != nil else { return }
+            requireFailure("backward: trying to backward through the graph a second time (the values saved by '\(current.name)' were released after the first backward); pass retainGraph: true to the first backward() to keep them")
         }
     }
 
-    func accumulateIntoLeaf(_ g: Tensor<Scalar>) {
+    /// Hands one gradient per input (`nil` where none) to `current`'s inputs.
+    static func deliver(_ grads: [Tensor<Scalar>?], from current: Node<Scalar>) {
+        for i in 0..<Swift.min(grads.count, current.inputCount) {
+            if let grad = grads[i] { deliver(grad, to: current.input(i), from: current) }
+        }
+    }
+
+    /// Adds `grad` to what `input` has received: its node's pending gradient, or its `grad` for a leaf.
+    @inline(__always)
+    static func deliver(_ grad: consuming Tensor<Scalar>, to input: Variable, from current: Node<Scalar>) {
+        guard input.requiresGrad else { return }
+        require(grad.shape == input.data.shape,
+                "backward: '\(current.name)' produced a gradient of shape \(describe(grad.shape)) for an input of shape \(describe(input.data.shape))")
+        if let n = input.node {
+            n.accumulate(grad, output: input.outputIndex)
+        } else {
+            input.accumulateIntoLeaf(grad)
+        }
+    }
+
+    func accumulateIntoLeaf(_ g: consuming Tensor<Scalar>) {
         guard requiresGrad else { return }
-        if grad == nil { grad = g } else { grad! += g }
+        if _grad == nil { _grad = g } else { _grad! += g }
     }
 }

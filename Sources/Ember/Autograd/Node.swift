@@ -14,6 +14,11 @@ let liveNodeCounter = Atomic<Int>(0)
 /// knows its node and its output index. Ownership runs one way: an output variable holds its node,
 /// the node holds its inputs and its saved tensors, and nothing holds outputs. The backward rule
 /// receives the outputs' gradients as arguments; it never captures an output variable.
+///
+/// Cost per recorded operation matters at small shapes (`ember-bench ops`), so the first two inputs
+/// are stored inline (no array per node), one- and two-input rules return their gradients without an
+/// array, and the mutable fields skip the runtime's exclusivity bookkeeping: they are only touched by
+/// the thread that records or runs backward through the graph, never through overlapping accesses.
 final class Node<Scalar: TensorScalar> {
     /// The backward rule of a one-output node: output gradient in, one gradient per input out (`nil`
     /// where an input needs none).
@@ -21,52 +26,91 @@ final class Node<Scalar: TensorScalar> {
     /// The backward rule of a node with several outputs: every output's gradient at once (`nil` for an
     /// output the loss did not use, meaning zero; at least one is given), one gradient per input out.
     typealias MultiOutputRule = ([Tensor<Scalar>?]) -> [Tensor<Scalar>?]
+    /// The backward rule of a one-input, one-output node: the input's gradient.
+    typealias UnaryRule = (Tensor<Scalar>) -> Tensor<Scalar>
+    /// The backward rule of a two-input, one-output node: both inputs' gradients (`nil` where none).
+    typealias BinaryRule = (Tensor<Scalar>) -> (Tensor<Scalar>?, Tensor<Scalar>?)
 
     enum Rule {
+        case unary(UnaryRule)
+        case binary(BinaryRule)
         case single(BackwardRule)
         case multiple(MultiOutputRule)
     }
 
     let sequence: Int
     let name: StaticString
-    private(set) var inputs: [Variable<Scalar>]
+    /// Inputs 0 and 1 (`nil` past the input count, and once the graph is released).
+    @exclusivity(unchecked) private(set) var first: Variable<Scalar>?
+    @exclusivity(unchecked) private(set) var second: Variable<Scalar>?
+    /// Inputs 2 and later.
+    @exclusivity(unchecked) private(set) var rest: [Variable<Scalar>]
     /// Set to `nil` when the graph is released after `backward()`.
-    var rule: Rule?
+    @exclusivity(unchecked) var rule: Rule?
     let outputCount: Int
     /// The operation's arguments that its inputs' and outputs' shapes do not determine, for code that
     /// reads the tape as a graph (`exportONNX`); `.none` for most operations.
-    let attributes: NodeAttributes
+    private let storedAttributes: StoredAttributes
+    var attributes: NodeAttributes { storedAttributes.value }
 
     // Backward-pass bookkeeping: the gradients summed so far for output 0 and for the others.
-    var pending: Tensor<Scalar>?
-    var pendingOthers: [Tensor<Scalar>?]
-    var visitMark = 0
+    @exclusivity(unchecked) var pending: Tensor<Scalar>?
+    @exclusivity(unchecked) var pendingOthers: [Tensor<Scalar>?]
+    @exclusivity(unchecked) var visitMark = 0
 
-    init(name: StaticString, inputs: [Variable<Scalar>], attributes: NodeAttributes = .none, rule: @escaping BackwardRule) {
-        self.sequence = nodeSequence.wrappingAdd(1, ordering: .relaxed).newValue
-        self.name = name
-        self.inputs = inputs
-        self.attributes = attributes
-        self.rule = .single(rule)
-        self.outputCount = 1
-        self.pendingOthers = []
-        liveNodeCounter.wrappingAdd(1, ordering: .relaxed)
+    /// The inputs in order (an array built on each call: for exporters and tests, not hot paths).
+    var inputs: [Variable<Scalar>] {
+        guard let first else { return [] }
+        guard let second else { return [first] }
+        return [first, second] + rest
     }
 
-    init(name: StaticString, inputs: [Variable<Scalar>], outputCount: Int, attributes: NodeAttributes = .none,
-         rule: @escaping MultiOutputRule) {
+    @inline(__always)
+    private init(name: StaticString, first: Variable<Scalar>?, second: Variable<Scalar>?, rest: [Variable<Scalar>],
+                 outputCount: Int, attributes: NodeAttributes, rule: Rule) {
         self.sequence = nodeSequence.wrappingAdd(1, ordering: .relaxed).newValue
         self.name = name
-        self.inputs = inputs
-        self.attributes = attributes
-        self.rule = .multiple(rule)
+        self.first = first
+        self.second = second
+        self.rest = rest
+        self.storedAttributes = StoredAttributes(attributes)
+        self.rule = rule
         self.outputCount = outputCount
-        self.pendingOthers = Array(repeating: nil, count: outputCount - 1)
+        self.pendingOthers = outputCount > 1 ? Array(repeating: nil, count: outputCount - 1) : []
         liveNodeCounter.wrappingAdd(1, ordering: .relaxed)
     }
+
+    convenience init(name: StaticString, inputs: [Variable<Scalar>], attributes: NodeAttributes = .none, rule: @escaping BackwardRule) {
+        self.init(name: name, first: inputs.first, second: inputs.count > 1 ? inputs[1] : nil,
+                  rest: inputs.count > 2 ? Array(inputs[2...]) : [], outputCount: 1, attributes: attributes, rule: .single(rule))
+    }
+
+    convenience init(name: StaticString, inputs: [Variable<Scalar>], outputCount: Int, attributes: NodeAttributes = .none,
+                     rule: @escaping MultiOutputRule) {
+        self.init(name: name, first: inputs.first, second: inputs.count > 1 ? inputs[1] : nil,
+                  rest: inputs.count > 2 ? Array(inputs[2...]) : [], outputCount: outputCount, attributes: attributes,
+                  rule: .multiple(rule))
+    }
+
+    /// A one-input node.
+    @inline(__always)
+    convenience init(name: StaticString, input: Variable<Scalar>, attributes: NodeAttributes, rule: @escaping UnaryRule) {
+        self.init(name: name, first: input, second: nil, rest: [], outputCount: 1, attributes: attributes, rule: .unary(rule))
+    }
+
+    /// A two-input node.
+    @inline(__always)
+    convenience init(name: StaticString, _ a: Variable<Scalar>, _ b: Variable<Scalar>, attributes: NodeAttributes,
+                     rule: @escaping BinaryRule) {
+        self.init(name: name, first: a, second: b, rest: [], outputCount: 1, attributes: attributes, rule: .binary(rule))
+    }
+
+    /// The number of inputs (0 once the graph is released).
+    var inputCount: Int { first == nil ? 0 : second == nil ? 1 : 2 + rest.count }
 
     /// Adds `gradient` to what output `index` has received in this backward pass.
-    func accumulate(_ gradient: Tensor<Scalar>, output index: Int) {
+    @inline(__always)
+    func accumulate(_ gradient: consuming Tensor<Scalar>, output index: Int) {
         if index == 0 {
             if pending == nil { pending = gradient } else { pending! += gradient }
         } else {
@@ -74,16 +118,34 @@ final class Node<Scalar: TensorScalar> {
         }
     }
 
+    /// Input `i` (`i < inputCount`).
+    @inline(__always)
+    func input(_ i: Int) -> Variable<Scalar> {
+        i == 0 ? first.unsafelyUnwrapped : i == 1 ? second.unsafelyUnwrapped : rest[i - 2]
+    }
+
+    /// Whether no input was produced by a node (so backward from here visits this node only).
+    var hasOnlyLeafInputs: Bool {
+        first?.node == nil && second?.node == nil && rest.allSatisfy { $0.node == nil }
+    }
+
+    /// Forgets the gradients received in this pass.
+    @inline(__always)
+    func clearPending() {
+        pending = nil
+        if !pendingOthers.isEmpty { for i in pendingOthers.indices { pendingOthers[i] = nil } }
+    }
+
     /// Takes the gradients received (`nil` when none was), leaving none.
     func takePending() -> [Tensor<Scalar>?]? {
-        defer { pending = nil; for i in pendingOthers.indices { pendingOthers[i] = nil } }
+        defer { clearPending() }
         guard pending != nil || pendingOthers.contains(where: { $0 != nil }) else { return nil }
         return [pending] + pendingOthers
     }
 
     /// Releases the saved values and the input edges (used when the whole graph is torn down).
     func releaseInputs() -> [Variable<Scalar>] {
-        defer { inputs = [] }
+        defer { first = nil; second = nil; rest = [] }
         return inputs
     }
 
@@ -94,18 +156,28 @@ final class Node<Scalar: TensorScalar> {
 
     /// Tears long chains down iteratively: freeing node by node through nested deinits would recurse
     /// once per operation and overflow the stack on long unrolled graphs. (A specialised static
-    /// function, because a generic class's deinit runs unspecialised.)
+    /// function, because a generic class's deinit runs unspecialised.) An input that something else
+    /// still holds, or that is a leaf, is simply let go, without building a stack.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     static func tearDown(_ node: Node) {
-        guard !node.inputs.isEmpty else { return }
-        var stack = node.inputs
-        node.inputs = []
+        guard node.first != nil else { return }
+        if node.rest.isEmpty && !hasReleasableNode(&node.first) && !hasReleasableNode(&node.second) {
+            return   // the fields go with the node, and nothing nests deeper
+        }
+        var stack = node.releaseInputs()
         while var variable = stack.popLast() {
             guard isKnownUniquelyReferenced(&variable), var inner = variable.node else { continue }
             variable.node = nil
             if isKnownUniquelyReferenced(&inner) { stack.append(contentsOf: inner.releaseInputs()) }
         }
+    }
+
+    /// Whether letting go of `variable` would free its node as well (the only reference to both).
+    @inline(__always)
+    private static func hasReleasableNode(_ variable: inout Variable<Scalar>?) -> Bool {
+        guard variable != nil, isKnownUniquelyReferenced(&variable!) else { return false }
+        return variable!.node != nil
     }
 }
 

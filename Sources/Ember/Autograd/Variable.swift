@@ -15,22 +15,29 @@
 public final class Variable<Scalar: TensorScalar> {
     /// The value. Optimizers update it in place; changing it does not affect recorded graphs,
     /// which saved what they needed when they were built.
-    public var data: Tensor<Scalar>
+    @exclusivity(unchecked) public var data: Tensor<Scalar>
     /// The accumulated gradient of a leaf (same shape as `data`), or `nil` before any `backward()`.
     /// Gradients add up across `backward()` calls until set to `nil` (see `zeroGrad()`).
     public var grad: Tensor<Scalar>? {
-        didSet {
-            if let g = grad {
+        get { _grad }
+        set {
+            if let g = newValue {
                 require(g.shape == data.shape,
                              "Variable.grad: expected a gradient of shape \(describe(data.shape)), got \(describe(g.shape))")
             }
+            _grad = newValue
         }
     }
+    // The stored fields skip the runtime's exclusivity bookkeeping (a thread-local access set on
+    // every read and write, a seventh of a small op's instructions): Ember never accesses them
+    // through overlapping inout accesses, and a variable is used by one thread at a time.
+    /// `grad`'s storage; backward writes it directly (its shape was checked against the input's).
+    @exclusivity(unchecked) var _grad: Tensor<Scalar>?
     /// The node that produced this variable, `nil` for leaves.
-    var node: Node<Scalar>?
+    @exclusivity(unchecked) var node: Node<Scalar>?
     /// Which of `node`'s outputs this variable is (0 for a one-output node).
     let outputIndex: Int
-    private var _requiresGrad: Bool
+    @exclusivity(unchecked) private var _requiresGrad: Bool
 
     /// Whether gradients flow to this variable. Settable on leaves only (results of operations
     /// require gradients exactly when one of their inputs did).
@@ -125,12 +132,24 @@ public final class Variable<Scalar: TensorScalar> {
     /// Like `record` for a single input.
     @inline(__always)
     static func record(_ name: StaticString, _ data: Tensor<Scalar>, _ input: Variable, attributes: NodeAttributes = .none,
-                       _ rule: @escaping (Tensor<Scalar>) -> Tensor<Scalar>) -> Variable {
+                       _ rule: @escaping Node<Scalar>.UnaryRule) -> Variable {
         if let anomaly = AnomalyState.current, input.data.isAllFinite {
             anomaly.check(data, operation: name, phase: .forward)
         }
-        guard GradMode.isEnabled, input._requiresGrad else { return Variable(data) }
-        return Variable(data: data, node: Node(name: name, inputs: [input], attributes: attributes) { [rule($0)] })
+        guard input._requiresGrad, GradMode.isEnabled else { return Variable(data) }
+        return Variable(data: data, node: Node(name: name, input: input, attributes: attributes, rule: rule))
+    }
+
+    /// Like `record` for two inputs, with a rule that returns both gradients (`nil` where an input
+    /// needs none) without an array.
+    @inline(__always)
+    static func record(_ name: StaticString, _ data: Tensor<Scalar>, _ a: Variable, _ b: Variable,
+                       attributes: NodeAttributes = .none, _ rule: @escaping Node<Scalar>.BinaryRule) -> Variable {
+        if let anomaly = AnomalyState.current, a.data.isAllFinite, b.data.isAllFinite {
+            anomaly.check(data, operation: name, phase: .forward)
+        }
+        guard a._requiresGrad || b._requiresGrad, GradMode.isEnabled else { return Variable(data) }
+        return Variable(data: data, node: Node(name: name, a, b, attributes: attributes, rule: rule))
     }
 }
 

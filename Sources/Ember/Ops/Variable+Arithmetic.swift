@@ -7,8 +7,8 @@ extension Variable {
     @_specialize(where Scalar == Double)
     public static func + (lhs: Variable, rhs: Variable) -> Variable {
         let sa = lhs.shape, sb = rhs.shape, needA = lhs.requiresGrad, needB = rhs.requiresGrad
-        return record("add", lhs.data + rhs.data, [lhs, rhs]) { g in
-            [needA ? g.summed(toShape: sa) : nil, needB ? g.summed(toShape: sb) : nil]
+        return record("add", lhs.data + rhs.data, lhs, rhs) { g in
+            (needA ? g.summed(toShape: sa) : nil, needB ? g.summed(toShape: sb) : nil)
         }
     }
 
@@ -17,8 +17,8 @@ extension Variable {
     @_specialize(where Scalar == Double)
     public static func - (lhs: Variable, rhs: Variable) -> Variable {
         let sa = lhs.shape, sb = rhs.shape, needA = lhs.requiresGrad, needB = rhs.requiresGrad
-        return record("subtract", lhs.data - rhs.data, [lhs, rhs]) { g in
-            [needA ? g.summed(toShape: sa) : nil, needB ? (-g).summed(toShape: sb) : nil]
+        return record("subtract", lhs.data - rhs.data, lhs, rhs) { g in
+            (needA ? g.summed(toShape: sa) : nil, needB ? (-g).summed(toShape: sb) : nil)
         }
     }
 
@@ -27,8 +27,8 @@ extension Variable {
     @_specialize(where Scalar == Double)
     public static func * (lhs: Variable, rhs: Variable) -> Variable {
         let a = lhs.data, b = rhs.data, needA = lhs.requiresGrad, needB = rhs.requiresGrad
-        return record("multiply", a * b, [lhs, rhs]) { g in
-            [needA ? (g * b).summed(toShape: a.shape) : nil, needB ? (g * a).summed(toShape: b.shape) : nil]
+        return record("multiply", a * b, lhs, rhs) { g in
+            (needA ? (g * b).summed(toShape: a.shape) : nil, needB ? (g * a).summed(toShape: b.shape) : nil)
         }
     }
 
@@ -37,9 +37,9 @@ extension Variable {
     @_specialize(where Scalar == Double)
     public static func / (lhs: Variable, rhs: Variable) -> Variable {
         let a = lhs.data, b = rhs.data, needA = lhs.requiresGrad, needB = rhs.requiresGrad
-        return record("divide", a / b, [lhs, rhs]) { g in
-            [needA ? (g / b).summed(toShape: a.shape) : nil,
-             needB ? (-(g * a) / b.squared()).summed(toShape: b.shape) : nil]
+        return record("divide", a / b, lhs, rhs) { g in
+            (needA ? (g / b).summed(toShape: a.shape) : nil,
+             needB ? (-(g * a) / b.squared()).summed(toShape: b.shape) : nil)
         }
     }
 

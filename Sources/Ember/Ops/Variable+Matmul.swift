@@ -8,7 +8,7 @@ extension Variable {
     @_specialize(where Scalar == Double)
     public func matmul(_ other: Variable) -> Variable {
         let a = data, b = other.data, needA = requiresGrad, needB = other.requiresGrad
-        return Variable.record("matmul", a.matmul(b), [self, other]) { g in
+        return Variable.record("matmul", a.matmul(b), self, other) { g in
             var ga: Tensor<Scalar>? = nil, gb: Tensor<Scalar>? = nil
             if needA {
                 let full = Tensor.matmul(g, transposed: false, b, transposed: true)   // [.., M, K]
@@ -24,7 +24,7 @@ extension Variable {
                     gb = Tensor.matmul(a, transposed: true, g, transposed: false)
                 }
             }
-            return [ga, gb]
+            return (ga, gb)
         }
     }
 

@@ -77,10 +77,7 @@ public struct Tensor<Scalar: TensorElement>: Sendable {
     init(computing shape: [Int], _ body: (UnsafeMutablePointer<Scalar>, Int) -> Void) {
         let count = shape.reduce(1, *)
         self.shape = shape
-        self.storage = [Scalar](unsafeUninitializedCapacity: count) { buffer, initialized in
-            if count > 0 { body(buffer.baseAddress!, count) }
-            initialized = count
-        }
+        self.storage = initializedArray(count: count, body)
     }
 
     /// The number of elements.
