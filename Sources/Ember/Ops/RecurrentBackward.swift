@@ -17,13 +17,16 @@ extension RecurrentEngine {
     /// `chunkRows` sets how many rows (steps × a block's rows) each block of rows takes back through
     /// the sequence between additions to its weight gradients; by default `RecurrentEngine.chunkRows`,
     /// or all of them when the gate gradients of the whole sequence are small (tests vary it).
+    /// `rowOrder` (nil: the identity) gives the caller's row of each of the engine's rows, permuted
+    /// within each of `backwardBlocks(B)` (RecurrentRowOrder): every tensor here is in the engine's
+    /// order, and the weight gradients add each block's rows in the caller's.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     static func backward<Scalar: TensorScalar>(
         _ config: RecurrentConfig, gOut: Tensor<Scalar>, ghN: Tensor<Scalar>, gcN: Tensor<Scalar>?,
         h0: Tensor<Scalar>?, c0: Tensor<Scalar>?, weights: [Tensor<Scalar>], lengths: [Int], masks: [Tensor<Scalar>],
         inputs: [Tensor<Scalar>], caches: [DirectionCache<Scalar>], inputGradient: Bool = true, batchFirstGradient: Bool = false,
-        chunkRows: Int? = nil
+        chunkRows: Int? = nil, rowOrder: [Int]? = nil
     ) -> (gx: Tensor<Scalar>, gh0: Tensor<Scalar>, gc0: Tensor<Scalar>?, gWeights: [Tensor<Scalar>]) {
         let (T, B) = batchFirstGradient ? (gOut.shape[1], gOut.shape[0]) : (gOut.shape[0], gOut.shape[1])
         let H = config.hiddenSize, D = config.directions, P = config.parametersPerDirection
@@ -43,7 +46,7 @@ extension RecurrentEngine {
                 let index = layer * D + direction
                 let pass = BackwardDirection(
                     config, T: T, B: B, I: I, index: index, direction: direction, weights: Array(weights[(index * P)...].prefix(P)),
-                    cache: caches[index], h0: h0, c0: c0, ghN: ghN, gcN: gcN, lengths: lengths, wantInput: wantInput,
+                    cache: caches[index], h0: h0, c0: c0, ghN: ghN, gcN: gcN, lengths: lengths, rowOrder: rowOrder, wantInput: wantInput,
                     // Only the last layer's output gradient comes batch-first; the rest are time-major.
                     batchFirst: batchFirstGradient && layer == config.numLayers - 1,
                     chunkRows: chunkRows ?? defaultChunkRows(T: T, B: B, GH: config.mode.gates * H))
@@ -86,6 +89,9 @@ struct BackwardDirection<Scalar: TensorScalar>: @unchecked Sendable {
     let D: Int, direction: Int
     let lengths: [Int]
     let ragged: Bool
+    /// The engine's rows in the caller's order (rows `callerOrder[b]` for b in a block's range are
+    /// that block's rows as the caller numbers them).
+    let callerOrder: [Int]
     /// Whether the output gradient is [B, T, D·H] rather than [T, B, D·H].
     let batchFirst: Bool
     let hasH0: Bool
@@ -113,16 +119,22 @@ struct BackwardDirection<Scalar: TensorScalar>: @unchecked Sendable {
     /// operands [chunkBlockRows, jointWidth] (and [_, inputJointWidth]); its products [jointWidth, G·H]
     /// (and [inputJointWidth, G·H]). Without `separateInput` the input's ones are the hidden side's.
     let dGx: Pointer, dGh: Pointer
+    /// A ragged batch's step of gate gradients per block, [largest block's rows, G·H] (and GRU's
+    /// dG_h), in the engine's order, before its rows move to the chunk buffers in the caller's.
+    let stepDGx: Pointer, stepDGh: Pointer
     let joint: Pointer, inputJoint: Pointer
     let product: Pointer, inputProduct: Pointer
 
     init(_ config: RecurrentConfig, T: Int, B: Int, I: Int, index: Int, direction: Int, weights w: [Tensor<Scalar>],
          cache: DirectionCache<Scalar>, h0: Tensor<Scalar>?, c0: Tensor<Scalar>?, ghN: Tensor<Scalar>, gcN: Tensor<Scalar>?,
-         lengths: [Int], wantInput: Bool, batchFirst: Bool, chunkRows: Int) {
+         lengths: [Int], rowOrder: [Int]?, wantInput: Bool, batchFirst: Bool, chunkRows: Int) {
         let H = config.hiddenSize, GH = config.mode.gates * H
         (mode, self.T, self.B, self.I, self.H, self.GH) = (config.mode, T, B, I, H, GH)
         (D, self.direction, self.lengths, self.batchFirst) = (config.directions, direction, lengths, batchFirst)
         ragged = lengths.contains { $0 < T }
+        var callerOrder = Array(0..<B)
+        if let rowOrder { for (p, b) in rowOrder.enumerated() { callerOrder[b] = p } }
+        self.callerOrder = callerOrder
         (hasH0, hasBias, separateInput) = (h0 != nil, config.bias, config.mode == .gru)
         (cs, gates, newGateHidden) = (cache.cs?.base, cache.gates?.base, cache.newGateHidden?.base)
         var owned: [ScalarBuffer<Scalar>] = [cache.cs, cache.gates, cache.newGateHidden].compactMap { $0 }
@@ -149,6 +161,8 @@ struct BackwardDirection<Scalar: TensorScalar>: @unchecked Sendable {
         let chunks = blocks.count * chunkBlockRows
         dGx = own(ScalarBuffer(uninitialized: chunks * GH))
         dGh = own(ScalarBuffer(uninitialized: separateInput ? chunks * GH : 0))
+        stepDGx = own(ScalarBuffer(uninitialized: ragged ? blocks.count * blockRows * GH : 0))
+        stepDGh = own(ScalarBuffer(uninitialized: ragged && separateInput ? blocks.count * blockRows * GH : 0))
         joint = own(ScalarBuffer(uninitialized: chunks * jointWidth))
         inputJoint = own(ScalarBuffer(uninitialized: separateInput ? chunks * inputJointWidth : 0))
         product = own(ScalarBuffer(uninitialized: blocks.count * jointWidth * GH))
@@ -180,133 +194,7 @@ struct BackwardMemory<Scalar>: @unchecked Sendable {
     let dX: UnsafeMutablePointer<Scalar>?
 }
 
-/// One block's slices of the chunk buffers and products.
-struct BackwardBlock<Scalar> {
-    let b0: Int, rows: Int
-    let dGx: UnsafeMutablePointer<Scalar>, dGh: UnsafeMutablePointer<Scalar>
-    let joint: UnsafeMutablePointer<Scalar>, inputJoint: UnsafeMutablePointer<Scalar>
-    let product: UnsafeMutablePointer<Scalar>, inputProduct: UnsafeMutablePointer<Scalar>
-}
-
 extension BackwardDirection {
-    /// Block `index`'s rows back through the sequence, a chunk of steps at a time, each chunk's
-    /// weight gradients added to the block's products (the first chunk writes them).
-    func runBlock(_ index: Int, _ memory: BackwardMemory<Scalar>) {
-        let (b0, n) = blocks[index]
-        let chunk = index * chunkBlockRows
-        let block = BackwardBlock(
-            b0: b0, rows: n, dGx: dGx + chunk * GH, dGh: separateInput ? dGh + chunk * GH : dGx + chunk * GH,
-            joint: joint + chunk * jointWidth,
-            inputJoint: separateInput ? inputJoint + chunk * inputJointWidth : joint + chunk * jointWidth,
-            product: product + index * jointWidth * GH,
-            inputProduct: separateInput ? inputProduct + index * inputJointWidth * GH : product + index * jointWidth * GH)
-        for sHi in stride(from: T - 1, through: 0, by: -chunkSteps) {
-            let sLo = Swift.max(0, sHi - chunkSteps + 1)
-            let tFirst = reverse ? T - 1 - sHi : sLo
-            for s in stride(from: sHi, through: sLo, by: -1) {
-                stepBack(s, tFirst: tFirst, block, memory)
-            }
-            // (With one block this runs outside a parallel region, and the products use every core.)
-            accumulateWeightGradients(block, rows: (sHi - sLo + 1) * n, first: sHi == T - 1)
-        }
-    }
-
-    var reverse: Bool { direction == 1 }
-
-    /// Step s of the block's rows (each block's chunk buffers hold row (t, b) at
-    /// ((t - tFirst)·n + b - b0)): the joint rows, the gate gradients, the step's rows of dX, and
-    /// dh_{t-1}.
-    @inline(__always)
-    func stepBack(_ s: Int, tFirst: Int, _ block: BackwardBlock<Scalar>, _ memory: BackwardMemory<Scalar>) {
-        let (b0, n) = (block.b0, block.rows)
-        let t = reverse ? T - 1 - s : s
-        let prevT = reverse ? t + 1 : t - 1
-        let local = (t - tFirst) * n   // the step's first row in the block's chunk buffers
-        let hPrev = s == 0 ? UnsafePointer(h0) : memory.hs + prevT * B * H
-        let cPrev = mode == .lstm ? (s == 0 ? UnsafePointer(c0) : UnsafePointer(cs! + prevT * B * H)) : hPrev
-        gatherJointRows(t: t, local: local, hPrev: hPrev, block, x: memory.x)
-        // Row b of the batch at dgx + (b - b0)·G·H.
-        let dgx = block.dGx + local * GH - b0 * GH
-        let dgh = separateInput ? block.dGh + local * GH - b0 * GH : dgx
-        gateGradients(t: t, b0: b0, rows: n, hPrev: hPrev, cPrev: cPrev, dgx: dgx, dgh: dgh, memory)
-        // The step's rows of dX (the second direction adds to the first's).
-        inputWeights?.multiply(m: n, a: UnsafePointer(dgx + b0 * GH), lda: GH, beta: direction == 0 ? 0 : 1,
-                               c: memory.dX! + (t * B + b0) * I, ldc: I)
-        // Without h0 the gradient of the zero initial state is not wanted.
-        if s == 0 && !hasH0 { return }
-        propagateHidden(t: t, b0: b0, rows: n, dgh: dgh)
-    }
-
-    /// Step t's rows of the block's joint operands: [h_{t-1} | x_t | 1] (or [h_{t-1} | 1] and [x_t | 1]),
-    /// zero past a sequence's end so that padding (even NaN) cannot reach the weights.
-    @inline(__always)
-    func gatherJointRows(t: Int, local: Int, hPrev: UnsafePointer<Scalar>, _ block: BackwardBlock<Scalar>,
-                         x: UnsafePointer<Scalar>) {
-        // Locals, so that the loop keeps them in registers rather than reloading them per row.
-        let (H, I, B, jointWidth, inputJointWidth) = (H, I, B, jointWidth, inputJointWidth)
-        let (separateInput, hasBias, lengths) = (separateInput, hasBias, lengths)
-        for b in block.b0..<(block.b0 + block.rows) {
-            let row = block.joint + (local + b - block.b0) * jointWidth
-            let inputRow = separateInput ? block.inputJoint + (local + b - block.b0) * inputJointWidth : row + H
-            if t >= lengths[b] {
-                row.update(repeating: 0, count: jointWidth)
-                if separateInput { inputRow.update(repeating: 0, count: inputJointWidth) }
-                continue
-            }
-            row.update(from: hPrev + b * H, count: H)
-            inputRow.update(from: x + (t * B + b) * I, count: I)
-            if hasBias {
-                inputRow[I] = 1
-                if separateInput { row[H] = 1 }
-            }
-        }
-    }
-
-    /// The gate gradients of step t's rows still inside their sequence: all at once, or one at a
-    /// time when some have ended (whose gate gradients are zero). Row b at dgx + b·G·H (dgh for
-    /// GRU's hidden side).
-    @inline(__always)
-    func gateGradients(t: Int, b0: Int, rows n: Int, hPrev: UnsafePointer<Scalar>, cPrev: UnsafePointer<Scalar>,
-                       dgx: UnsafeMutablePointer<Scalar>, dgh: UnsafeMutablePointer<Scalar>, _ memory: BackwardMemory<Scalar>) {
-        func rowsFrom(_ b: Int, _ rows: Int) {
-            let row = t * B + b
-            RecurrentEngine.stepBackward(
-                mode, rows: rows, H: H, dh: dh + b * H,
-                out: memory.dOut + (batchFirst ? b * T + t : row) * D * H + direction * H,
-                outStride: (batchFirst ? T : 1) * D * H, h: memory.hs + row * H,
-                gates: gates.map { UnsafePointer($0 + row * GH) }, c: cs.map { UnsafePointer($0 + row * H) },
-                newGateHidden: newGateHidden.map { UnsafePointer($0 + row * H) },
-                cPrev: cPrev + b * H, hPrev: hPrev + b * H, dc: dc + b * H, dzx: dgx + b * GH, dzh: dgh + b * GH,
-                dhPrevThroughZ: dhPrevThroughZ + b * H)
-        }
-        guard ragged else { return rowsFrom(b0, n) }
-        for b in b0..<(b0 + n) {
-            if t < lengths[b] {
-                rowsFrom(b, 1)
-            } else {
-                (dgx + b * GH).update(repeating: 0, count: GH)
-                if separateInput { (dgh + b * GH).update(repeating: 0, count: GH) }
-            }
-        }
-    }
-
-    /// dh_{t-1} = dG_h · W_hh (+ dh_t·z for GRU) for step t's rows; rows past their end keep dh.
-    @inline(__always)
-    func propagateHidden(t: Int, b0: Int, rows n: Int, dgh: UnsafeMutablePointer<Scalar>) {
-        let (H, lengths, dh, throughWeights, throughZ) = (H, lengths, dh, dhPrevThroughWeights, dhPrevThroughZ)
-        hiddenWeights.multiply(m: n, a: UnsafePointer(dgh + b0 * GH), lda: GH, c: throughWeights + b0 * H, ldc: H)
-        for b in b0..<(b0 + n) {
-            let dst = dh + b * H, src = throughWeights + b * H
-            if t >= lengths[b] { continue }
-            if mode == .gru {
-                let throughZ = throughZ + b * H
-                for j in 0..<H { dst[j] = src[j] + throughZ[j] }
-            } else {
-                dst.update(from: src, count: H)
-            }
-        }
-    }
-
     /// A chunk's weight gradients, `rows` rows of joint operands by gate gradients, into the block's
     /// products: written by the first chunk (`first`), added by the rest.
     func accumulateWeightGradients(_ block: BackwardBlock<Scalar>, rows: Int, first: Bool) {

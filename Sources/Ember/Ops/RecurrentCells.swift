@@ -156,16 +156,22 @@ extension RecurrentEngine {
         }
     }
 
-    /// The input projection of every step at once, `xw = x · wᵀ + bias` for `rows` rows of `x`
-    /// `[rows, I]` and `w` `[GH, I]`, in blocks of 128 rows spread over the cores. Each block's bias
-    /// is added while its rows are still in cache. Every element is computed exactly as one
-    /// product over all rows followed by the bias addition would compute it.
-    static func projectInputs<Scalar: TensorScalar>(rows: Int, I: Int, GH: Int, x: UnsafePointer<Scalar>, w: UnsafePointer<Scalar>,
+    /// The input projection of the rows of `segments` (starts and counts of rows of `x` and `xw`),
+    /// `xw = x · wᵀ + bias` for `x` `[rows, I]` and `w` `[GH, I]`, in blocks of up to 128 rows spread
+    /// over the cores. Each block's bias is added while its rows are still in cache. Every element
+    /// is computed exactly as one product over all rows followed by the bias addition would compute
+    /// it (each element of a product is one chain over K, whatever the rows around it).
+    static func projectInputs<Scalar: TensorScalar>(_ segments: [(start: Int, count: Int)], I: Int, GH: Int,
+                                                    x: UnsafePointer<Scalar>, w: UnsafePointer<Scalar>,
                                                     bias: UnsafePointer<Scalar>?, into xw: UnsafeMutablePointer<Scalar>) {
         let blockRows = 128
+        let blocks = segments.flatMap { segment in
+            stride(from: 0, to: segment.count, by: blockRows).map { (start: segment.start + $0, count: Swift.min(blockRows, segment.count - $0)) }
+        }
+        let rows = segments.reduce(0) { $0 + $1.count }
         let threads = rows * GH * I >= GEMM.parallelThreshold ? emberThreadCount : 1
-        WorkerPool.shared.run(chunks: (rows + blockRows - 1) / blockRows, threads: threads) { block in
-            let r0 = block * blockRows, n = Swift.min(blockRows, rows - r0)
+        WorkerPool.shared.run(chunks: blocks.count, threads: threads) { block in
+            let (r0, n) = blocks[block]
             let c = xw + r0 * GH
             Scalar._gemm(transA: false, transB: true, m: n, n: GH, k: I, alpha: 1, a: x + r0 * I, lda: I, b: w, ldb: I,
                          beta: 0, c: c, ldc: GH)
@@ -173,5 +179,23 @@ extension RecurrentEngine {
                 Scalar._binary(.add, c, aRow: GH, aStep: 1, bias, bRow: 0, bStep: 1, c, rows: n, count: GH, 0, 0)
             }
         }
+    }
+
+    /// The rows (t, b) of a time-major [T, B] batch still inside their sequence (t < lengths[b]), as
+    /// runs of consecutive rows: (t·B + first b, count).
+    static func activeSegments(T: Int, lengths: [Int]) -> [(start: Int, count: Int)] {
+        let B = lengths.count
+        var segments: [(start: Int, count: Int)] = []
+        for t in 0..<T {
+            var b = 0
+            while b < B {
+                guard t < lengths[b] else { b += 1; continue }
+                var end = b + 1
+                while end < B && t < lengths[end] { end += 1 }
+                segments.append((start: t * B + b, count: end - b))
+                b = end
+            }
+        }
+        return segments
     }
 }

@@ -136,12 +136,16 @@ extension RecurrentEngine {
         // the same bits). Otherwise every step is projected at once: [T·B, I] x W_ihᵀ.
         let projectInBlocks = T * B * GH >= 1 << 18
         let inputProjections = ScalarBuffer<Scalar>(uninitialized: (projectInBlocks ? 1 : T) * B * GH)
+        // With each block's rows in descending order of length (RecurrentRowOrder), the steps run
+        // on the rows still inside their sequence only, and only their inputs are projected.
+        let skipEnded = lengths.contains { $0 < T } && RecurrentRowOrder.isDescendingWithinBlocks(lengths)
         if !projectInBlocks {
+            let segments = skipEnded ? activeSegments(T: T, lengths: lengths) : [(start: 0, count: T * B)]
             x.withBase { px in w[0].withBase { pw in
                 if config.bias {
-                    w[2].withBase { pb in projectInputs(rows: T * B, I: I, GH: GH, x: px, w: pw, bias: pb, into: inputProjections.base) }
+                    w[2].withBase { pb in projectInputs(segments, I: I, GH: GH, x: px, w: pw, bias: pb, into: inputProjections.base) }
                 } else {
-                    projectInputs(rows: T * B, I: I, GH: GH, x: px, w: pw, bias: nil, into: inputProjections.base)
+                    projectInputs(segments, I: I, GH: GH, x: px, w: pw, bias: nil, into: inputProjections.base)
                 }
             } }
         }
@@ -150,7 +154,7 @@ extension RecurrentEngine {
         let hiddenProjections = ScalarBuffer<Scalar>(uninitialized: B * GH)
         // Raw pointers only, so that the blocks on their cores never touch a reference count.
         let step = ForwardDirection(
-            mode: config.mode, T: T, B: B, I: I, H: H, reverse: reverse, lengths: lengths, keepCaches: keepCaches,
+            mode: config.mode, T: T, B: B, I: I, H: H, reverse: reverse, lengths: lengths, skipEnded: skipEnded, keepCaches: keepCaches,
             h0: initialH.base, c0: initialC.base,
             hasH0: h0 != nil,
             // W_hhᵀ [H, G·H] packed once per call for every step's product.
@@ -182,6 +186,9 @@ struct ForwardDirection<Scalar: TensorScalar>: @unchecked Sendable {
     let T: Int, B: Int, I: Int, H: Int
     let reverse: Bool
     let lengths: [Int]
+    /// Whether each step runs on the rows still inside their sequence only (one product per run
+    /// of them), rather than on every row of the block.
+    let skipEnded: Bool
     /// Whether `gates` and `newGateHidden` hold every step (else one step, reused).
     let keepCaches: Bool
     /// The initial state's slices [B, H] (zeros when there is none); `hasH0` false: h_{-1} = 0.
@@ -207,26 +214,48 @@ struct ForwardDirection<Scalar: TensorScalar>: @unchecked Sendable {
     func run(b0: Int, rows n: Int, x: UnsafePointer<Scalar>, hs: UnsafeMutablePointer<Scalar>) {
         for s in 0..<T {
             let t = reverse ? T - 1 - s : s
-            let prevT = reverse ? t + 1 : t - 1
-            let hPrev = (s == 0 ? h0 : UnsafePointer(hs + prevT * B * H)) + b0 * H
-            let cPrev = mode == .lstm ? (s == 0 ? c0 : UnsafePointer(cs! + prevT * B * H)) + b0 * H : hPrev
-            let gh = projectHidden(s: s, b0: b0, rows: n, hPrev: hPrev)
-            let xw = projectInput(t: t, b0: b0, rows: n, x: x)
-            let ht = hs + t * B * H + b0 * H
-            let ct = mode == .lstm ? cs! + t * B * H + b0 * H : nil
-            let cacheT = keepCaches ? t : 0
-            RecurrentEngine.stepForward(
-                mode, B: n, H: H, xw: xw, bih: fuseBiases && inputWeights != nil ? biases?.ih : nil,
-                gh: gh, bhh: fuseBiases ? biases?.hh : nil, hPrev: hPrev, cPrev: cPrev,
-                h: ht, c: ct, gates: gates.map { $0 + cacheT * B * GH + b0 * GH },
-                newGateHidden: newGateHidden.map { $0 + cacheT * B * H + b0 * H })
-            // Sequences that have ended carry their state and output zeros.
-            for b in 0..<n where t >= lengths[b0 + b] {
-                (ht + b * H).update(from: hPrev + b * H, count: H)
-                if let ct { (ct + b * H).update(from: cPrev + b * H, count: H) }
+            if skipEnded {
+                // Each run of rows still inside their sequence (one per block of the backward pass at most).
+                var start = b0
+                while start < b0 + n {
+                    guard t < lengths[start] else { start += 1; continue }
+                    var end = start + 1
+                    while end < b0 + n && t < lengths[end] { end += 1 }
+                    step(s, b0: start, rows: end - start, x: x, hs: hs)
+                    start = end
+                }
+            } else {
+                step(s, b0: b0, rows: n, x: x, hs: hs)
             }
-            placement?.place(t: t, b0: b0, rows: n, H: H, from: ht, lengths: lengths)
+            // Sequences that have ended (or, in reverse, not begun) carry their state and output zeros.
+            let prevT = reverse ? t + 1 : t - 1
+            let hPrev = s == 0 ? h0 : UnsafePointer(hs + prevT * B * H)
+            let cPrev = mode == .lstm ? (s == 0 ? c0 : UnsafePointer(cs! + prevT * B * H)) : hPrev
+            let ht = hs + t * B * H
+            for b in b0..<(b0 + n) where t >= lengths[b] {
+                (ht + b * H).update(from: hPrev + b * H, count: H)
+                if mode == .lstm { (cs! + t * B * H + b * H).update(from: cPrev + b * H, count: H) }
+            }
+            placement?.place(t: t, b0: b0, rows: n, H: H, from: ht + b0 * H, lengths: lengths)
         }
+    }
+
+    /// Step s of rows `b0..<b0 + rows`.
+    @inline(__always)
+    func step(_ s: Int, b0: Int, rows n: Int, x: UnsafePointer<Scalar>, hs: UnsafeMutablePointer<Scalar>) {
+        let t = reverse ? T - 1 - s : s
+        let prevT = reverse ? t + 1 : t - 1
+        let hPrev = (s == 0 ? h0 : UnsafePointer(hs + prevT * B * H)) + b0 * H
+        let cPrev = mode == .lstm ? (s == 0 ? c0 : UnsafePointer(cs! + prevT * B * H)) + b0 * H : hPrev
+        let gh = projectHidden(s: s, b0: b0, rows: n, hPrev: hPrev)
+        let xw = projectInput(t: t, b0: b0, rows: n, x: x)
+        let cacheT = keepCaches ? t : 0
+        RecurrentEngine.stepForward(
+            mode, B: n, H: H, xw: xw, bih: fuseBiases && inputWeights != nil ? biases?.ih : nil,
+            gh: gh, bhh: fuseBiases ? biases?.hh : nil, hPrev: hPrev, cPrev: cPrev,
+            h: hs + t * B * H + b0 * H, c: mode == .lstm ? cs! + t * B * H + b0 * H : nil,
+            gates: gates.map { $0 + cacheT * B * GH + b0 * GH },
+            newGateHidden: newGateHidden.map { $0 + cacheT * B * H + b0 * H })
     }
 
     /// The block's hidden projection h_{t-1} x W_hhᵀ (+ b_hh unless the step kernel adds it).

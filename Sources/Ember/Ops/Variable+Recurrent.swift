@@ -31,6 +31,13 @@ func fusedRecurrent<Scalar: TensorScalar>(_ config: RecurrentConfig, input: Vari
         let results = Variable.record(name, outputs: outputs.map { Tensor(zeros: $0) }, inputs) { _ in shapes.map { Tensor(zeros: $0) } }
         return (results[0], results[1], results.count > 2 ? results[2] : nil)
     }
+    // A ragged batch runs with its rows in the engine's order (RecurrentRowOrder.swift): permuted
+    // on the way in, back on the way out (the identity, without copies, when already in that order).
+    let T = batchFirst ? input.shape[1] : input.shape[0]
+    let order = RecurrentRowOrder(lengths: lengths, T: T)
+    let engineLengths = order?.toEngine(lengths) ?? lengths
+    func toEngine(_ tensor: Tensor<Scalar>, _ axis: Int) -> Tensor<Scalar> { order?.toEngine(tensor, axis: axis) ?? tensor }
+    func toCaller(_ tensor: Tensor<Scalar>, _ axis: Int) -> Tensor<Scalar> { order?.toCaller(tensor, axis: axis) ?? tensor }
     /// Results that record nothing (record() still runs the anomaly checks).
     func constants(_ outputs: [Tensor<Scalar>]) -> (Variable<Scalar>, Variable<Scalar>, Variable<Scalar>?) {
         let results = Variable.record(name, outputs: outputs, inputs) { _ in [] }
@@ -38,33 +45,39 @@ func fusedRecurrent<Scalar: TensorScalar>(_ config: RecurrentConfig, input: Vari
     }
     if !recording && masks.isEmpty {
         // Nothing to differentiate: blocks of rows in the caller's layout, on all cores.
-        let r = RecurrentEngine.inference(config, input: input.data, batchFirst: batchFirst, h0: h0Data, c0: c0Data,
-                                          weights: weightData, lengths: lengths)
-        return constants([r.output, r.hN] + (r.cN.map { [$0] } ?? []))
+        let r = RecurrentEngine.inference(config, input: toEngine(input.data, batchFirst ? 0 : 1), batchFirst: batchFirst,
+                                          h0: h0Data.map { toEngine($0, 1) }, c0: c0Data.map { toEngine($0, 1) },
+                                          weights: weightData, lengths: engineLengths)
+        return constants([toCaller(r.output, batchFirst ? 0 : 1), toCaller(r.hN, 1)] + (r.cN.map { [toCaller($0, 1)] } ?? []))
     }
-    let x = batchFirst ? input.data.transposed(0, 1) : input.data
-    let result = RecurrentEngine.forward(config, x: x, h0: h0Data, c0: c0Data, weights: weightData,
-                                         lengths: lengths, masks: masks, keepCaches: recording, batchFirstOutput: batchFirst)
-    let out = result.output
+    let x = toEngine(batchFirst ? input.data.transposed(0, 1) : input.data, 1)
+    let (engineH0, engineC0) = (h0Data.map { toEngine($0, 1) }, c0Data.map { toEngine($0, 1) })
+    let engineMasks = masks.map { toEngine($0, 1) }
+    let result = RecurrentEngine.forward(config, x: x, h0: engineH0, c0: engineC0, weights: weightData,
+                                         lengths: engineLengths, masks: engineMasks, keepCaches: recording, batchFirstOutput: batchFirst)
+    let out = toCaller(result.output, batchFirst ? 0 : 1)
+    let (hN, cN) = (toCaller(result.hN, 1), result.cN.map { toCaller($0, 1) })
     guard recording else {
         // Nothing to differentiate: no packing, no caches.
-        return constants([out, result.hN] + (result.cN.map { [$0] } ?? []))
+        return constants([out, hN] + (cN.map { [$0] } ?? []))
     }
     // One node with two or three outputs: its rule gets the gradients of output, h_n and c_n at
     // once (nil, meaning zero, for those the loss did not use).
     let hasH0 = h0 != nil, hasC0 = c0 != nil, outShape = out.shape
     let inputGradient = input.requiresGrad
     let trace = RecurrentTrace(config: config, batchFirst: batchFirst, lengths: lengths, hasH0: hasH0, hasC0: hasC0)
-    let results = Variable.record(name, outputs: [out, result.hN] + (result.cN.map { [$0] } ?? []), inputs,
+    let results = Variable.record(name, outputs: [out, hN] + (cN.map { [$0] } ?? []), inputs,
                                   attributes: .opaque(trace)) { grads in
-        let gcN = config.mode == .lstm ? (grads[2] ?? Tensor(zeros: stateShape)) : nil
-        let g = RecurrentEngine.backward(config, gOut: grads[0] ?? Tensor(zeros: outShape), ghN: grads[1] ?? Tensor(zeros: stateShape),
-                                         gcN: gcN, h0: h0Data, c0: c0Data, weights: weightData, lengths: lengths, masks: masks,
-                                         inputs: result.inputs, caches: result.caches, inputGradient: inputGradient,
-                                         batchFirstGradient: batchFirst)
-        var list: [Tensor<Scalar>?] = [inputGradient ? (batchFirst ? g.gx.transposed(0, 1) : g.gx) : nil]
-        if hasH0 { list.append(g.gh0) }
-        if hasC0 { list.append(g.gc0) }
+        let gcN = config.mode == .lstm ? toEngine(grads[2] ?? Tensor(zeros: stateShape), 1) : nil
+        let g = RecurrentEngine.backward(config, gOut: toEngine(grads[0] ?? Tensor(zeros: outShape), batchFirst ? 0 : 1),
+                                         ghN: toEngine(grads[1] ?? Tensor(zeros: stateShape), 1),
+                                         gcN: gcN, h0: engineH0, c0: engineC0, weights: weightData, lengths: engineLengths,
+                                         masks: engineMasks, inputs: result.inputs, caches: result.caches, inputGradient: inputGradient,
+                                         batchFirstGradient: batchFirst, rowOrder: order?.rows)
+        let gx = inputGradient ? toCaller(g.gx, 1) : g.gx
+        var list: [Tensor<Scalar>?] = [inputGradient ? (batchFirst ? gx.transposed(0, 1) : gx) : nil]
+        if hasH0 { list.append(toCaller(g.gh0, 1)) }
+        if hasC0 { list.append(toCaller(g.gc0!, 1)) }
         return list + g.gWeights.map { Optional($0) }
     }
     return (results[0], results[1], results.count > 2 ? results[2] : nil)

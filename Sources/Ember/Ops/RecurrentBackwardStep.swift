@@ -1,0 +1,173 @@
+// One block of the backward pass back through the sequence, step by step: the step's rows still
+// inside their sequence only (rows that have ended cost nothing: no gate gradients, no products, no
+// rows of the weight-gradient products), and the chunk buffers holding those rows in the caller's
+// order, step by step, so that each weight gradient is the chain of multiply-adds over (t, b) it
+// was before, without the terms of rows past their end (exact zeros, 0·0 added to a sum that
+// started at +0, which cannot change it).
+
+/// One block's slices of the chunk buffers and products.
+struct BackwardBlock<Scalar> {
+    let b0: Int, rows: Int
+    let dGx: UnsafeMutablePointer<Scalar>, dGh: UnsafeMutablePointer<Scalar>
+    let stepDGx: UnsafeMutablePointer<Scalar>, stepDGh: UnsafeMutablePointer<Scalar>
+    let joint: UnsafeMutablePointer<Scalar>, inputJoint: UnsafeMutablePointer<Scalar>
+    let product: UnsafeMutablePointer<Scalar>, inputProduct: UnsafeMutablePointer<Scalar>
+}
+
+/// Which of a block's rows a step has: `slot[b - b0]`, for a row inside its sequence at the step,
+/// is its place among those rows in the caller's order (its row in the step's part of the chunk
+/// buffers); `count` how many there are; `inPlace` whether each one's slot is its own place in the
+/// block (then the gate gradients go straight to the chunk buffers).
+struct StepRows {
+    var slot: [Int]
+    var count = 0
+    var inPlace = true
+}
+
+extension BackwardDirection {
+    /// Block `index`'s rows back through the sequence, a chunk of steps at a time, each chunk's
+    /// weight gradients added to the block's products (the first chunk with a row writes them; a
+    /// block with none gets zeros).
+    func runBlock(_ index: Int, _ memory: BackwardMemory<Scalar>) {
+        let (b0, n) = blocks[index]
+        let chunk = index * chunkBlockRows, step = index * (chunkBlockRows / chunkSteps) * GH
+        let block = BackwardBlock(
+            b0: b0, rows: n, dGx: dGx + chunk * GH, dGh: separateInput ? dGh + chunk * GH : dGx + chunk * GH,
+            stepDGx: stepDGx + step, stepDGh: separateInput ? stepDGh + step : stepDGx + step,
+            joint: joint + chunk * jointWidth,
+            inputJoint: separateInput ? inputJoint + chunk * inputJointWidth : joint + chunk * jointWidth,
+            product: product + index * jointWidth * GH,
+            inputProduct: separateInput ? inputProduct + index * inputJointWidth * GH : product + index * jointWidth * GH)
+        // The block's rows inside their sequence at each step.
+        let active = (0..<T).map { t in ragged ? (b0..<(b0 + n)).reduce(0) { $0 + (t < lengths[$1] ? 1 : 0) } : n }
+        var rows = StepRows(slot: Array(0..<n))
+        var written = false
+        for sHi in stride(from: T - 1, through: 0, by: -chunkSteps) {
+            let sLo = Swift.max(0, sHi - chunkSteps + 1)
+            let tFirst = reverse ? T - 1 - sHi : sLo
+            // Step t's rows start in the chunk buffers after those of the chunk's earlier steps.
+            var starts = [0]
+            for t in tFirst...(tFirst + sHi - sLo) { starts.append(starts.last! + active[t]) }
+            for s in stride(from: sHi, through: sLo, by: -1) {
+                let t = reverse ? T - 1 - s : s
+                stepBack(s, local: starts[t - tFirst], block, &rows, memory)
+            }
+            // (With one block this runs outside a parallel region, and the products use every core.)
+            if starts.last! > 0 {
+                accumulateWeightGradients(block, rows: starts.last!, first: !written)
+                written = true
+            }
+        }
+        if !written {
+            block.product.update(repeating: 0, count: jointWidth * GH)
+            if separateInput { block.inputProduct.update(repeating: 0, count: inputJointWidth * GH) }
+        }
+    }
+
+    var reverse: Bool { direction == 1 }
+
+    /// Which of the block's rows are inside their sequence at step t, and their slots.
+    @inline(__always)
+    func findRows(t: Int, b0: Int, rows n: Int, into rows: inout StepRows) {
+        rows.count = 0
+        rows.inPlace = true
+        if !ragged {   // slots stay 0..<n
+            rows.count = n
+            return
+        }
+        for b in b0..<(b0 + n) {
+            let p = callerOrder[b]   // the caller's b-th row of the block, in the engine's order
+            guard t < lengths[p] else { continue }
+            rows.slot[p - b0] = rows.count
+            if p - b0 != rows.count { rows.inPlace = false }
+            rows.count += 1
+        }
+    }
+
+    /// Step s of the block's rows inside their sequence (rows `local` on in the chunk buffers): the
+    /// joint rows, the gate gradients, the step's rows of dX, and dh_{t-1}.
+    @inline(__always)
+    func stepBack(_ s: Int, local: Int, _ block: BackwardBlock<Scalar>, _ rows: inout StepRows, _ memory: BackwardMemory<Scalar>) {
+        let (b0, n) = (block.b0, block.rows)
+        let t = reverse ? T - 1 - s : s
+        let prevT = reverse ? t + 1 : t - 1
+        let hPrev = s == 0 ? UnsafePointer(h0) : memory.hs + prevT * B * H
+        let cPrev = mode == .lstm ? (s == 0 ? UnsafePointer(c0) : UnsafePointer(cs! + prevT * B * H)) : hPrev
+        findRows(t: t, b0: b0, rows: n, into: &rows)
+        // Rows past their end: dX is zero there (the second direction adds nothing).
+        if ragged && direction == 0 && inputWeights != nil, let dX = memory.dX {   // (dX is wanted)
+            for b in b0..<(b0 + n) where t >= lengths[b] { (dX + (t * B + b) * I).update(repeating: 0, count: I) }
+        }
+        if rows.count == 0 { return }
+        gatherJointRows(t: t, local: local, hPrev: hPrev, block, rows, x: memory.x)
+        // Row b of the batch at dgx + (b - b0)·G·H: in the chunk buffers when in place, else in the step's buffer.
+        let dgx = (rows.inPlace ? block.dGx + local * GH : block.stepDGx) - b0 * GH
+        let dgh = separateInput ? (rows.inPlace ? block.dGh + local * GH : block.stepDGh) - b0 * GH : dgx
+        var start = b0
+        while start < b0 + n {
+            guard !ragged || t < lengths[start] else { start += 1; continue }
+            var end = start + 1
+            while end < b0 + n && (!ragged || t < lengths[end]) { end += 1 }
+            stepBackRows(s, t: t, b0: start, rows: end - start, hPrev: hPrev, cPrev: cPrev, dgx: dgx, dgh: dgh, memory)
+            start = end
+        }
+        if rows.inPlace { return }
+        // The step's gate gradients into the chunk buffers, in the caller's order.
+        for b in b0..<(b0 + n) where t < lengths[b] {
+            let target = local + rows.slot[b - b0]
+            (block.dGx + target * GH).update(from: dgx + b * GH, count: GH)
+            if separateInput { (block.dGh + target * GH).update(from: dgh + b * GH, count: GH) }
+        }
+    }
+
+    /// Step s for rows `b0..<b0 + rows`, all inside their sequence: their gate gradients (row b at
+    /// dgx + b·G·H), their rows of dX (the second direction adds to the first's) and dh_{t-1}.
+    @inline(__always)
+    func stepBackRows(_ s: Int, t: Int, b0: Int, rows n: Int, hPrev: UnsafePointer<Scalar>, cPrev: UnsafePointer<Scalar>,
+                      dgx: UnsafeMutablePointer<Scalar>, dgh: UnsafeMutablePointer<Scalar>, _ memory: BackwardMemory<Scalar>) {
+        let row = t * B + b0
+        RecurrentEngine.stepBackward(
+            mode, rows: n, H: H, dh: dh + b0 * H,
+            out: memory.dOut + (batchFirst ? b0 * T + t : row) * D * H + direction * H,
+            outStride: (batchFirst ? T : 1) * D * H, h: memory.hs + row * H,
+            gates: gates.map { UnsafePointer($0 + row * GH) }, c: cs.map { UnsafePointer($0 + row * H) },
+            newGateHidden: newGateHidden.map { UnsafePointer($0 + row * H) },
+            cPrev: cPrev + b0 * H, hPrev: hPrev + b0 * H, dc: dc + b0 * H, dzx: dgx + b0 * GH, dzh: dgh + b0 * GH,
+            dhPrevThroughZ: dhPrevThroughZ + b0 * H)
+        inputWeights?.multiply(m: n, a: UnsafePointer(dgx + b0 * GH), lda: GH, beta: direction == 0 ? 0 : 1,
+                               c: memory.dX! + row * I, ldc: I)
+        // Without h0 the gradient of the zero initial state is not wanted.
+        if s == 0 && !hasH0 { return }
+        // dh_{t-1} = dG_h · W_hh (+ dh_t·z for GRU); rows past their end keep dh.
+        let (first, last, dh, throughWeights, throughZ) = (b0 * H, (b0 + n) * H, dh, dhPrevThroughWeights, dhPrevThroughZ)
+        hiddenWeights.multiply(m: n, a: UnsafePointer(dgh + b0 * GH), lda: GH, c: throughWeights + first, ldc: H)
+        if mode == .gru {
+            for i in first..<last { dh[i] = throughWeights[i] + throughZ[i] }
+        } else {
+            (dh + first).update(from: throughWeights + first, count: last - first)
+        }
+    }
+
+    /// Step t's rows inside their sequence of the block's joint operands, [h_{t-1} | x_t | 1] (or
+    /// [h_{t-1} | 1] and [x_t | 1]), each at its slot after row `local` (padding, even NaN, never
+    /// reaches the weights).
+    @inline(__always)
+    func gatherJointRows(t: Int, local: Int, hPrev: UnsafePointer<Scalar>, _ block: BackwardBlock<Scalar>, _ rows: StepRows,
+                         x: UnsafePointer<Scalar>) {
+        // Locals, so that the loop keeps them in registers rather than reloading them per row.
+        let (H, I, B, jointWidth, inputJointWidth) = (H, I, B, jointWidth, inputJointWidth)
+        let (separateInput, hasBias, lengths, ragged) = (separateInput, hasBias, lengths, ragged)
+        for b in block.b0..<(block.b0 + block.rows) {
+            if ragged && t >= lengths[b] { continue }
+            let place = local + rows.slot[b - block.b0]
+            let row = block.joint + place * jointWidth
+            let inputRow = separateInput ? block.inputJoint + place * inputJointWidth : row + H
+            row.update(from: hPrev + b * H, count: H)
+            inputRow.update(from: x + (t * B + b) * I, count: I)
+            if hasBias {
+                inputRow[I] = 1
+                if separateInput { row[H] = 1 }
+            }
+        }
+    }
+}

@@ -1,0 +1,73 @@
+// The order the recurrent engine runs a ragged batch's rows in: within each of the backward pass's
+// blocks of rows, by descending length (stably), as PyTorch's pack_padded_sequence sorts a batch.
+// Then at step t the rows still inside their sequence are the first rows of each block, so each
+// step's products run on those rows alone and rows that have ended cost nothing. Rows never interact
+// in the recurrence, and each matrix product's element is one chain of multiply-adds over K whatever
+// the rows around it, so every row's results keep their bits. The weight gradients, sums over the
+// rows of a block, keep theirs too: the backward pass adds the rows in the caller's order (see
+// `BackwardDirection.runBlock`). The caller's tensors are permuted into this order on the way in and
+// back on the way out (`Variable+Recurrent.swift`).
+
+struct RecurrentRowOrder: Sendable {
+    /// Row p of the engine's order is the caller's row `rows[p]`.
+    let rows: [Int]
+
+    /// The order for `lengths` of a batch of `lengths.count` rows and `T` steps, or nil when the
+    /// caller's order is that order already (every block's lengths non-increasing, or none ragged).
+    init?(lengths: [Int], T: Int) {
+        guard Self.needsOrdering(lengths: lengths) else { return nil }
+        var rows: [Int] = []
+        rows.reserveCapacity(lengths.count)
+        for block in RecurrentEngine.backwardBlocks(lengths.count) {
+            let range = block.start..<(block.start + block.count)
+            // Stable: ties keep the caller's order.
+            rows += range.sorted { lengths[$0] != lengths[$1] ? lengths[$0] > lengths[$1] : $0 < $1 }
+        }
+        self.rows = rows
+    }
+
+    /// Whether some block of `backwardBlocks` has a row longer than the one before it.
+    static func needsOrdering(lengths: [Int]) -> Bool {
+        !isDescendingWithinBlocks(lengths)
+    }
+
+    /// Whether every block of `backwardBlocks(lengths.count)` has non-increasing lengths: then the
+    /// rows inside their sequence at any step are the first of each block.
+    static func isDescendingWithinBlocks(_ lengths: [Int]) -> Bool {
+        for block in RecurrentEngine.backwardBlocks(lengths.count) where block.count > 1 {
+            for b in (block.start + 1)..<(block.start + block.count) where lengths[b] > lengths[b - 1] { return false }
+        }
+        return true
+    }
+
+    /// `values` in the engine's order.
+    func toEngine(_ values: [Int]) -> [Int] { rows.map { values[$0] } }
+
+    /// `tensor` with its rows along `axis` (of the batch's size) in the engine's order: row p is the caller's row `rows[p]`.
+    func toEngine<Scalar: TensorScalar>(_ tensor: Tensor<Scalar>, axis: Int) -> Tensor<Scalar> {
+        permuted(tensor, axis: axis, toEngine: true)
+    }
+
+    /// `tensor` with its rows along `axis` back in the caller's order: the caller's row `rows[p]` is row p.
+    func toCaller<Scalar: TensorScalar>(_ tensor: Tensor<Scalar>, axis: Int) -> Tensor<Scalar> {
+        permuted(tensor, axis: axis, toEngine: false)
+    }
+
+    private func permuted<Scalar: TensorScalar>(_ tensor: Tensor<Scalar>, axis: Int, toEngine: Bool) -> Tensor<Scalar> {
+        let shape = tensor.shape
+        let outer = shape[..<axis].reduce(1, *), inner = shape[(axis + 1)...].reduce(1, *), count = shape[axis]
+        var result: [Scalar] = uninitializedScalars(outer * count * inner)
+        tensor.withBase { source in
+            result.withUnsafeMutableBufferPointer { target in
+                for o in 0..<outer {
+                    let from = source + o * count * inner, to = target.baseAddress! + o * count * inner
+                    for p in 0..<count {
+                        let (s, d) = toEngine ? (rows[p], p) : (p, rows[p])
+                        (to + d * inner).update(from: from + s * inner, count: inner)
+                    }
+                }
+            }
+        }
+        return Tensor(shape: shape, scalars: result)
+    }
+}
