@@ -10,7 +10,9 @@ import Testing
 /// level cannot disturb tests running in parallel.
 @Suite struct CrossPathDeterminismTests {
     /// FNV-1a 64 of the trained weights' bytes (in `namedParameters()` order), per run.
-    static let golden: [Int: String] = [0: "deb31653991ba102", 1: "e084370df8417ce3", 2: "a32b5ed613d5f410"]
+    /// (Runs 0 and 1 changed when softmax, log-softmax and the seeded normal draws moved to Ember's own
+    /// exp, log and cos, CEmberKernels' emath.c; run 2 happened to round to the same weights.)
+    static let golden: [Int: String] = [0: "68f50994f0b9c624", 1: "4a27a6622eed30f5", 2: "a32b5ed613d5f410"]
 
     @Test(arguments: [0, 1, 2])
     func trainingRunIsTheSameOnEveryFMAPath(_ run: Int) async {

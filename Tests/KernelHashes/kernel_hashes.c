@@ -1,4 +1,5 @@
-// Runs Ember's C kernels (GEMM, the recurrent cells, exp/tanh/sigmoid, Adam) on fixed inputs at one
+// Runs Ember's C kernels (GEMM, the recurrent cells, exp/tanh/sigmoid, Adam, and Ember's own
+// elementary functions) on fixed inputs at one
 // kernel level and prints a 64-bit FNV-1a hash of each result's bytes, one line per case:
 // `<case> <hash>`. The same lines must come out on every FMA path (AVX2, AVX-512, arm64 NEON under
 // qemu): `.ci/kernel-hashes` compares them with golden.txt beside this file.
@@ -128,6 +129,55 @@ static void adamCases(ember_kernel_level level) {
     }
 }
 
+// Ember's own elementary functions (emath.c): no dispatch, so the level does not matter, but the
+// same bits must come out on x86-64 and arm64. Float functions over every 509th float bit pattern
+// (8.4 million inputs, every sign, exponent and special value) and their edges; double functions
+// over dense ranges. Inputs are built from integers, with no float arithmetic that a compiler could
+// contract differently on each target.
+#pragma clang fp contract(off)
+static void reportDoubles(const char *name, const double *p, long n) {
+    printf("%s %016llx\n", name, (unsigned long long)fnv1a(p, (size_t)n * sizeof(double)));
+}
+static void elementaryCases(void) {
+    const long n = (long)(0x100000000ull / 509) + 1;
+    float *x = malloc((size_t)n * sizeof(float)), *y = malloc((size_t)n * sizeof(float));
+    for (long i = 0; i < n; i++) { uint32_t u = (uint32_t)((uint64_t)i * 509); memcpy(&x[i], &u, 4); }
+    static float (*const functions[])(float) = {ember_expf, ember_logf, ember_log1pf, ember_tanhf};
+    static const char *const names[] = {"expf", "logf", "log1pf", "tanhf"};
+    for (int f = 0; f < 4; f++) {
+        for (long i = 0; i < n; i++) y[i] = functions[f](x[i]);
+        report(names[f], y, n);
+    }
+    // pow over a grid of bases and exponents: 2001 x 1025 cases, bases of both signs.
+    long m = 0;
+    float *p = malloc((size_t)2001 * 1025 * sizeof(float));
+    for (int i = -1000; i <= 1000; i++)
+        for (int j = -512; j <= 512; j++) {
+            float base = (float)i / 97.0f, exponent = (float)j / 16.0f;
+            p[m++] = ember_powf(base, exponent);
+        }
+    report("powf", p, m);
+    free(p);
+    free(x); free(y);
+    const long dn = 1000000;
+    double *dx = malloc((size_t)dn * sizeof(double)), *dy = malloc((size_t)dn * sizeof(double));
+    static const struct { const char *name; double (*f)(double); double low, high; } ranges[] = {
+        {"exp", ember_exp, -745.2, 709.8}, {"log", ember_log, 0, 1e6}, {"log_near_1", ember_log, 0.5, 2},
+        {"log1p", ember_log1p, -1, 4}, {"cos", ember_cos, -7, 7}, {"sin", ember_sin, -7, 7},
+        {"cos_wide", ember_cos, -1e6, 1e6}};
+    for (size_t r = 0; r < sizeof ranges / sizeof ranges[0]; r++) {
+        double step = (ranges[r].high - ranges[r].low) / (double)dn;
+        for (long i = 0; i < dn; i++) { double t = (double)i * step; dx[i] = ranges[r].low + t; }
+        for (long i = 0; i < dn; i++) dy[i] = ranges[r].f(dx[i]);
+        reportDoubles(ranges[r].name, dy, dn);
+    }
+    long k = 0;
+    for (int i = 1; i <= 1000; i++)
+        for (int t = -500; t < 500; t++) dy[k++] = ember_powi((double)i / 1000.0 + 0.0001, t * 37);
+    reportDoubles("powi", dy, k);
+    free(dx); free(dy);
+}
+
 int main(int argc, char **argv) {
     ember_kernel_level level = ember_kernel_best_level();
     if (argc > 1) {
@@ -145,5 +195,6 @@ int main(int argc, char **argv) {
     vmathCases(level);
     cellCases(level);
     adamCases(level);
+    elementaryCases();
     return 0;
 }

@@ -54,13 +54,13 @@ import Foundation
 /// not public API: a client sees them only with `@_spi(Kernels) import Ember`.
 public protocol TensorScalar: TensorElement, BinaryFloatingPoint, LosslessStringConvertible
 where RawSignificand: FixedWidthInteger {
-    /// Kernel plumbing: e^x of one scalar (Foundation's).
+    /// Kernel plumbing: e^x of one scalar (Ember's own for Float, the C library's for Double).
     @_spi(Kernels) static func _exp(_ x: Self) -> Self
-    /// Kernel plumbing: the natural logarithm of one scalar (Foundation's).
+    /// Kernel plumbing: the natural logarithm of one scalar (Ember's own for Float, the C library's for Double).
     @_spi(Kernels) static func _log(_ x: Self) -> Self
-    /// Kernel plumbing: tanh of one scalar (Foundation's).
+    /// Kernel plumbing: tanh of one scalar (Ember's own for Float, the C library's for Double).
     @_spi(Kernels) static func _tanh(_ x: Self) -> Self
-    /// Kernel plumbing: x^y of one scalar (Foundation's).
+    /// Kernel plumbing: x^y of one scalar (Ember's own for Float, the C library's for Double).
     @_spi(Kernels) static func _pow(_ x: Self, _ y: Self) -> Self
 
     /// `y[i] = op(x[i])` for `i < count`.
@@ -105,14 +105,16 @@ extension KernelLevel {
 }
 
 extension Float: TensorScalar {
-    /// Kernel plumbing, not for use outside Ember: `Foundation.exp`.
-    @_spi(Kernels) @inline(__always) public static func _exp(_ x: Float) -> Float { Foundation.exp(x) }
-    /// Kernel plumbing: `Foundation.log`.
-    @_spi(Kernels) @inline(__always) public static func _log(_ x: Float) -> Float { Foundation.log(x) }
-    /// Kernel plumbing: `Foundation.tanh`.
-    @_spi(Kernels) @inline(__always) public static func _tanh(_ x: Float) -> Float { Foundation.tanh(x) }
-    /// Kernel plumbing: `Foundation.pow`.
-    @_spi(Kernels) @inline(__always) public static func _pow(_ x: Float, _ y: Float) -> Float { Foundation.pow(x, y) }
+    /// Kernel plumbing, not for use outside Ember: Ember's own e^x (`ember_expf`: fdlibm's algorithm
+    /// in double, rounded once; within 0.5 ulp plus 2^-20 ulp), the same bits with any C library on
+    /// any CPU, so that softmax, cross-entropy and the other float paths train alike everywhere.
+    @_spi(Kernels) @inline(__always) public static func _exp(_ x: Float) -> Float { ember_expf(x) }
+    /// Kernel plumbing: Ember's own natural logarithm (`ember_logf`, as `_exp`).
+    @_spi(Kernels) @inline(__always) public static func _log(_ x: Float) -> Float { ember_logf(x) }
+    /// Kernel plumbing: Ember's own tanh (`ember_tanhf`: `(e - 1)/(e + 1)`, `e = e^{2|x|}` in double).
+    @_spi(Kernels) @inline(__always) public static func _tanh(_ x: Float) -> Float { ember_tanhf(x) }
+    /// Kernel plumbing: Ember's own x^y (`ember_powf`: `e^{y·log|x|}` in double, C99's special cases).
+    @_spi(Kernels) @inline(__always) public static func _pow(_ x: Float, _ y: Float) -> Float { ember_powf(x, y) }
 
     /// Float's exp, tanh and sigmoid run vectorised C code (relative error below 1e-6).
     @_spi(Kernels) public static func _unary(_ op: UnaryKernel, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
@@ -152,7 +154,9 @@ extension Float: TensorScalar {
 }
 
 extension Double: TensorScalar {
-    /// Kernel plumbing, not for use outside Ember: `Foundation.exp`.
+    /// Kernel plumbing, not for use outside Ember: `Foundation.exp`. Double keeps the C library's
+    /// functions (correctly rounded in nearly every case, which the PyTorch parity tests compare
+    /// against); Ember trains in Float, whose functions are Ember's own (see Float's `_exp`).
     @_spi(Kernels) @inline(__always) public static func _exp(_ x: Double) -> Double { Foundation.exp(x) }
     /// Kernel plumbing: `Foundation.log`.
     @_spi(Kernels) @inline(__always) public static func _log(_ x: Double) -> Double { Foundation.log(x) }

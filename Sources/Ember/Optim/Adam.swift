@@ -49,9 +49,10 @@ public class AdamBase<Scalar: TensorScalar>: ParamGroupOptimizer<Scalar>, Optimi
                 else { g = AdamBase.addScaled(g, p.data, Scalar(weightDecay)) }
             }
             state.steps[i] += 1
-            let t = Double(state.steps[i])
-            let stepSize = lr / (1 - Foundation.pow(beta1, t))
-            let correction2 = Foundation.pow(1 - Foundation.pow(beta2, t), 0.5)
+            // β^t correctly rounded by Ember's own integer power (as the C library's pow nearly always
+            // is), and sqrt for PyTorch's `** 0.5`: the same bits with any C library.
+            let stepSize = lr / (1 - ember_powi(beta1, state.steps[i]))
+            let correction2 = (1 - ember_powi(beta2, state.steps[i])).squareRoot()
             // The moments are taken out of the state so they are uniquely referenced and updated in place.
             var m = state.buffers[i].removeValue(forKey: "exp_avg") ?? Tensor(zeros: p.shape)
             var v = state.buffers[i].removeValue(forKey: "exp_avg_sq") ?? Tensor(zeros: p.shape)

@@ -23,8 +23,8 @@ public func clipGradNorm<Scalar>(_ parameters: [Variable<Scalar>], maxNorm: Doub
         total = norms.contains { $0.isNaN } ? .nan : norms.max() ?? 0
     } else {
         require(normType > 0, "clipGradNorm: expected a positive normType, got \(normType)")
-        let norms = grads.map { Foundation.pow(Double($0.abs().pow(Scalar(normType)).sum().scalar), 1 / normType) }
-        total = Foundation.pow(norms.reduce(0) { $0 + Foundation.pow($1, normType) }, 1 / normType)
+        let norms = grads.map { hyperparameterPow(Double($0.abs().pow(Scalar(normType)).sum().scalar), 1 / normType) }
+        total = hyperparameterPow(norms.reduce(0) { $0 + hyperparameterPow($1, normType) }, 1 / normType)
     }
     // clamp(c, max: 1) keeps a NaN, where Swift.min(1, NaN) is 1. Multiplying by exactly 1 changes
     // no gradient, so only a factor below 1, or NaN, is applied.

@@ -1,3 +1,4 @@
+import CEmberKernels
 import Foundation
 
 // MARK: - CosineAnnealingWarmRestarts
@@ -49,7 +50,7 @@ public final class CosineAnnealingWarmRestarts<O: Optimizer>: LRScheduler<O> {
     }
 
     override func learningRates() -> [Double] {
-        baseLrs.map { etaMin + ($0 - etaMin) * (1 + Foundation.cos(Double.pi * Double(tCur) / Double(tI))) / 2 }
+        baseLrs.map { etaMin + ($0 - etaMin) * (1 + ember_cos(Double.pi * Double(tCur) / Double(tI))) / 2 }
     }
 
     override var extraState: [String: Double] { ["T_i": Double(tI), "T_cur": Double(tCur)] }

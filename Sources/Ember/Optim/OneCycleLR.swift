@@ -1,3 +1,4 @@
+import CEmberKernels
 import Foundation
 
 // MARK: - OneCycleLR
@@ -88,7 +89,7 @@ public final class OneCycleLR<O: Optimizer>: LRScheduler<O> {
 
     private func anneal(_ start: Double, _ end: Double, _ pct: Double) -> Double {
         switch annealStrategy {
-        case .cos: end + (start - end) / 2.0 * (Foundation.cos(Double.pi * pct) + 1)
+        case .cos: end + (start - end) / 2.0 * (ember_cos(Double.pi * pct) + 1)
         case .linear: (end - start) * pct + start
         }
     }

@@ -1,3 +1,4 @@
+import CEmberKernels
 import Foundation
 
 // MARK: - Learning-rate schedulers (chainable forms, and LambdaLR)
@@ -42,7 +43,7 @@ public final class MultiStepLR<O: Optimizer>: LRScheduler<O> {
 
     override func learningRates() -> [Double] {
         let count = milestones.filter { $0 == lastEpoch }.count
-        return count == 0 ? currentLrs : currentLrs.map { $0 * Foundation.pow(gamma, Double(count)) }
+        return count == 0 ? currentLrs : currentLrs.map { $0 * ember_powi(gamma, count) }
     }
 }
 
@@ -119,9 +120,9 @@ public final class CosineAnnealingLR<O: Optimizer>: LRScheduler<O> {
         if lastEpoch == 0 { return currentLrs }
         let t = Double(tMax), e = Double(lastEpoch)
         if (lastEpoch - 1 - tMax) % (2 * tMax) == 0 {
-            return zip(currentLrs, baseLrs).map { lr, base in lr + (base - etaMin) * (1 - Foundation.cos(Double.pi / t)) / 2 }
+            return zip(currentLrs, baseLrs).map { lr, base in lr + (base - etaMin) * (1 - ember_cos(Double.pi / t)) / 2 }
         }
-        let ratio = (1 + Foundation.cos(Double.pi * e / t)) / (1 + Foundation.cos(Double.pi * (e - 1) / t))
+        let ratio = (1 + ember_cos(Double.pi * e / t)) / (1 + ember_cos(Double.pi * (e - 1) / t))
         return currentLrs.map { ratio * ($0 - etaMin) + etaMin }
     }
 }

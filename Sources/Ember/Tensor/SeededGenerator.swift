@@ -72,6 +72,8 @@ extension RandomNumberGenerator {
     }
 }
 
-import Foundation
-@inline(__always) private func _log(_ x: Double) -> Double { Foundation.log(x) }
-@inline(__always) private func _cos(_ x: Double) -> Double { Foundation.cos(x) }
+import CEmberKernels
+// Ember's own log and cos (fdlibm's algorithms without fused multiply-adds, CEmberKernels' emath.c):
+// the same normal draws, so the same initial weights, with any C library on any CPU.
+@inline(__always) private func _log(_ x: Double) -> Double { ember_log(x) }
+@inline(__always) private func _cos(_ x: Double) -> Double { ember_cos(x) }

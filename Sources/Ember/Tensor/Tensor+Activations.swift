@@ -1,3 +1,4 @@
+import CEmberKernels
 import Foundation
 
 // MARK: - GELU, leaky ReLU, softplus (PyTorch's CPU formulas)
@@ -28,9 +29,13 @@ enum GELUConstants {
 @inline(__always)
 func erfScalar<T: TensorScalar>(_ x: T) -> T { T(Foundation.erf(Double(x))) }
 
-/// `log1p` of one scalar, computed in Double.
+/// `log1p` of one scalar: Ember's own for Float (`ember_log1pf`, the same bits with any C library),
+/// the C library's in Double.
 @inline(__always)
-func log1pScalar<T: TensorScalar>(_ x: T) -> T { T(Foundation.log1p(Double(x))) }
+func log1pScalar<T: TensorScalar>(_ x: T) -> T {
+    if T.self == Float.self { return T(ember_log1pf(Float(x))) }
+    return T(Foundation.log1p(Double(x)))
+}
 
 extension Tensor where Scalar: TensorScalar {
     /// The Gaussian error linear unit elementwise, as `torch.nn.functional.gelu(x, approximate=...)`:
