@@ -39,7 +39,9 @@ import Testing
         Case(mode: .lstm, T: 16, B: 130, I: 8, H: 32, longest: 10, withState: false, golden: "f5925459d3a390ae"),
         Case(mode: .gru, layers: 2, bidirectional: true, T: 16, B: 130, I: 8, H: 24, shortest: 3, longest: 16,
              dropout: 0.2, golden: "318016d762f7389c"),
-        Case(mode: .lstm, bidirectional: true, T: 5, B: 7, I: 3, H: 4, longest: 5, double: true, golden: "16b112669c8a9341"),
+        // (Regenerated when the seeded normal draws moved to Ember's own log and cos: some Double
+        // draws differ from the C library's in the last bit; the Float ones round to the same floats.)
+        Case(mode: .lstm, bidirectional: true, T: 5, B: 7, I: 3, H: 4, longest: 5, double: true, golden: "d187289d6553630f"),
         Case(mode: .lstm, layers: 2, bidirectional: true, T: 7, B: 200, I: 3, H: 5, longest: 7, inference: true,
              golden: "7e577f6d681cd6cf"),
         Case(mode: .gru, batchFirst: true, T: 8, B: 150, I: 3, H: 5, longest: 8, inference: true, golden: "d9e25ae9effd5684"),
