@@ -67,13 +67,13 @@ final class Node<Scalar: TensorScalar> {
 
     @inline(__always)
     private init(name: StaticString, first: Variable<Scalar>?, second: Variable<Scalar>?, rest: [Variable<Scalar>],
-                 outputCount: Int, attributes: NodeAttributes, rule: Rule) {
+                 outputCount: Int, attributes: StoredAttributes, rule: Rule) {
         self.sequence = nodeSequence.wrappingAdd(1, ordering: .relaxed).newValue
         self.name = name
         self.first = first
         self.second = second
         self.rest = rest
-        self.storedAttributes = StoredAttributes(attributes)
+        self.storedAttributes = attributes
         self.rule = rule
         self.outputCount = outputCount
         self.pendingOthers = outputCount > 1 ? Array(repeating: nil, count: outputCount - 1) : []
@@ -82,25 +82,29 @@ final class Node<Scalar: TensorScalar> {
 
     convenience init(name: StaticString, inputs: [Variable<Scalar>], attributes: NodeAttributes = .none, rule: @escaping BackwardRule) {
         self.init(name: name, first: inputs.first, second: inputs.count > 1 ? inputs[1] : nil,
-                  rest: inputs.count > 2 ? Array(inputs[2...]) : [], outputCount: 1, attributes: attributes, rule: .single(rule))
+                  rest: inputs.count > 2 ? Array(inputs[2...]) : [], outputCount: 1, attributes: StoredAttributes(attributes),
+                  rule: .single(rule))
     }
 
     convenience init(name: StaticString, inputs: [Variable<Scalar>], outputCount: Int, attributes: NodeAttributes = .none,
                      rule: @escaping MultiOutputRule) {
         self.init(name: name, first: inputs.first, second: inputs.count > 1 ? inputs[1] : nil,
-                  rest: inputs.count > 2 ? Array(inputs[2...]) : [], outputCount: outputCount, attributes: attributes,
+                  rest: inputs.count > 2 ? Array(inputs[2...]) : [], outputCount: outputCount,
+                  attributes: StoredAttributes(attributes),
                   rule: .multiple(rule))
     }
 
-    /// A one-input node.
+    /// A one-input node. (The attributes come converted, so that the conversion of a constant folds
+    /// away where the operation is inlined, instead of copying a `NodeAttributes` into the node's
+    /// initialiser.)
     @inline(__always)
-    convenience init(name: StaticString, input: Variable<Scalar>, attributes: NodeAttributes, rule: @escaping UnaryRule) {
+    convenience init(name: StaticString, input: Variable<Scalar>, attributes: StoredAttributes, rule: @escaping UnaryRule) {
         self.init(name: name, first: input, second: nil, rest: [], outputCount: 1, attributes: attributes, rule: .unary(rule))
     }
 
     /// A two-input node.
     @inline(__always)
-    convenience init(name: StaticString, _ a: Variable<Scalar>, _ b: Variable<Scalar>, attributes: NodeAttributes,
+    convenience init(name: StaticString, _ a: Variable<Scalar>, _ b: Variable<Scalar>, attributes: StoredAttributes,
                      rule: @escaping BinaryRule) {
         self.init(name: name, first: a, second: b, rest: [], outputCount: 1, attributes: attributes, rule: .binary(rule))
     }

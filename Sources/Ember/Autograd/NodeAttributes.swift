@@ -68,6 +68,12 @@ enum StoredAttributes {
 
     @inline(__always)
     init(_ attributes: NodeAttributes) {
+        // Most nodes: tested first without binding a payload, so nothing copies the enum.
+        if case .none = attributes { self = .none; return }
+        self.init(converting: attributes)
+    }
+
+    private init(converting attributes: NodeAttributes) {
         switch attributes {
         case .none: self = .none
         case .axis(let axis): self = .axis(axis)

@@ -137,7 +137,7 @@ public final class Variable<Scalar: TensorScalar> {
             anomaly.check(data, operation: name, phase: .forward)
         }
         guard input._requiresGrad, GradMode.isEnabled else { return Variable(data) }
-        return Variable(data: data, node: Node(name: name, input: input, attributes: attributes, rule: rule))
+        return Variable(data: data, node: Node(name: name, input: input, attributes: StoredAttributes(attributes), rule: rule))
     }
 
     /// Like `record` for two inputs, with a rule that returns both gradients (`nil` where an input
@@ -149,7 +149,7 @@ public final class Variable<Scalar: TensorScalar> {
             anomaly.check(data, operation: name, phase: .forward)
         }
         guard a._requiresGrad || b._requiresGrad, GradMode.isEnabled else { return Variable(data) }
-        return Variable(data: data, node: Node(name: name, a, b, attributes: attributes, rule: rule))
+        return Variable(data: data, node: Node(name: name, a, b, attributes: StoredAttributes(attributes), rule: rule))
     }
 }
 
