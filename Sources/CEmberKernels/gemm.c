@@ -56,6 +56,8 @@
 
 // MARK: - AVX2 + FMA
 
+#include "gemm_avx2_tile.h"
+
 #define GT float
 #define GVB 32
 #define GMR 6
@@ -65,6 +67,8 @@
 #define GNC 2048
 #define GATTR __attribute__((target("avx2,fma")))
 #define GFMA EMBER_MULTIPLY_ADD
+#define GFULLTILE ember_sgemm_avx2_tile6x16
+#define GPACKBT ember_sgemm_avx2_packBT16
 #define GNAME sgemm_avx2
 #include "gemm_template.h"
 

@@ -8,6 +8,9 @@
 //   GATTR    function attributes (target("avx2,fma") ...), may be empty
 //   GFMA(acc, a, b)  acc += a * b on vectors (fused where the instruction set has it)
 //   GNAME    name of the public driver to define
+//   GFULLTILE(kc, a, lda, b, ldb, c, ldc, accumulate)  optional: a hand-written kernel for whole
+//            GMR x GNR tiles, with microRows's arguments and results
+//   GPACKBT(src, ldb, kc, panel)  optional: packs a whole panel of a transposed B (see packB)
 // All of them are undefined again at the end of this file.
 #define GCAT2(a, b) a##_##b
 #define GCAT(a, b) GCAT2(a, b)
@@ -50,6 +53,12 @@ GATTR static void GCAT(GNAME, packB)(int transB, const GT *B, long ldb, long pc,
     for (long jr = 0; jr < nc; jr += GNR) {
         long w = nc - jr < GNR ? nc - jr : GNR;
         GT *panel = dst + jr * kc;
+#ifdef GPACKBT
+        if (w == GNR) {
+            GPACKBT(B + (jc + jr) * ldb + pc, ldb, kc, panel);
+            continue;
+        }
+#endif
         for (long j = 0; j < GNR; j++) {
             if (j < w) {
                 const GT *src = B + (jc + jr + j) * ldb + pc;
@@ -171,6 +180,13 @@ GATTR static inline __attribute__((always_inline)) void GCAT(GNAME, microRows)(
 // A packed (lda == 0) or in place.
 GATTR static void GCAT(GNAME, micro)(long kc, const GT *restrict a, long lda, const GT *restrict b,
                                      long ldb, GT *restrict c, long ldc, long mr, long nr, int accumulate) {
+#ifdef GFULLTILE
+    // A whole tile goes to the instruction set's own hand-written kernel when it has one.
+    if (mr == GMR && nr == GNR) {
+        GFULLTILE(kc, a, lda, b, ldb, c, ldc, accumulate);
+        return;
+    }
+#endif
 #define GROWS(n, direct)                                                                           \
     case n:                                                                                        \
         if (n <= GMR) GCAT(GNAME, microRows)(kc, a, lda, direct, b, ldb, c, ldc, n, nr, accumulate);    \
@@ -221,9 +237,11 @@ GATTR static void GNAME(int transA, int transB, long M, long N, long K, GT alpha
     // other: such an A is packed. (Measurements of both rules: BENCHMARKS.md.)
     // B is read in place too when it is small (its packed copy would cost about as much as the
     // product's own reads of it), needs no transposing, holds whole panels, and its rows are not
-    // a multiple of 4 KiB apart (see A; BENCHMARKS.md has the measurement).
+    // a multiple of 512 bytes apart: a panel's kc rows would then fall in 1/8 or fewer of L1's
+    // sets and evict each other (at 4 KiB, see A; the weight gradient dW_hh = dGᵀ·H with H's rows
+    // 128 floats apart ran at 73 % of the FMA peak read in place and 78 % packed, AVX2 on Zen 4).
     int directB = !prepackedB && !transB && N % GNR == 0 && K * N * (long)sizeof(GT) <= (1L << 20) &&
-                  (ldb * (long)sizeof(GT)) % 4096 != 0;
+                  (ldb * (long)sizeof(GT)) % 512 != 0;
     int directA = !transA && alpha == 1 && (K >= 64 || N <= 64) && (lda * (long)sizeof(GT)) % 4096 != 0;
     for (long jc = 0; jc < N; jc += GNC) {
         long nc = N - jc < GNC ? N - jc : GNC;
@@ -292,3 +310,5 @@ static const long GCAT(GNAME, kBlock) = GKC;
 #undef GATTR
 #undef GFMA
 #undef GNAME
+#undef GFULLTILE
+#undef GPACKBT
