@@ -2,7 +2,7 @@
 //
 //   swift run -c release ember-bench            # everything
 //   swift run -c release ember-bench ops        # forward + tape + backward per op
-//   swift run -c release ember-bench gemm       # GEMM GFLOP/s next to the FMA peak
+//   swift run -c release ember-bench gemm --python ~/torchenv/bin/python   # GEMM GFLOP/s, FMA peak, OpenBLAS
 //   swift run -c release ember-bench train      # training/evaluation throughput and peak RSS
 //   swift run -c release ember-bench eval       # RNN/LSTM/GRU evaluation of the 10,000 test images
 //   swift run -c release ember-bench compare --python ~/torchenv/bin/python   # side by side with PyTorch
@@ -99,62 +99,6 @@ func benchOps() {
     print("")
 }
 
-// MARK: - GEMM
-
-/// GFLOP/s of `op(A)[m,k] · op(B)[k,n]` in Float through the matmul entry Ember's ops use.
-func gemmGFLOPs(m: Int, k: Int, n: Int, transA: Bool, transB: Bool) -> Double {
-    var rng = SeededGenerator(seed: 1)
-    let a = Tensor<Float>(randomNormal: transA ? [k, m] : [m, k], generator: &rng)
-    let b = Tensor<Float>(randomNormal: transB ? [n, k] : [k, n], generator: &rng)
-    let ns = nanosecondsPerCall(samples: 7, sampleSeconds: m * n * k >= 1 << 28 ? 0.5 : 0.1) {
-        _ = Tensor.matmul(a, transposed: transA, b, transposed: transB)
-    }
-    return 2 * Double(m) * Double(n) * Double(k) / ns
-}
-
-func benchGEMM() {
-    let level = KernelLevel.current
-    var sink: Float = 0
-    // FMA peak: the probe's flops over its time, median of 7.
-    let iterations = 20_000_000
-    var peaks: [Double] = []
-    for _ in 0..<7 {
-        let start = now()
-        let flops = ember_fma_peak_probe(iterations, &sink)
-        peaks.append(flops / Double(now() - start))
-    }
-    let peak = median(peaks)
-    print("## GEMM, single thread, Float (kernel level: \(level))")
-    print("")
-    print("Single-core FMA peak measured here: \(String(format: "%.1f", peak)) GFLOP/s")
-    print("")
-    print("| M x K · K x N | GFLOP/s | % of peak |")
-    print("|---|---:|---:|")
-    for (m, k, n) in [(64, 28, 32), (64, 32, 32), (64, 128, 512), (256, 256, 256), (1024, 1024, 1024)] {
-        let gflops = gemmGFLOPs(m: m, k: k, n: n, transA: false, transB: false)
-        print("| \(m)x\(k) · \(k)x\(n) | \(String(format: "%.1f", gflops)) | \(String(format: "%.0f", 100 * gflops / peak)) % |")
-    }
-    print("")
-    print("Recurrent shapes (LSTM hidden 128, batch 64, 28 steps), Float, through Ember's GEMM entry (threads as given):")
-    print("")
-    print("| product | 1 thread GFLOP/s | 2 threads GFLOP/s |")
-    print("|---|---:|---:|")
-    for (name, m, k, n, ta, tb) in [("h·W_hhᵀ: 64x128 · (512x128)ᵀ", 64, 128, 512, false, true),
-                                    ("dG·W_hh: 64x512 · 512x128", 64, 512, 128, false, false),
-                                    ("dW_hh = dGᵀ·H: (1792x512)ᵀ · 1792x128", 512, 1792, 128, true, false),
-                                    ("dW_ih = dGᵀ·X: (1792x512)ᵀ · 1792x28", 512, 1792, 28, true, false),
-                                    ("X·W_ihᵀ: 1792x28 · (512x28)ᵀ", 1792, 28, 512, false, true)] {
-        emberThreadCount = 1
-        let one = gemmGFLOPs(m: m, k: k, n: n, transA: ta, transB: tb)
-        emberThreadCount = 2
-        let two = gemmGFLOPs(m: m, k: k, n: n, transA: ta, transB: tb)
-        emberThreadCount = 1
-        print("| \(name) | \(String(format: "%.1f", one)) | \(String(format: "%.1f", two)) |")
-    }
-    print("")
-    if sink.isNaN { print("") }
-}
-
 // MARK: - Main
 
 let arguments = Array(CommandLine.arguments.dropFirst())
@@ -164,7 +108,9 @@ let usage = """
       ops      [--calls N]: small ops through the tape, forward + backward, median ns per op; with
                --calls, exactly N calls per measurement (for counting instructions with callgrind);
                --only add|mul|tanh|matmul measures that op alone at [1, 1]
-      gemm     single-thread GEMM GFLOP/s next to the measured FMA peak
+      gemm     [--python PATH] [--openblas-core NAME]: single-thread GEMM GFLOP/s next to the
+               measured FMA peak; with --python (a Python with numpy), NumPy's OpenBLAS on the same
+               shapes in the same run (1 thread, OPENBLAS_CORETYPE unset unless --openblas-core)
       train    [--threads 2] [--runs 3] [--data-dir DIR]: samples/s of RNN-32, LSTM-128 and GRU-128
                training (one epoch of train-rnn each), RNN-32 evaluation, and peak RSS
       eval     [--threads 2] [--cell rnn|lstm|gru] [--data-dir DIR]: images/s evaluating the 10,000 test images in one
@@ -180,7 +126,7 @@ do {
     switch arguments.first ?? "all" {
     case "all":
         benchOps()
-        benchGEMM()
+        benchGEMM([])
     case "ops":
         if let i = arguments.firstIndex(of: "--calls") {
             guard i + 1 < arguments.count, let n = Int(arguments[i + 1]), n > 0 else {
@@ -197,7 +143,7 @@ do {
             onlyOp = arguments[i + 1]
         }
         benchOps()
-    case "gemm": benchGEMM()
+    case "gemm": benchGEMM(Array(arguments.dropFirst()))
     case "train": try benchTraining(Array(arguments.dropFirst()))
     case "eval": try benchEvaluation(Array(arguments.dropFirst()))
     case "compare": benchCompare(Array(arguments.dropFirst()))
