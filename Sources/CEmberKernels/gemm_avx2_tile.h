@@ -24,11 +24,12 @@
         EMBER_T6_ROW(5, (ap) + 5 * (rowStride));                                                    \
     } while (0)
 
-// C[6, 16] (+)= A[6, kc] · B[kc, 16]. A packed (6 values per step of K, lda == 0) or rows lda apart;
-// B rows ldb apart.
+// C[6, 16] (+)= A[6, kc] · B[kc, 16], B's rows ldb apart. A's value (i, p) is at a[p * 6 + i] for
+// form 0 (packed), a[i * lda + p] for form 1 (rows in place), a[p * lda + i] for form 2 (columns in
+// place), as gemm_template.h's microRows.
 __attribute__((target("avx2,fma"))) static inline __attribute__((always_inline)) void
-ember_sgemm_avx2_tile6x16(long kc, const float *restrict a, long lda, const float *restrict b, long ldb,
-                          float *restrict c, long ldc, int accumulate) {
+ember_sgemm_avx2_tile6x16(long kc, const float *restrict a, long lda, int form, const float *restrict b,
+                          long ldb, float *restrict c, long ldc, int accumulate) {
     // This tile's rows of C (read again for every block of K), so the first loads find them nearer.
     for (int i = 0; i < 6; i++) {
         _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0);
@@ -46,7 +47,7 @@ ember_sgemm_avx2_tile6x16(long kc, const float *restrict a, long lda, const floa
         c00 = c01 = c10 = c11 = c20 = c21 = c30 = c31 = c40 = c41 = c50 = c51 = _mm256_setzero_ps();
     }
     long p = 0;
-    if (lda == 0) {
+    if (form == 0) {
         for (; p + 4 <= kc; p += 4) {
             _mm_prefetch((const char *)(a + 96), _MM_HINT_T0);
             EMBER_T6_STEP(a, 1, b);
@@ -60,6 +61,25 @@ ember_sgemm_avx2_tile6x16(long kc, const float *restrict a, long lda, const floa
         for (; p < kc; p++) {
             EMBER_T6_STEP(a, 1, b);
             a += 6;
+            b += ldb;
+        }
+    } else if (form == 2) {
+        // Each step of K is a new cache line, lda values on: ask for each 16 steps ahead.
+        for (; p + 4 <= kc; p += 4) {
+            _mm_prefetch((const char *)(a + 16 * lda), _MM_HINT_T0);
+            EMBER_T6_STEP(a, 1, b);
+            _mm_prefetch((const char *)(a + 17 * lda), _MM_HINT_T0);
+            EMBER_T6_STEP(a + lda, 1, b + ldb);
+            _mm_prefetch((const char *)(a + 18 * lda), _MM_HINT_T0);
+            EMBER_T6_STEP(a + 2 * lda, 1, b + 2 * ldb);
+            _mm_prefetch((const char *)(a + 19 * lda), _MM_HINT_T0);
+            EMBER_T6_STEP(a + 3 * lda, 1, b + 3 * ldb);
+            a += 4 * lda;
+            b += 4 * ldb;
+        }
+        for (; p < kc; p++) {
+            EMBER_T6_STEP(a, 1, b);
+            a += lda;
             b += ldb;
         }
     } else {

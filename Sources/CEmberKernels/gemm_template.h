@@ -8,7 +8,7 @@
 //   GATTR    function attributes (target("avx2,fma") ...), may be empty
 //   GFMA(acc, a, b)  acc += a * b on vectors (fused where the instruction set has it)
 //   GNAME    name of the public driver to define
-//   GFULLTILE(kc, a, lda, b, ldb, c, ldc, accumulate)  optional: a hand-written kernel for whole
+//   GFULLTILE(kc, a, lda, form, b, ldb, c, ldc, accumulate)  optional: a hand-written kernel for whole
 //            GMR x GNR tiles, with microRows's arguments and results
 //   GPACKBT(src, ldb, kc, panel)  optional: packs a whole panel of a transposed B (see packB)
 // All of them are undefined again at the end of this file.
@@ -20,6 +20,10 @@
 #define GNR (GNV * GLANES)
 // How much longer than a block of K the rows of a copied A are (see the driver).
 #define GAPAD 16
+// Where A's values are for the micro-kernel (see microRows).
+#define GFORM_PACKED 0
+#define GFORM_ROWS 1
+#define GFORM_COLUMNS 2
 
 typedef GT GVEC __attribute__((vector_size(GVB)));
 typedef GT GUVEC __attribute__((vector_size(GVB), aligned(sizeof(GT))));
@@ -126,11 +130,12 @@ GATTR static void GCAT(GNAME, packA)(int transA, const GT *A, long lda, long ic,
 
 // C[0..<rows, 0..<nr] (+)= A (rows x kc) times b-panel (kc x GNR, rows ldb apart: GNR when packed);
 // accumulators stay in registers, and with `accumulate` they start from C.
-// A is a packed panel (kc x GMR, only its first `rows` rows used) when lda == 0, else read in place
-// from rows lda apart. Always inlined with constant `rows` and `direct`, so every row count and
-// both forms of A get their own fully unrolled kernel, and a partial tile costs only its own rows.
+// `form` says where A's value (i, p) is: GFORM_PACKED a[p * GMR + i] (a packed panel, only its first
+// `rows` rows used), GFORM_ROWS a[i * lda + p] (read in place), GFORM_COLUMNS a[p * lda + i] (a
+// transposed A read in place). Always inlined with constant `rows` and `form`, so every row count
+// and every form of A get their own fully unrolled kernel, and a partial tile costs only its rows.
 GATTR static inline __attribute__((always_inline)) void GCAT(GNAME, microRows)(
-    long kc, const GT *restrict a, long lda, const int direct, const GT *restrict b, long ldb,
+    long kc, const GT *restrict a, long lda, const int form, const GT *restrict b, long ldb,
     GT *restrict c, long ldc, const int rows, long nr, int accumulate) {
     // The accumulators start from C when accumulating (a later block of K, or beta != 0), so that
     // every element of C is one chain of multiply-adds over all of K, in order, from its initial
@@ -157,7 +162,8 @@ GATTR static inline __attribute__((always_inline)) void GCAT(GNAME, microRows)(
         _Pragma("clang loop unroll(full)") for (int v = 0; v < GNV; v++)
             bv[v] = *(const GUVEC *)(b + p * ldb + v * GLANES);
         _Pragma("clang loop unroll(full)") for (int i = 0; i < rows; i++) {
-            GT ai = direct ? a[i * lda + p] : a[p * GMR + i];   // splatted by the vector arithmetic below
+            // Splatted by the vector arithmetic below.
+            GT ai = form == GFORM_ROWS ? a[i * lda + p] : form == GFORM_COLUMNS ? a[p * lda + i] : a[p * GMR + i];
             _Pragma("clang loop unroll(full)") for (int v = 0; v < GNV; v++) GFMA(acc[i][v], ai, bv[v]);
         }
     }
@@ -177,31 +183,33 @@ GATTR static inline __attribute__((always_inline)) void GCAT(GNAME, microRows)(
 }
 
 // Dispatches a tile of mr <= GMR rows to the kernel unrolled for exactly that many rows and for
-// A packed (lda == 0) or in place.
-GATTR static void GCAT(GNAME, micro)(long kc, const GT *restrict a, long lda, const GT *restrict b,
+// A's form (see microRows).
+GATTR static void GCAT(GNAME, micro)(long kc, const GT *restrict a, long lda, int form, const GT *restrict b,
                                      long ldb, GT *restrict c, long ldc, long mr, long nr, int accumulate) {
 #ifdef GFULLTILE
     // A whole tile goes to the instruction set's own hand-written kernel when it has one.
     if (mr == GMR && nr == GNR) {
-        GFULLTILE(kc, a, lda, b, ldb, c, ldc, accumulate);
+        GFULLTILE(kc, a, lda, form, b, ldb, c, ldc, accumulate);
         return;
     }
 #endif
-#define GROWS(n, direct)                                                                           \
+#define GROWS(n, form)                                                                             \
     case n:                                                                                        \
-        if (n <= GMR) GCAT(GNAME, microRows)(kc, a, lda, direct, b, ldb, c, ldc, n, nr, accumulate);    \
+        if (n <= GMR) GCAT(GNAME, microRows)(kc, a, lda, form, b, ldb, c, ldc, n, nr, accumulate);      \
         return;
-    if (lda == 0) {
-        switch (mr) {
-            GROWS(1, 0) GROWS(2, 0) GROWS(3, 0) GROWS(4, 0) GROWS(5, 0) GROWS(6, 0)
-            GROWS(7, 0) GROWS(8, 0) GROWS(9, 0) GROWS(10, 0) GROWS(11, 0) GROWS(12, 0)
-        }
-    } else {
-        switch (mr) {
-            GROWS(1, 1) GROWS(2, 1) GROWS(3, 1) GROWS(4, 1) GROWS(5, 1) GROWS(6, 1)
-            GROWS(7, 1) GROWS(8, 1) GROWS(9, 1) GROWS(10, 1) GROWS(11, 1) GROWS(12, 1)
-        }
+#define GFORM_CASES(form)                                                                          \
+    switch (mr) {                                                                                  \
+        GROWS(1, form) GROWS(2, form) GROWS(3, form) GROWS(4, form) GROWS(5, form) GROWS(6, form)  \
+        GROWS(7, form) GROWS(8, form) GROWS(9, form) GROWS(10, form) GROWS(11, form) GROWS(12, form) \
     }
+    if (form == GFORM_PACKED) {
+        GFORM_CASES(GFORM_PACKED)
+    } else if (form == GFORM_ROWS) {
+        GFORM_CASES(GFORM_ROWS)
+    } else {
+        GFORM_CASES(GFORM_COLUMNS)
+    }
+#undef GFORM_CASES
 #undef GROWS
 }
 
@@ -243,6 +251,11 @@ GATTR static void GNAME(int transA, int transB, long M, long N, long K, GT alpha
     int directB = !prepackedB && !transB && N % GNR == 0 && K * N * (long)sizeof(GT) <= (1L << 20) &&
                   (ldb * (long)sizeof(GT)) % 512 != 0;
     int directA = !transA && alpha == 1 && (K >= 64 || N <= 64) && (lda * (long)sizeof(GT)) % 4096 != 0;
+    // A transposed A is read in place too, a column of GMR values per step of K, when few panels of
+    // B reuse it (N at most two panels, as the input weights' gradient dW_ih = dGᵀ·X with 28 inputs):
+    // packing it would then cost as much as the product (AVX2 on Zen 4: dW_ih at 47 % of the FMA
+    // peak packed).
+    int columnsA = transA && alpha == 1 && N <= 2 * GNR;
     for (long jc = 0; jc < N; jc += GNC) {
         long nc = N - jc < GNC ? N - jc : GNC;
         for (long pc = 0; pc < K; pc += GKC) {
@@ -268,16 +281,19 @@ GATTR static void GNAME(int transA, int transB, long M, long N, long K, GT alpha
                 const long copiedLda = kc + GAPAD;
                 if (copiedA) {
                     for (long i = 0; i < mc; i++) memcpy(packedA + i * copiedLda, A + (ic + i) * lda + pc, (size_t)kc * sizeof(GT));
-                } else if (!directA) {
+                } else if (!directA && !columnsA) {
                     GCAT(GNAME, packA)(transA, A, lda, ic, pc, mc, kc, alpha, packedA);
                 }
                 for (long jr = 0; jr < nc; jr += GNR) {
                     long nr = nc - jr < GNR ? nc - jr : GNR;
                     for (long ir = 0; ir < mc; ir += GMR) {
                         long mr = mc - ir < GMR ? mc - ir : GMR;
-                        GCAT(GNAME, micro)(kc, directA ? A + (ic + ir) * lda + pc : copiedA ? packedA + ir * copiedLda : packedA + ir * kc,
-                                           directA ? lda : copiedA ? copiedLda : 0, bBlock + (directB ? jr : jr * kc), bStride,
-                                           C + (ic + ir) * ldc + jc + jr, ldc, mr, nr, accumulate);
+                        const GT *a = directA ? A + (ic + ir) * lda + pc : copiedA ? packedA + ir * copiedLda
+                                    : columnsA ? A + pc * lda + ic + ir : packedA + ir * kc;
+                        GCAT(GNAME, micro)(kc, a, directA ? lda : copiedA ? copiedLda : columnsA ? lda : 0,
+                                           directA || copiedA ? GFORM_ROWS : columnsA ? GFORM_COLUMNS : GFORM_PACKED,
+                                           bBlock + (directB ? jr : jr * kc), bStride, C + (ic + ir) * ldc + jc + jr, ldc,
+                                           mr, nr, accumulate);
                     }
                 }
             }
@@ -297,6 +313,9 @@ static const long GCAT(GNAME, kBlock) = GKC;
 #undef GLANES
 #undef GNR
 #undef GAPAD
+#undef GFORM_PACKED
+#undef GFORM_ROWS
+#undef GFORM_COLUMNS
 #undef GCAT
 #undef GCAT2
 // The instantiation's parameters, so the next one can define its own.
