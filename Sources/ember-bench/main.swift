@@ -6,6 +6,7 @@
 //   swift run -c release ember-bench train      # training/evaluation throughput and peak RSS
 //   swift run -c release ember-bench eval       # RNN/LSTM/GRU evaluation of the 10,000 test images
 //   swift run -c release ember-bench compare --python ~/torchenv/bin/python   # side by side with PyTorch
+//   swift run -c release ember-bench scaling [--python ~/torchenv/bin/python]  # samples/s by thread count
 //
 // Every number is a median over several timed samples.
 import CEmberKernels
@@ -103,7 +104,7 @@ func benchOps() {
 
 let arguments = Array(CommandLine.arguments.dropFirst())
 let usage = """
-    usage: ember-bench [all | ops | gemm | train | eval | steps | compare]
+    usage: ember-bench [all | ops | gemm | train | eval | steps | compare | scaling]
       all      ops and gemm (default)
       ops      [--calls N]: small ops through the tape, forward + backward, median ns per op; with
                --calls, exactly N calls per measurement (for counting instructions with callgrind);
@@ -120,6 +121,9 @@ let usage = """
                and median ms, to compare two builds on a busy host
       compare  --python PATH [--anchor FILE] [--threads 2] [--runs 5] [--data-dir DIR]: Ember and
                the PyTorch anchor alternately, medians and ratios per workload
+      scaling  [--max-threads N] [--steps 40] [--python PATH]: samples/s of RNN-32 and LSTM-128
+               training steps at batch 64 and 256 for every thread count from 1 to the machine's
+               cores (or N), and the speed-up over one thread; with --python, PyTorch's beside them
     Set EMBER_KERNEL=portable|avx2|avx512 to measure a particular kernel path.
     """
 do {
@@ -148,6 +152,7 @@ do {
     case "eval": try benchEvaluation(Array(arguments.dropFirst()))
     case "compare": benchCompare(Array(arguments.dropFirst()))
     case "steps": benchSteps(Array(arguments.dropFirst()))
+    case "scaling": benchScaling(Array(arguments.dropFirst()))
     case "-h", "--help", "help": print(usage)
     default:
         FileHandle.standardError.write(Data("ember-bench: unknown command '\(arguments[0])'\n\(usage)\n".utf8))

@@ -39,11 +39,14 @@ final class WorkerPool: @unchecked Sendable {
     private let nextChunk = Atomic<Int>(0)
     private let chunkCount = Atomic<Int>(0)
     private let pending = Atomic<Int>(0)
-    private let sleepers = Atomic<Int>(0)
+    /// One per worker: whether it sleeps (or is about to), and its own semaphore to wake it. With
+    /// one semaphore for all, a worker done with a region that fell asleep again could take the
+    /// wake-up meant for one that had not started it yet, leaving the region waiting for that one
+    /// forever (seen with more threads than cores under load).
+    private var sleepers: [Sleeper] = []
     /// Workers that have finished with the current region; the next region starts only when all have,
     /// so no worker can still be claiming chunks of an old region while the next is set up.
     private let acknowledged = Atomic<Int>(0)
-    private let wake = DispatchSemaphore(value: 0)
     nonisolated(unsafe) private var body: ((Int) -> Void)?
 
     /// Marks threads that are running a region's chunks: work they start runs on their own thread
@@ -74,10 +77,16 @@ final class WorkerPool: @unchecked Sendable {
             nextChunk.store(0, ordering: .sequentiallyConsistent)
             acknowledged.store(0, ordering: .sequentiallyConsistent)
             generation.wrappingAdd(1, ordering: .sequentiallyConsistent)
-            for _ in 0..<sleepers.load(ordering: .sequentiallyConsistent) { wake.signal() }
+            for sleeper in sleepers where sleeper.asleep.exchange(false, ordering: .sequentiallyConsistent) {
+                sleeper.wake.signal()
+            }
             work()
-            while pending.load(ordering: .acquiring) > 0 { spinPause() }
-            while acknowledged.load(ordering: .acquiring) < workerCount { spinPause() }
+            var spins = 0
+            while pending.load(ordering: .acquiring) > 0 || acknowledged.load(ordering: .acquiring) < workerCount {
+                spins += 1
+                // With more threads than free cores, the workers need this core.
+                if spins & 1023 == 0 { sched_yield() } else { spinPause() }
+            }
             self.body = nil
         }
     }
@@ -99,6 +108,8 @@ final class WorkerPool: @unchecked Sendable {
         workerCount += 1
         // Read before the thread starts, so a region begun meanwhile is not missed.
         let startGeneration = generation.load(ordering: .acquiring)
+        let sleeper = Sleeper()
+        sleepers.append(sleeper)
         let thread = Thread { [self] in
             var seen = startGeneration
             while true {
@@ -115,9 +126,12 @@ final class WorkerPool: @unchecked Sendable {
                     // Let any other thread waiting for this core run (the spin must never stand
                     // between the caller and a core).
                     if now - idleSince < WorkerPool.spinBudget { sched_yield(); continue }
-                    sleepers.wrappingAdd(1, ordering: .sequentiallyConsistent)
-                    if generation.load(ordering: .sequentiallyConsistent) == seen { wake.wait() }
-                    sleepers.wrappingSubtract(1, ordering: .sequentiallyConsistent)
+                    sleeper.asleep.store(true, ordering: .sequentiallyConsistent)
+                    if generation.load(ordering: .sequentiallyConsistent) == seen {
+                        sleeper.wake.wait()   // the caller cleared `asleep` when it signalled
+                    } else if !sleeper.asleep.exchange(false, ordering: .sequentiallyConsistent) {
+                        sleeper.wake.wait()   // a caller cleared it and signals: take that signal
+                    }
                     idleSince = 0
                 }
                 seen = generation.load(ordering: .acquiring)
@@ -128,6 +142,14 @@ final class WorkerPool: @unchecked Sendable {
         thread.stackSize = 1 << 20
         thread.start()
     }
+}
+
+/// A worker's sleeping flag and wake-up (see `WorkerPool.sleepers`): the worker sets `asleep` before
+/// it checks for a new region and sleeps; a caller starting a region signals each worker whose flag
+/// it clears, so every signal is taken by the worker it was meant for.
+final class Sleeper: Sendable {
+    let asleep = Atomic<Bool>(false)
+    let wake = DispatchSemaphore(value: 0)
 }
 
 @inline(__always) func spinPause() {

@@ -179,8 +179,14 @@ struct BackwardDirection<Scalar: TensorScalar>: @unchecked Sendable {
         hs.withUnsafeBufferPointer { phs in
         dX.withUnsafeMutableBufferPointer { pdX in
             let memory = BackwardMemory(x: px, dOut: pdOut, hs: phs.baseAddress!, dX: pdX.baseAddress)
-            WorkerPool.shared.run(chunks: blocks.count, threads: emberThreadCount) { block in
-                runBlock(block, memory)
+            let threads = emberThreadCount
+            let parts = RecurrentEngine.backwardSubBlocks(blocks, threads: threads)
+            if parts > 1 {
+                runInParts(parts, threads: threads, memory)   // more threads than blocks
+            } else {
+                WorkerPool.shared.run(chunks: blocks.count, threads: threads) { block in
+                    runBlock(block, memory)
+                }
             }
         } } } }
         sumBlocks(product, each: jointWidth * GH)

@@ -5,9 +5,12 @@
 // was before, without the terms of rows past their end (exact zeros, 0·0 added to a sum that
 // started at +0, which cannot change it).
 
-/// One block's slices of the chunk buffers and products.
+/// One block's slices of the chunk buffers and products, and the rows of it to compute: all of
+/// them, or one part (`first..<first + count`) when the block is split over more threads
+/// (RecurrentBackwardParts.swift).
 struct BackwardBlock<Scalar> {
     let b0: Int, rows: Int
+    var first: Int, count: Int
     let dGx: UnsafeMutablePointer<Scalar>, dGh: UnsafeMutablePointer<Scalar>
     let stepDGx: UnsafeMutablePointer<Scalar>, stepDGh: UnsafeMutablePointer<Scalar>
     let joint: UnsafeMutablePointer<Scalar>, inputJoint: UnsafeMutablePointer<Scalar>
@@ -29,17 +32,9 @@ extension BackwardDirection {
     /// weight gradients added to the block's products (the first chunk with a row writes them; a
     /// block with none gets zeros).
     func runBlock(_ index: Int, _ memory: BackwardMemory<Scalar>) {
-        let (b0, n) = blocks[index]
-        let chunk = index * chunkBlockRows, step = index * (chunkBlockRows / chunkSteps) * GH
-        let block = BackwardBlock(
-            b0: b0, rows: n, dGx: dGx + chunk * GH, dGh: separateInput ? dGh + chunk * GH : dGx + chunk * GH,
-            stepDGx: stepDGx + step, stepDGh: separateInput ? stepDGh + step : stepDGx + step,
-            joint: joint + chunk * jointWidth,
-            inputJoint: separateInput ? inputJoint + chunk * inputJointWidth : joint + chunk * jointWidth,
-            product: product + index * jointWidth * GH,
-            inputProduct: separateInput ? inputProduct + index * inputJointWidth * GH : product + index * jointWidth * GH)
-        // The block's rows inside their sequence at each step.
-        let active = (0..<T).map { t in ragged ? (b0..<(b0 + n)).reduce(0) { $0 + (t < lengths[$1] ? 1 : 0) } : n }
+        let n = blocks[index].count
+        let block = makeBlock(index)
+        let active = activeRows(block)
         var rows = StepRows(slot: Array(0..<n))
         var written = false
         for sHi in stride(from: T - 1, through: 0, by: -chunkSteps) {
@@ -64,7 +59,26 @@ extension BackwardDirection {
         }
     }
 
+    /// Block `index`'s slices of the chunk buffers and products, all its rows to compute.
+    func makeBlock(_ index: Int) -> BackwardBlock<Scalar> {
+        let (b0, n) = blocks[index]
+        let chunk = index * chunkBlockRows, step = index * (chunkBlockRows / chunkSteps) * GH
+        return BackwardBlock(
+            b0: b0, rows: n, first: b0, count: n, dGx: dGx + chunk * GH, dGh: separateInput ? dGh + chunk * GH : dGx + chunk * GH,
+            stepDGx: stepDGx + step, stepDGh: separateInput ? stepDGh + step : stepDGx + step,
+            joint: joint + chunk * jointWidth,
+            inputJoint: separateInput ? inputJoint + chunk * inputJointWidth : joint + chunk * jointWidth,
+            product: product + index * jointWidth * GH,
+            inputProduct: separateInput ? inputProduct + index * inputJointWidth * GH : product + index * jointWidth * GH)
+    }
+
     var reverse: Bool { direction == 1 }
+
+    /// The block's rows inside their sequence at each step t.
+    func activeRows(_ block: BackwardBlock<Scalar>) -> [Int] {
+        let (b0, n) = (block.b0, block.rows)
+        return (0..<T).map { t in ragged ? (b0..<(b0 + n)).reduce(0) { $0 + (t < lengths[$1] ? 1 : 0) } : n }
+    }
 
     /// Which of the block's rows are inside their sequence at step t, and their slots.
     @inline(__always)
@@ -84,11 +98,13 @@ extension BackwardDirection {
         }
     }
 
-    /// Step s of the block's rows inside their sequence (rows `local` on in the chunk buffers): the
-    /// joint rows, the gate gradients, the step's rows of dX, and dh_{t-1}.
+    /// Step s of the block's rows inside their sequence (rows `local` on in the chunk buffers), of
+    /// those in `block.first..<block.first + block.count`: the joint rows, the gate gradients, the
+    /// step's rows of dX, and dh_{t-1}.
     @inline(__always)
     func stepBack(_ s: Int, local: Int, _ block: BackwardBlock<Scalar>, _ rows: inout StepRows, _ memory: BackwardMemory<Scalar>) {
         let (b0, n) = (block.b0, block.rows)
+        let (first, end) = (block.first, block.first + block.count)
         let t = reverse ? T - 1 - s : s
         let prevT = reverse ? t + 1 : t - 1
         let hPrev = s == 0 ? UnsafePointer(h0) : memory.hs + prevT * B * H
@@ -96,24 +112,24 @@ extension BackwardDirection {
         findRows(t: t, b0: b0, rows: n, into: &rows)
         // Rows past their end: dX is zero there (the second direction adds nothing).
         if ragged && direction == 0 && inputWeights != nil, let dX = memory.dX {   // (dX is wanted)
-            for b in b0..<(b0 + n) where t >= lengths[b] { (dX + (t * B + b) * I).update(repeating: 0, count: I) }
+            for b in first..<end where t >= lengths[b] { (dX + (t * B + b) * I).update(repeating: 0, count: I) }
         }
         if rows.count == 0 { return }
         gatherJointRows(t: t, local: local, hPrev: hPrev, block, rows, x: memory.x)
         // Row b of the batch at dgx + (b - b0)·G·H: in the chunk buffers when in place, else in the step's buffer.
         let dgx = (rows.inPlace ? block.dGx + local * GH : block.stepDGx) - b0 * GH
         let dgh = separateInput ? (rows.inPlace ? block.dGh + local * GH : block.stepDGh) - b0 * GH : dgx
-        var start = b0
-        while start < b0 + n {
+        var start = first
+        while start < end {
             guard !ragged || t < lengths[start] else { start += 1; continue }
-            var end = start + 1
-            while end < b0 + n && (!ragged || t < lengths[end]) { end += 1 }
-            stepBackRows(s, t: t, b0: start, rows: end - start, hPrev: hPrev, cPrev: cPrev, dgx: dgx, dgh: dgh, memory)
-            start = end
+            var stop = start + 1
+            while stop < end && (!ragged || t < lengths[stop]) { stop += 1 }
+            stepBackRows(s, t: t, b0: start, rows: stop - start, hPrev: hPrev, cPrev: cPrev, dgx: dgx, dgh: dgh, memory)
+            start = stop
         }
         if rows.inPlace { return }
         // The step's gate gradients into the chunk buffers, in the caller's order.
-        for b in b0..<(b0 + n) where t < lengths[b] {
+        for b in first..<end where t < lengths[b] {
             let target = local + rows.slot[b - b0]
             (block.dGx + target * GH).update(from: dgx + b * GH, count: GH)
             if separateInput { (block.dGh + target * GH).update(from: dgh + b * GH, count: GH) }
@@ -157,7 +173,7 @@ extension BackwardDirection {
         // Locals, so that the loop keeps them in registers rather than reloading them per row.
         let (H, I, B, jointWidth, inputJointWidth) = (H, I, B, jointWidth, inputJointWidth)
         let (separateInput, hasBias, lengths, ragged) = (separateInput, hasBias, lengths, ragged)
-        for b in block.b0..<(block.b0 + block.rows) {
+        for b in block.first..<(block.first + block.count) {
             if ragged && t >= lengths[b] { continue }
             let place = local + rows.slot[b - block.b0]
             let row = block.joint + place * jointWidth

@@ -38,20 +38,44 @@ struct RecurrentConfig: Sendable {
 }
 
 enum RecurrentEngine {
-    /// The blocks of rows (start, count) the recurrence of a batch of `B` is split into: one block
-    /// below 64 rows, else blocks of about 32. Fixed by `B` alone, so results do not depend on the
-    /// thread count.
-    static func recurrenceBlocks(_ B: Int) -> [(start: Int, count: Int)] {
-        let count = B < 64 ? 1 : B / 32
-        return (0..<count).map { k in (k * B / count, (k + 1) * B / count - k * B / count) }
+    /// The fewest rows a block of rows gets when blocks are added for more cores: more than one
+    /// register tile of the GEMM micro-kernel (6 rows on AVX2, 12 on AVX-512), so that each step's
+    /// products are not mostly edge handling.
+    static let minimumBlockRows = 16
+
+    /// The blocks of rows (start, count) the recurrence of a batch of `B` is split into on `threads`
+    /// threads: one block below 64 rows, else blocks of about 32, and, when there are more threads
+    /// than that, as many blocks as threads as long as each keeps `minimumBlockRows` rows. Rows never
+    /// interact and each row is computed alike in any block, so the split follows the thread count
+    /// without changing any result.
+    static func recurrenceBlocks(_ B: Int, threads: Int = emberThreadCount) -> [(start: Int, count: Int)] {
+        let fixed = B < 64 ? 1 : B / 32
+        let count = threads > fixed ? Swift.max(fixed, Swift.min(threads, B / minimumBlockRows)) : fixed
+        return evenSplit(B, into: count)
     }
 
-    /// The blocks of rows the backward pass of a batch of `B` runs in: `recurrenceBlocks(B)`, at most
-    /// 8 of them (blocks of `B / 8` rows above 256), since each keeps its own weight-gradient products.
-    /// Fixed by `B` alone.
+    /// The blocks of rows the backward pass of a batch of `B` runs in: `recurrenceBlocks(B)` on one
+    /// thread, at most 8 of them (blocks of `B / 8` rows above 256), since each keeps its own
+    /// weight-gradient products. Fixed by `B` alone, since the products are summed block by block:
+    /// more threads split each block further (`backwardSubBlocks`), which changes no sum.
     static func backwardBlocks(_ B: Int) -> [(start: Int, count: Int)] {
         let count = B < 64 ? 1 : Swift.min(8, B / 32)
-        return (0..<count).map { k in (k * B / count, (k + 1) * B / count - k * B / count) }
+        return evenSplit(B, into: count)
+    }
+
+    /// How many parts each of `blocks` is cut into for its steps back through the sequence on
+    /// `threads` threads: 1 (each block on one core) unless there are more threads than blocks, then
+    /// enough parts for every thread as long as each keeps `minimumBlockRows` rows.
+    static func backwardSubBlocks(_ blocks: [(start: Int, count: Int)], threads: Int) -> Int {
+        guard threads > blocks.count else { return 1 }
+        let smallest = blocks.map(\.count).min() ?? 0
+        let wanted = (threads + blocks.count - 1) / blocks.count
+        return Swift.max(1, Swift.min(wanted, smallest / minimumBlockRows))
+    }
+
+    /// `n` rows as `count` consecutive ranges whose sizes differ by at most one.
+    static func evenSplit(_ n: Int, into count: Int, from start: Int = 0) -> [(start: Int, count: Int)] {
+        (0..<count).map { k in (start + k * n / count, (k + 1) * n / count - k * n / count) }
     }
 
     /// About how many of its rows (steps × the block's rows) a block of the backward pass takes back

@@ -10,10 +10,22 @@ extension RecurrentEngine {
     /// block's projections and states stay in the level-2 cache (BENCHMARKS.md).
     static let inferenceBlockRows = 128
 
+    /// The blocks of rows evaluation cuts a batch of `B` into on `threads` threads: blocks of
+    /// `inferenceBlockRows`, the last partial; when there are more threads than that, as many
+    /// blocks of equal size as threads as long as each keeps `minimumBlockRows` rows. Rows never
+    /// interact, so the split changes no result.
+    static func inferenceBlocks(_ B: Int, threads: Int = emberThreadCount) -> [(start: Int, count: Int)] {
+        let fixed = (B + inferenceBlockRows - 1) / inferenceBlockRows
+        if threads > fixed && B / minimumBlockRows > fixed {
+            return evenSplit(B, into: Swift.min(threads, B / minimumBlockRows))
+        }
+        return (0..<fixed).map { k in (k * inferenceBlockRows, Swift.min(inferenceBlockRows, B - k * inferenceBlockRows)) }
+    }
+
     /// Runs the layer stack forward without keeping anything for a backward pass (no dropout masks).
     /// `input` is `[B, T, I]` when `batchFirst`, else `[T, B, I]`; `h0`/`c0` are `[L·D, B, H]` or nil.
     /// Returns the output in the input's layout (`[B, T, D·H]` or `[T, B, D·H]`), h_n and c_n.
-    /// Each row's results do not depend on the thread count: the blocks are fixed by the shapes.
+    /// Each row's results do not depend on the thread count: the blocks follow it, but a row is computed alike in any block.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     static func inference<Scalar: TensorScalar>(
@@ -24,8 +36,8 @@ extension RecurrentEngine {
         let I = config.inputSize, H = config.hiddenSize, DH = config.directions * H
         let LD = config.numLayers * config.directions
         let isLSTM = config.mode == .lstm
-        let rowsPerBlock = inferenceBlockRows
-        let blocks = (B + rowsPerBlock - 1) / rowsPerBlock
+        let threads = emberThreadCount
+        let blocks = inferenceBlocks(B, threads: threads)
         // A large output reuses the storage of an earlier one its owner has let go (see StorageCache).
         var output: [Scalar] = StorageCache.take(T * B * DH)
         var hN: [Scalar] = uninitializedScalars(LD * B * H)
@@ -45,8 +57,8 @@ extension RecurrentEngine {
         hN.withUnsafeMutableBufferPointer { phn in
         cN.withUnsafeMutableBufferPointer { pcn in
             let shared = InferencePointers(x: px, output: po.baseAddress!, hN: phn.baseAddress!, cN: pcn.baseAddress)
-            WorkerPool.shared.run(chunks: blocks, threads: emberThreadCount) { block in
-                let b0 = block * rowsPerBlock, rows = Swift.min(rowsPerBlock, B - b0)
+            WorkerPool.shared.run(chunks: blocks.count, threads: threads) { block in
+                let (b0, rows) = blocks[block]
                 if fused {
                     rnnSequence(config.mode, level: level, T: T, B: B, I: I, H: H, b0: b0, rows: rows, batchFirst: batchFirst,
                                 weights: weights, bias: config.bias, h0: h0, shared: shared)
