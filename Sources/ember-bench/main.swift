@@ -7,6 +7,7 @@
 //   swift run -c release ember-bench eval       # RNN/LSTM/GRU evaluation of the 10,000 test images
 //   swift run -c release ember-bench compare --python ~/torchenv/bin/python   # side by side with PyTorch
 //   swift run -c release ember-bench scaling [--python ~/torchenv/bin/python]  # samples/s by thread count
+//   swift run -c release ember-bench lengths --python ~/torchenv/bin/python   # variable-length batches
 //
 // Every number is a median over several timed samples.
 import CEmberKernels
@@ -104,7 +105,7 @@ func benchOps() {
 
 let arguments = Array(CommandLine.arguments.dropFirst())
 let usage = """
-    usage: ember-bench [all | ops | gemm | train | eval | steps | compare | scaling]
+    usage: ember-bench [all | ops | gemm | train | eval | steps | compare | scaling | lengths]
       all      ops and gemm (default)
       ops      [--calls N]: small ops through the tape, forward + backward, median ns per op; with
                --calls, exactly N calls per measurement (for counting instructions with callgrind);
@@ -124,6 +125,10 @@ let usage = """
       scaling  [--max-threads N] [--steps 40] [--python PATH]: samples/s of RNN-32 and LSTM-128
                training steps at batch 64 and 256 for every thread count from 1 to the machine's
                cores (or N), and the speed-up over one thread; with --python, PyTorch's beside them
+      lengths  [--python PATH] [--threads 2] [--batches 40] [--runs 3] [--data-dir DIR]: training
+               samples/s of RNN-32 and LSTM-128 on MNIST rows cut to seeded lengths 14-28, with
+               lengths: against the same batches padded, the ideal (padded × 28 / mean length) and,
+               with --python, PyTorch padded and with pack_padded_sequence
     Set EMBER_KERNEL=portable|avx2|avx512 to measure a particular kernel path.
     """
 do {
@@ -153,6 +158,7 @@ do {
     case "compare": benchCompare(Array(arguments.dropFirst()))
     case "steps": benchSteps(Array(arguments.dropFirst()))
     case "scaling": benchScaling(Array(arguments.dropFirst()))
+    case "lengths": try benchLengths(Array(arguments.dropFirst()))
     case "-h", "--help", "help": print(usage)
     default:
         FileHandle.standardError.write(Data("ember-bench: unknown command '\(arguments[0])'\n\(usage)\n".utf8))
