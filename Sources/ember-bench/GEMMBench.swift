@@ -35,17 +35,7 @@ func threadCPUTime() -> UInt64 {
 /// unless told).
 func fastestNanosecondsPerCall(samples: Int, sampleSeconds: Double, clock: () -> UInt64 = now, _ body: () -> Void) -> Double {
     let now = clock
-    var batch = 1
-    while true {
-        let start = now()
-        for _ in 0..<batch { body() }
-        let elapsed = Double(now() - start) / 1e9
-        if elapsed > sampleSeconds / 4 || batch > 1 << 24 {
-            batch = max(1, Int(Double(batch) * sampleSeconds / max(elapsed, 1e-9)))
-            break
-        }
-        batch *= 4
-    }
+    let batch = callsPerSample(sampleSeconds: sampleSeconds, clock: clock, body)
     var best = Double.infinity
     for _ in 0..<samples {
         let start = now()

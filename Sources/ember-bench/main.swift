@@ -33,6 +33,21 @@ nonisolated(unsafe) var fixedCalls: Int? = nil
 /// `ops --only NAME`: measure that op alone, and only at [1, 1] (for callgrind's per-op counts).
 nonisolated(unsafe) var onlyOp: String? = nil
 
+/// How many calls of `body` take about `sampleSeconds` by `clock`: the count is multiplied by 4
+/// until a run takes a quarter of that, then scaled to the whole.
+func callsPerSample(sampleSeconds: Double, clock: () -> UInt64, _ body: () -> Void) -> Int {
+    var batch = 1
+    while true {
+        let start = clock()
+        for _ in 0..<batch { body() }
+        let elapsed = Double(clock() - start) / 1e9
+        if elapsed > sampleSeconds / 4 || batch > 1 << 24 {
+            return max(1, Int(Double(batch) * sampleSeconds / max(elapsed, 1e-9)))
+        }
+        batch *= 4
+    }
+}
+
 /// Median nanoseconds per call of `body`, over `samples` samples of about `sampleSeconds` each.
 func nanosecondsPerCall(samples: Int = 9, sampleSeconds: Double = 0.05, _ body: () -> Void) -> Double {
     if let calls = fixedCalls {
@@ -40,18 +55,7 @@ func nanosecondsPerCall(samples: Int = 9, sampleSeconds: Double = 0.05, _ body: 
         for _ in 0..<calls { body() }
         return Double(now() - start) / Double(calls)
     }
-    // Calibrate the batch size.
-    var batch = 1
-    while true {
-        let start = now()
-        for _ in 0..<batch { body() }
-        let elapsed = Double(now() - start) / 1e9
-        if elapsed > sampleSeconds / 4 || batch > 1 << 24 {
-            batch = max(1, Int(Double(batch) * sampleSeconds / max(elapsed, 1e-9)))
-            break
-        }
-        batch *= 4
-    }
+    let batch = callsPerSample(sampleSeconds: sampleSeconds, clock: now, body)
     var results: [Double] = []
     for _ in 0..<samples {
         let start = now()
