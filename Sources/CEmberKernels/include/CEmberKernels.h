@@ -24,6 +24,12 @@ ember_kernel_level ember_kernel_best_level(void);
 /// `EMBER_KERNEL` asks for a level the CPU lacks, or is none of those names, the first call says on
 /// stderr which level it uses instead (once per process; see `ember_kernel_choose`).
 ember_kernel_level ember_kernel_level_in_use(void);
+
+/// 1 when Ember set glibc's malloc thresholds as the library loaded (malloc_tuning.c: freed memory
+/// stays mapped for the next training step), 0 when it did not: not glibc, or the program's
+/// environment sets them (`MALLOC_TRIM_THRESHOLD_`, `MALLOC_MMAP_THRESHOLD_`, `MALLOC_TOP_PAD_`,
+/// `GLIBC_TUNABLES`), or `EMBER_MALLOC_DEFAULTS` asks for glibc's defaults.
+int ember_malloc_tuned(void);
 /// The level that `EMBER_KERNEL=requested` gives on a CPU whose best level is `best`: the requested
 /// one if the CPU has it, otherwise `best`. `requested` may be NULL or empty (not set: `best`, no
 /// note). When the request cannot be followed, one line for stderr is written to `note` (at most
