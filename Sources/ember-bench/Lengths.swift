@@ -103,7 +103,8 @@ let torchLengthsScript = """
 
 func torchLengthsTraining(python: String, script: String, base: String, cell: String, hidden: Int, threads: Int,
                           packed: Bool, runs: Int) -> Double? {
-    let r = runChild(python, [script, base, cell, "\(hidden)", "\(threads)", packed ? "packed" : "padded", "\(runs)"])
+    let r = runChild(python, [script, base, cell, "\(hidden)", "\(threads)", packed ? "packed" : "padded", "\(runs)"],
+                     environment: torchEnvironment(CommandLine.arguments).variables)
     guard r.status == 0, let value = r.output.split(separator: " ").last else { return nil }
     return Double(value.trimmingCharacters(in: .whitespacesAndNewlines))
 }

@@ -26,7 +26,8 @@ let torchScalingScript = """
 
 /// PyTorch's samples/s for one point of the scaling table, or nil when the child failed.
 func torchScaling(python: String, script: String, cell: String, hidden: Int, batch: Int, threads: Int, steps: Int) -> Double? {
-    let r = runChild(python, [script, cell, "\(hidden)", "\(batch)", "\(threads)", "\(steps)"])
+    let r = runChild(python, [script, cell, "\(hidden)", "\(batch)", "\(threads)", "\(steps)"],
+                     environment: torchEnvironment(CommandLine.arguments).variables)
     guard r.status == 0, let value = r.output.split(separator: " ").last else { return nil }
     return Double(value.trimmingCharacters(in: .whitespacesAndNewlines))
 }

@@ -14,7 +14,8 @@ struct ChildResult {
 }
 
 /// Runs `path` with `arguments`, capturing standard output; returns its status, output and peak RSS.
-func runChild(_ path: String, _ arguments: [String]) -> ChildResult {
+/// The child gets this process's environment with `environment`'s variables added or replaced.
+func runChild(_ path: String, _ arguments: [String], environment: [String: String] = [:]) -> ChildResult {
     var fds: [Int32] = [0, 0]
     guard pipe(&fds) == 0 else { return ChildResult(status: -1, output: "", maxRSS: 0) }
     #if canImport(Darwin)
@@ -28,7 +29,7 @@ func runChild(_ path: String, _ arguments: [String]) -> ChildResult {
     var pid: pid_t = 0
     let argv = ([path] + arguments).map { strdup($0) } + [nil]
     // The environment from Foundation: `environ` is not imported on every platform.
-    let envp = ProcessInfo.processInfo.environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+    let envp = ProcessInfo.processInfo.environment.merging(environment) { $1 }.map { strdup("\($0.key)=\($0.value)") } + [nil]
     defer { (argv + envp).forEach { free($0) } }
     let spawned = posix_spawn(&pid, path, &actions, nil, argv, envp)
     posix_spawn_file_actions_destroy(&actions)
@@ -141,20 +142,52 @@ let torchEvaluationScript = """
     times.sort(); print(f'images_per_s {len(x) / times[2]:.0f}')
     """
 
-func torchTraining(python: String, anchor: String, cell: String, hidden: Int, threads: Int, dataDir: String) -> (samplesPerSecond: Double, maxRSS: Int)? {
-    let r = runChild(python, [anchor, dataDir, "1", "\(hidden)", cell, "\(threads)"])
+func torchTraining(python: String, anchor: String, cell: String, hidden: Int, threads: Int, dataDir: String,
+                   environment: [String: String] = [:]) -> (samplesPerSecond: Double, maxRSS: Int)? {
+    let r = runChild(python, [anchor, dataDir, "1", "\(hidden)", cell, "\(threads)"], environment: environment)
     guard r.status == 0, let field = r.output.split(separator: " ").firstIndex(of: "samples_per_s") else { return nil }
     let parts = r.output.split(separator: " ")
     return (Double(parts[field + 1]) ?? 0, r.maxRSS)
 }
 
-func torchEvaluation(python: String, hidden: Int, threads: Int, dataDir: String) -> Double? {
+func torchEvaluation(python: String, hidden: Int, threads: Int, dataDir: String, environment: [String: String] = [:]) -> Double? {
     let script = FileManager.default.temporaryDirectory.appendingPathComponent("ember-torch-eval-\(getpid()).py")
     try? torchEvaluationScript.write(to: script, atomically: true, encoding: .utf8)
     defer { try? FileManager.default.removeItem(at: script) }
-    let r = runChild(python, [script.path, dataDir, "\(hidden)", "\(threads)"])
+    let r = runChild(python, [script.path, dataDir, "\(hidden)", "\(threads)"], environment: environment)
     guard r.status == 0, let value = r.output.split(separator: " ").last else { return nil }
     return Double(value.trimmingCharacters(in: .whitespacesAndNewlines))
+}
+
+/// The environment PyTorch's runs get, and how to say it. When Ember's kernels are held to AVX2 on a
+/// CPU with AVX-512 (`EMBER_KERNEL=avx2`, standing in for an AVX2-only machine such as a Zen 3),
+/// PyTorch is held to AVX2 too, through the switches its libraries read: ATen's kernels
+/// (`ATEN_CPU_CAPABILITY`), MKL (`MKL_ENABLE_INSTRUCTIONS`) and oneDNN (`ONEDNN_MAX_CPU_ISA`).
+/// Otherwise, or with `--torch-native`, PyTorch chooses for itself.
+func torchEnvironment(_ arguments: [String]) -> (variables: [String: String], description: String) {
+    guard KernelLevel.current == .avx2 && KernelLevel.best == .avx512 && !arguments.contains("--torch-native") else {
+        return ([:], "PyTorch with its own choice of instructions")
+    }
+    let variables = ["ATEN_CPU_CAPABILITY": "avx2", "MKL_ENABLE_INSTRUCTIONS": "AVX2", "ONEDNN_MAX_CPU_ISA": "AVX2"]
+    return (variables, "PyTorch held to AVX2 as well (" + variables.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+        .joined(separator: ", ") + ")")
+}
+
+/// The CPU's model name with its family and model numbers (which tell the generation when a virtual
+/// machine's name does not: AMD family 25 model 17 is Zen 4), from /proc/cpuinfo where there is one.
+func cpuModelName() -> String {
+    guard let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8) else { return "unknown CPU" }
+    let lines = text.split(separator: "\n")
+    func field(_ name: String) -> String? {
+        for line in lines {
+            guard let colon = line.firstIndex(of: ":"), line[..<colon].trimmingCharacters(in: .whitespaces) == name else { continue }
+            return line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+        }
+        return nil
+    }
+    guard let name = field("model name") else { return "unknown CPU" }
+    guard let family = field("cpu family"), let model = field("model") else { return name }
+    return "\(name) (family \(family), model \(model))"
 }
 
 // MARK: - Subcommands
@@ -208,8 +241,11 @@ func benchCompare(_ arguments: [String]) {
         exit(69)
     }
     let threads = Int(option("--threads", in: arguments) ?? "") ?? 2
-    let runs = Int(option("--runs", in: arguments) ?? "") ?? 5
+    let runs = max(1, Int(option("--runs", in: arguments) ?? "") ?? 5)
+    let torchSetting = torchEnvironment(arguments)
     print("## Ember vs PyTorch (\(threads) threads each, MNIST batch 64, Adam; medians of \(runs) alternating runs)")
+    print("")
+    print("\(cpuModelName()), \(ProcessInfo.processInfo.activeProcessorCount) cores; Ember's \(KernelLevel.current) kernels; \(torchSetting.description).")
     print("")
     print("| workload | Ember | PyTorch | ratio |")
     print("|---|---:|---:|---:|")
@@ -243,7 +279,8 @@ func benchCompare(_ arguments: [String]) {
                 ember.append(e.samplesPerSecond)
                 if cell == "rnn" { rss.ember.append(Double(e.maxRSS >> 20)) }
             }
-            if let t = torchTraining(python: python, anchor: anchor, cell: cell, hidden: hidden, threads: threads, dataDir: dataDir) {
+            if let t = torchTraining(python: python, anchor: anchor, cell: cell, hidden: hidden, threads: threads, dataDir: dataDir,
+                                     environment: torchSetting.variables) {
                 torch.append(t.samplesPerSecond)
                 if cell == "rnn" { rss.torch.append(Double(t.maxRSS >> 20)) }
             }
@@ -254,7 +291,9 @@ func benchCompare(_ arguments: [String]) {
     let images = try? testImages(dataDir)
     for _ in 0..<runs {
         if let images { ember.append(emberEvaluation(hidden: 32, threads: threads, images: images)) }
-        if let t = torchEvaluation(python: python, hidden: 32, threads: threads, dataDir: dataDir) { torch.append(t) }
+        if let t = torchEvaluation(python: python, hidden: 32, threads: threads, dataDir: dataDir, environment: torchSetting.variables) {
+            torch.append(t)
+        }
     }
     row("RNN 32 evaluating 10,000 test images", "images/s", ember, torch)
     row("peak RSS, train-rnn --hidden 32 (1 epoch)", "MB", rss.ember, rss.torch, higherIsBetter: false)

@@ -124,8 +124,8 @@ let usage = """
       steps    [--threads 2] [--steps 300] [--cell rnn|lstm|gru [--hidden N]]: each training step
                (forward, backward, Adam) of batch 64 timed in this process; fastest, 10th percentile
                and median ms, to compare two builds on a busy host
-      compare  --python PATH [--anchor FILE] [--threads 2] [--runs 5] [--data-dir DIR]: Ember and
-               the PyTorch anchor alternately, medians and ratios per workload
+      compare  --python PATH [--anchor FILE] [--threads 2] [--runs 5] [--data-dir DIR] [--torch-native]:
+               Ember and the PyTorch anchor alternately, medians and ratios per workload
       scaling  [--max-threads N] [--steps 40] [--python PATH]: samples/s of RNN-32 and LSTM-128
                training steps at batch 64 and 256 for every thread count from 1 to the machine's
                cores (or N), and the speed-up over one thread; with --python, PyTorch's beside them
@@ -133,7 +133,10 @@ let usage = """
                samples/s of RNN-32 and LSTM-128 on MNIST rows cut to seeded lengths 14-28, with
                lengths: against the same batches padded, the ideal (padded × 28 / mean length) and,
                with --python, PyTorch padded and with pack_padded_sequence
-    Set EMBER_KERNEL=portable|avx2|avx512 to measure a particular kernel path.
+    Set EMBER_KERNEL=portable|avx2|avx512 to measure a particular kernel path. With avx2 on a CPU that
+    has AVX-512 (standing in for an AVX2-only machine), the PyTorch runs of compare, scaling and
+    lengths are held to AVX2 too (ATEN_CPU_CAPABILITY, MKL_ENABLE_INSTRUCTIONS, ONEDNN_MAX_CPU_ISA)
+    unless --torch-native is given.
     """
 do {
     switch arguments.first ?? "all" {
