@@ -35,18 +35,19 @@ func stepTimes(cell: String, hidden: Int, threads: Int, steps: Int, batch: Int =
 func benchSteps(_ arguments: [String]) {
     let threads = Int(option("--threads", in: arguments) ?? "") ?? 2
     let steps = max(1, Int(option("--steps", in: arguments) ?? "") ?? 300)
+    let batch = max(1, Int(option("--batch", in: arguments) ?? "") ?? 64)
     let only = option("--cell", in: arguments)
     let workloads = only.map { [($0, Int(option("--hidden", in: arguments) ?? "") ?? ($0 == "rnn" ? 32 : 128))] }
         ?? [("rnn", 32), ("lstm", 128), ("gru", 128)]
-    print("## Training steps, batch 64 of random 28 x 28 images (\(threads) threads, \(steps) steps)")
+    print("## Training steps, batch \(batch) of random 28 x 28 images (\(threads) threads, \(steps) steps)")
     print("")
     print("| model | fastest ms | 10th percentile ms | median ms | samples/s at the 10th percentile |")
     print("|---|---:|---:|---:|---:|")
     for (cell, hidden) in workloads {
-        let t = stepTimes(cell: cell, hidden: hidden, threads: threads, steps: steps)
+        let t = stepTimes(cell: cell, hidden: hidden, threads: threads, steps: steps, batch: batch)
         let p10 = t[t.count / 10], med = t[t.count / 2]
         print("| \(cell.uppercased()) \(hidden) | \(String(format: "%.3f", t[0] * 1e3)) | \(String(format: "%.3f", p10 * 1e3)) | "
-              + "\(String(format: "%.3f", med * 1e3)) | \(Int(64 / p10)) |")
+              + "\(String(format: "%.3f", med * 1e3)) | \(Int(Double(batch) / p10)) |")
     }
     print("")
 }
