@@ -109,13 +109,17 @@ func torchLengthsTraining(python: String, script: String, base: String, cell: St
     return Double(value.trimmingCharacters(in: .whitespacesAndNewlines))
 }
 
-/// `ember-bench lengths [--python PATH] [--threads 2] [--batches 40] [--runs 3] [--data-dir DIR]`.
+/// `ember-bench lengths [--python PATH] [--threads 2] [--batches 40] [--runs 3] [--data-dir DIR] [--cell rnn|lstm]
+/// [--only lengths|padded]`. `--cell` runs one model and `--only` one of Ember's two runs (the other column
+/// and the ratios print as 0), so that an instruction count (callgrind) covers one configuration alone.
 func benchLengths(_ arguments: [String]) throws {
     let dataDir = option("--data-dir", in: arguments) ?? defaultDataDir()
     let threads = Int(option("--threads", in: arguments) ?? "") ?? 2
     let batches = max(1, Int(option("--batches", in: arguments) ?? "") ?? 40)
     let runs = max(1, Int(option("--runs", in: arguments) ?? "") ?? 3)
     let python = option("--python", in: arguments)
+    let cells = option("--cell", in: arguments).map { [$0] } ?? ["rnn", "lstm"]
+    let only = option("--only", in: arguments)
     let data = try LengthsData(dataDir: dataDir, batches: batches)
     let base = FileManager.default.temporaryDirectory.appendingPathComponent("ember-lengths-\(getpid())").path
     let script = base + ".py"
@@ -132,9 +136,11 @@ func benchLengths(_ arguments: [String]) throws {
           + (python == nil ? "" : " PyTorch padded | PyTorch packed | Ember lengths / PyTorch packed |"))
     print("|---|---:|---:|---:|---:|" + (python == nil ? "" : "---:|---:|---:|"))
     func format(_ value: Double?) -> String { value.map { "\(Int($0))" } ?? "failed" }
-    for (cell, hidden) in [("rnn", 32), ("lstm", 128)] {
-        let padded = emberLengthsTraining(cell: cell, hidden: hidden, threads: threads, data: data, withLengths: false, runs: runs)
-        let ragged = emberLengthsTraining(cell: cell, hidden: hidden, threads: threads, data: data, withLengths: true, runs: runs)
+    for (cell, hidden) in [("rnn", 32), ("lstm", 128)] where cells.contains(cell) {
+        let padded = only == "lengths" ? 0
+            : emberLengthsTraining(cell: cell, hidden: hidden, threads: threads, data: data, withLengths: false, runs: runs)
+        let ragged = only == "padded" ? 0
+            : emberLengthsTraining(cell: cell, hidden: hidden, threads: threads, data: data, withLengths: true, runs: runs)
         let ideal = padded * 28 / mean
         var line = "| \(cell.uppercased())-\(hidden) | \(Int(padded)) | \(Int(ragged)) | \(Int(ideal)) | \(String(format: "%.2f", ragged / ideal)) |"
         if let python {

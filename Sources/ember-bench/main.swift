@@ -132,7 +132,8 @@ let usage = """
       lengths  [--python PATH] [--threads 2] [--batches 40] [--runs 3] [--data-dir DIR]: training
                samples/s of RNN-32 and LSTM-128 on MNIST rows cut to seeded lengths 14-28, with
                lengths: against the same batches padded, the ideal (padded × 28 / mean length) and,
-               with --python, PyTorch padded and with pack_padded_sequence
+               with --python, PyTorch padded and with pack_padded_sequence; [--cell rnn|lstm]
+               [--only lengths|padded] run one model / one Ember column (for callgrind)
     Set EMBER_KERNEL=portable|avx2|avx512 to measure a particular kernel path. With avx2 on a CPU that
     has AVX-512 (standing in for an AVX2-only machine), the PyTorch runs of compare, scaling and
     lengths are held to AVX2 too (ATEN_CPU_CAPABILITY, MKL_ENABLE_INSTRUCTIONS, ONEDNN_MAX_CPU_ISA)
