@@ -180,22 +180,4 @@ extension RecurrentEngine {
             }
         }
     }
-
-    /// The rows (t, b) of a time-major [T, B] batch still inside their sequence (t < lengths[b]), as
-    /// runs of consecutive rows: (t·B + first b, count).
-    static func activeSegments(T: Int, lengths: [Int]) -> [(start: Int, count: Int)] {
-        let B = lengths.count
-        var segments: [(start: Int, count: Int)] = []
-        for t in 0..<T {
-            var b = 0
-            while b < B {
-                guard t < lengths[b] else { b += 1; continue }
-                var end = b + 1
-                while end < B && t < lengths[end] { end += 1 }
-                segments.append((start: t * B + b, count: end - b))
-                b = end
-            }
-        }
-        return segments
-    }
 }

@@ -46,9 +46,9 @@ extension RecurrentEngine {
                                                           layout: last ? layout : .timeMajor)
             for (direction, cache) in layerCaches.enumerated() {
                 let index = layer * D + direction
-                copyFinalState(cache.hs, reverse: direction == 1, T: T, count: B * H, into: &hN, at: index)
+                copyFinalState(cache.hs, initial: h0, reverse: direction == 1, lengths: lengths, H: H, into: &hN, at: index)
                 if let cs = cache.cs {
-                    copyFinalState(cs.base, reverse: direction == 1, T: T, count: B * H, into: &cN, at: index)
+                    copyFinalState(cs.base, initial: c0, reverse: direction == 1, lengths: lengths, H: H, into: &cN, at: index)
                 }
             }
             caches += layerCaches
@@ -63,13 +63,23 @@ extension RecurrentEngine {
                 config.mode == .lstm ? Tensor(shape: stateShape, scalars: cN) : nil, layerInputs, caches)
     }
 
-    /// The state after a direction's last step (step T - 1, or step 0 going in reverse), `count`
-    /// values from `states` [T, B, H], into slice `index` of `finalStates` [L·D, B, H].
-    static func copyFinalState<Scalar>(_ states: UnsafePointer<Scalar>, reverse: Bool, T: Int, count: Int,
-                                       into finalStates: inout [Scalar], at index: Int) {
-        let lastT = reverse ? 0 : T - 1
+    /// Each row's state after its direction's last step, from `states` [T, B, H]: step lengths[b] - 1
+    /// (step 0 going in reverse), or slice `index` of `initial` (zeros when nil) for a row of length
+    /// 0; into slice `index` of `finalStates` [L·D, B, H]. (Rows past their end are not carried to
+    /// step T - 1 when the steps skip them.)
+    static func copyFinalState<Scalar>(_ states: UnsafePointer<Scalar>, initial: Tensor<Scalar>?, reverse: Bool,
+                                       lengths: [Int], H: Int, into finalStates: inout [Scalar], at index: Int) {
+        let B = lengths.count
         finalStates.withUnsafeMutableBufferPointer { p in
-            (p.baseAddress! + index * count).update(from: states + lastT * count, count: count)
+            let target = p.baseAddress! + index * B * H
+            for b in 0..<B {
+                let length = lengths[b]
+                if length > 0 {
+                    (target + b * H).update(from: states + ((reverse ? 0 : length - 1) * B + b) * H, count: H)
+                } else if let initial {
+                    initial.withBase { (target + b * H).update(from: $0 + (index * B + b) * H, count: H) }
+                }
+            }
         }
     }
 
@@ -134,13 +144,16 @@ extension RecurrentEngine {
         // into a buffer of one step ([B, G·H]) that stays in cache, rather than writing them all
         // to memory first and reading them back step by step (the same products and sums, so
         // the same bits). Otherwise every step is projected at once: [T·B, I] x W_ihᵀ.
-        let projectInBlocks = T * B * GH >= 1 << 18
-        let inputProjections = ScalarBuffer<Scalar>(uninitialized: (projectInBlocks ? 1 : T) * B * GH)
         // With each block's rows in descending order of length (RecurrentRowOrder), the steps run
-        // on the rows still inside their sequence only, and only their inputs are projected.
+        // on the rows still inside their sequence only, and only their inputs are projected: by each
+        // block as it goes, since its rows of a step are one product either way (the rows of all
+        // steps at once would be a product per step and block, each packing W_ih again, in a
+        // parallel region of its own).
         let skipEnded = lengths.contains { $0 < T } && RecurrentRowOrder.isDescendingWithinBlocks(lengths)
+        let projectInBlocks = skipEnded || T * B * GH >= 1 << 18
+        let inputProjections = ScalarBuffer<Scalar>(uninitialized: (projectInBlocks ? 1 : T) * B * GH)
         if !projectInBlocks {
-            let segments = skipEnded ? activeSegments(T: T, lengths: lengths) : [(start: 0, count: T * B)]
+            let segments = [(start: 0, count: T * B)]
             x.withBase { px in w[0].withBase { pw in
                 if config.bias {
                     w[2].withBase { pb in projectInputs(segments, I: I, GH: GH, x: px, w: pw, bias: pb, into: inputProjections.base) }
@@ -215,6 +228,7 @@ struct ForwardDirection<Scalar: TensorScalar>: @unchecked Sendable {
         for s in 0..<T {
             let t = reverse ? T - 1 - s : s
             if skipEnded {
+                if reverse && s > 0 { placeInitialState(t: t, b0: b0, rows: n, hs: hs) }
                 // Each run of rows still inside their sequence (one per block of the backward pass at most).
                 var start = b0
                 while start < b0 + n {
@@ -227,16 +241,31 @@ struct ForwardDirection<Scalar: TensorScalar>: @unchecked Sendable {
             } else {
                 step(s, b0: b0, rows: n, x: x, hs: hs)
             }
-            // Sequences that have ended (or, in reverse, not begun) carry their state and output zeros.
+            // Every row computed (rows not sorted by length): sequences that have ended (or, in
+            // reverse, not begun) carry their state over what the step computed for them. Rows
+            // skipped carry nothing: their final state is read from their last step (`copyFinalState`).
             let prevT = reverse ? t + 1 : t - 1
-            let hPrev = s == 0 ? h0 : UnsafePointer(hs + prevT * B * H)
-            let cPrev = mode == .lstm ? (s == 0 ? c0 : UnsafePointer(cs! + prevT * B * H)) : hPrev
             let ht = hs + t * B * H
-            for b in b0..<(b0 + n) where t >= lengths[b] {
-                (ht + b * H).update(from: hPrev + b * H, count: H)
-                if mode == .lstm { (cs! + t * B * H + b * H).update(from: cPrev + b * H, count: H) }
+            if !skipEnded {
+                let hPrev = s == 0 ? h0 : UnsafePointer(hs + prevT * B * H)
+                let cPrev = mode == .lstm ? (s == 0 ? c0 : UnsafePointer(cs! + prevT * B * H)) : hPrev
+                for b in b0..<(b0 + n) where t >= lengths[b] {
+                    (ht + b * H).update(from: hPrev + b * H, count: H)
+                    if mode == .lstm { (cs! + t * B * H + b * H).update(from: cPrev + b * H, count: H) }
+                }
             }
             placement?.place(t: t, b0: b0, rows: n, H: H, from: ht + b0 * H, lengths: lengths)
+        }
+    }
+
+    /// In reverse with rows skipped: the rows whose sequence begins at step t (its last, t =
+    /// lengths[b] - 1, after T - 1) find the initial state where their previous step's state would
+    /// be (step t + 1 of `hs` and `cs`, which the backward pass reads too).
+    @inline(__always)
+    func placeInitialState(t: Int, b0: Int, rows n: Int, hs: UnsafeMutablePointer<Scalar>) {
+        for b in b0..<(b0 + n) where lengths[b] == t + 1 {
+            (hs + (t + 1) * B * H + b * H).update(from: h0 + b * H, count: H)
+            if mode == .lstm { (cs! + (t + 1) * B * H + b * H).update(from: c0 + b * H, count: H) }
         }
     }
 

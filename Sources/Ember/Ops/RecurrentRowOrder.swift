@@ -53,17 +53,21 @@ struct RecurrentRowOrder: Sendable {
         permuted(tensor, axis: axis, toEngine: false)
     }
 
+    /// Rows moved as raw bytes (a memcpy each), not through `update(from:count:)`, which this
+    /// generic function calls unspecialized, element by element through the runtime.
     private func permuted<Scalar: TensorScalar>(_ tensor: Tensor<Scalar>, axis: Int, toEngine: Bool) -> Tensor<Scalar> {
         let shape = tensor.shape
         let outer = shape[..<axis].reduce(1, *), inner = shape[(axis + 1)...].reduce(1, *), count = shape[axis]
+        let stride = MemoryLayout<Scalar>.stride, rowBytes = inner * stride
         var result: [Scalar] = uninitializedScalars(outer * count * inner)
         tensor.withBase { source in
             result.withUnsafeMutableBufferPointer { target in
+                let from = UnsafeRawPointer(source), to = UnsafeMutableRawPointer(target.baseAddress!)
                 for o in 0..<outer {
-                    let from = source + o * count * inner, to = target.baseAddress! + o * count * inner
+                    let base = o * count * rowBytes
                     for p in 0..<count {
                         let (s, d) = toEngine ? (rows[p], p) : (p, rows[p])
-                        (to + d * inner).update(from: from + s * inner, count: inner)
+                        (to + base + d * rowBytes).copyMemory(from: from + base + s * rowBytes, byteCount: rowBytes)
                     }
                 }
             }

@@ -33,10 +33,11 @@ final class ScalarBuffer<Scalar: TensorScalar>: @unchecked Sendable {
 
 /// Everything the backward pass needs from one layer and direction's forward pass.
 struct DirectionCache<Scalar: TensorScalar> {
-    /// h after each step, [T, B, H] (rows past a sequence's end hold the carried state). An array,
-    /// since a one-direction layer's output is this array itself.
+    /// h after each step, [T, B, H]. Rows past a sequence's end hold the carried state when every
+    /// row is computed at every step, and are never written when the steps skip them (their final
+    /// state is their last step's). An array, since a one-direction layer's output is this array itself.
     var hs: [Scalar]
-    /// LSTM: c after each step, [T, B, H]; nil otherwise.
+    /// LSTM: c after each step, [T, B, H] (rows past a sequence's end as in `hs`); nil otherwise.
     let cs: ScalarBuffer<Scalar>?
     /// LSTM: i, f, g, o after activation; GRU: r, z, n after activation. [T, B, G·H] when kept for a
     /// backward pass, else one step's [B, G·H] reused; nil for RNN.
