@@ -89,6 +89,9 @@ struct BackwardDirection<Scalar: TensorScalar>: @unchecked Sendable {
     let D: Int, direction: Int
     let lengths: [Int]
     let ragged: Bool
+    /// A ragged batch whose blocks' rows are in descending order of length (RecurrentRowOrder): the
+    /// rows inside their sequence at a step are the first of each block, with no row to test.
+    let sorted: Bool
     /// The engine's rows in the caller's order (rows `callerOrder[b]` for b in a block's range are
     /// that block's rows as the caller numbers them).
     let callerOrder: [Int]
@@ -132,6 +135,7 @@ struct BackwardDirection<Scalar: TensorScalar>: @unchecked Sendable {
         (mode, self.T, self.B, self.I, self.H, self.GH) = (config.mode, T, B, I, H, GH)
         (D, self.direction, self.lengths, self.batchFirst) = (config.directions, direction, lengths, batchFirst)
         ragged = lengths.contains { $0 < T }
+        sorted = ragged && RecurrentRowOrder.isDescendingWithinBlocks(lengths)
         var callerOrder = Array(0..<B)
         if let rowOrder { for (p, b) in rowOrder.enumerated() { callerOrder[b] = p } }
         self.callerOrder = callerOrder

@@ -25,6 +25,9 @@ struct StepRows {
     var slot: [Int]
     var count = 0
     var inPlace = true
+    /// Whether `slot`, `count` and `inPlace` describe some step already (then, in a block sorted by
+    /// length, a step with as many rows has the same ones).
+    var known = false
 }
 
 extension BackwardDirection {
@@ -74,21 +77,33 @@ extension BackwardDirection {
 
     var reverse: Bool { direction == 1 }
 
-    /// The block's rows inside their sequence at each step t.
+    /// The block's rows inside their sequence at each step t: how many rows are longer than t
+    /// (a count of each length, summed from the longest down).
     func activeRows(_ block: BackwardBlock<Scalar>) -> [Int] {
         let (b0, n) = (block.b0, block.rows)
-        return (0..<T).map { t in ragged ? (b0..<(b0 + n)).reduce(0) { $0 + (t < lengths[$1] ? 1 : 0) } : n }
+        guard ragged else { return [Int](repeating: n, count: T) }
+        var active = [Int](repeating: 0, count: T + 1)
+        for b in b0..<(b0 + n) { active[Swift.min(lengths[b], T)] += 1 }   // rows of length l, at index l
+        for t in stride(from: T - 1, through: 0, by: -1) { active[t] += active[t + 1] }
+        return Array(active[1...])   // rows longer than t: of length t + 1 or more
     }
 
     /// Which of the block's rows are inside their sequence at step t, and their slots.
     @inline(__always)
     func findRows(t: Int, b0: Int, rows n: Int, into rows: inout StepRows) {
-        rows.count = 0
-        rows.inPlace = true
         if !ragged {   // slots stay 0..<n
             rows.count = n
             return
         }
+        if sorted {
+            // The first `active` rows: the same rows and slots as the step before when as many.
+            var active = 0
+            while active < n && t < lengths[b0 + active] { active += 1 }
+            if active == rows.count && rows.known { return }
+            rows.known = true
+        }
+        rows.count = 0
+        rows.inPlace = true
         for b in b0..<(b0 + n) {
             let p = callerOrder[b]   // the caller's b-th row of the block, in the engine's order
             guard t < lengths[p] else { continue }
@@ -105,31 +120,36 @@ extension BackwardDirection {
     func stepBack(_ s: Int, local: Int, _ block: BackwardBlock<Scalar>, _ rows: inout StepRows, _ memory: BackwardMemory<Scalar>) {
         let (b0, n) = (block.b0, block.rows)
         let (first, end) = (block.first, block.first + block.count)
+        // The rows to test against their length; none when sorted (the first rows.count of the block).
         let t = reverse ? T - 1 - s : s
         let prevT = reverse ? t + 1 : t - 1
         let hPrev = s == 0 ? UnsafePointer(h0) : memory.hs + prevT * B * H
         let cPrev = mode == .lstm ? (s == 0 ? UnsafePointer(c0) : UnsafePointer(cs! + prevT * B * H)) : hPrev
         findRows(t: t, b0: b0, rows: n, into: &rows)
+        let activeEnd = sorted ? Swift.max(first, Swift.min(end, b0 + rows.count)) : end
+        let test = ragged && !sorted
         // Rows past their end: dX is zero there (the second direction adds nothing).
         if ragged && direction == 0 && inputWeights != nil, let dX = memory.dX {   // (dX is wanted)
-            for b in first..<end where t >= lengths[b] { (dX + (t * B + b) * I).update(repeating: 0, count: I) }
+            for b in (sorted ? activeEnd : first)..<end where t >= lengths[b] {
+                (dX + (t * B + b) * I).update(repeating: 0, count: I)
+            }
         }
         if rows.count == 0 { return }
-        gatherJointRows(t: t, local: local, hPrev: hPrev, block, rows, x: memory.x)
+        gatherJointRows(t: t, local: local, hPrev: hPrev, block, rows, first..<activeEnd, test: test, x: memory.x)
         // Row b of the batch at dgx + (b - b0)·G·H: in the chunk buffers when in place, else in the step's buffer.
         let dgx = (rows.inPlace ? block.dGx + local * GH : block.stepDGx) - b0 * GH
         let dgh = separateInput ? (rows.inPlace ? block.dGh + local * GH : block.stepDGh) - b0 * GH : dgx
         var start = first
-        while start < end {
-            guard !ragged || t < lengths[start] else { start += 1; continue }
+        while start < activeEnd {
+            guard !test || t < lengths[start] else { start += 1; continue }
             var stop = start + 1
-            while stop < end && (!ragged || t < lengths[stop]) { stop += 1 }
+            while stop < activeEnd && (!test || t < lengths[stop]) { stop += 1 }
             stepBackRows(s, t: t, b0: start, rows: stop - start, hPrev: hPrev, cPrev: cPrev, dgx: dgx, dgh: dgh, memory)
             start = stop
         }
         if rows.inPlace { return }
         // The step's gate gradients into the chunk buffers, in the caller's order.
-        for b in first..<end where t < lengths[b] {
+        for b in first..<activeEnd where !test || t < lengths[b] {
             let target = local + rows.slot[b - b0]
             (block.dGx + target * GH).update(from: dgx + b * GH, count: GH)
             if separateInput { (block.dGh + target * GH).update(from: dgh + b * GH, count: GH) }
@@ -166,15 +186,15 @@ extension BackwardDirection {
 
     /// Step t's rows inside their sequence of the block's joint operands, [h_{t-1} | x_t | 1] (or
     /// [h_{t-1} | 1] and [x_t | 1]), each at its slot after row `local` (padding, even NaN, never
-    /// reaches the weights).
+    /// reaches the weights): the rows of `range`, those past their end skipped when `test`.
     @inline(__always)
     func gatherJointRows(t: Int, local: Int, hPrev: UnsafePointer<Scalar>, _ block: BackwardBlock<Scalar>, _ rows: StepRows,
-                         x: UnsafePointer<Scalar>) {
+                         _ range: Range<Int>, test: Bool, x: UnsafePointer<Scalar>) {
         // Locals, so that the loop keeps them in registers rather than reloading them per row.
         let (H, I, B, jointWidth, inputJointWidth) = (H, I, B, jointWidth, inputJointWidth)
-        let (separateInput, hasBias, lengths, ragged) = (separateInput, hasBias, lengths, ragged)
-        for b in block.first..<(block.first + block.count) {
-            if ragged && t >= lengths[b] { continue }
+        let (separateInput, hasBias, lengths) = (separateInput, hasBias, lengths)
+        for b in range {
+            if test && t >= lengths[b] { continue }
             let place = local + rows.slot[b - block.b0]
             let row = block.joint + place * jointWidth
             let inputRow = separateInput ? block.inputJoint + place * inputJointWidth : row + H

@@ -50,7 +50,8 @@ func fusedRecurrent<Scalar: TensorScalar>(_ config: RecurrentConfig, input: Vari
                                           weights: weightData, lengths: engineLengths)
         return constants([toCaller(r.output, batchFirst ? 0 : 1), toCaller(r.hN, 1)] + (r.cN.map { [toCaller($0, 1)] } ?? []))
     }
-    let x = toEngine(batchFirst ? input.data.transposed(0, 1) : input.data, 1)
+    // Batch-first: rows permuted before the transpose, as B rows of T·I rather than T·B rows of I.
+    let x = batchFirst ? toEngine(input.data, 0).transposed(0, 1) : toEngine(input.data, 1)
     let (engineH0, engineC0) = (h0Data.map { toEngine($0, 1) }, c0Data.map { toEngine($0, 1) })
     let engineMasks = masks.map { toEngine($0, 1) }
     let result = RecurrentEngine.forward(config, x: x, h0: engineH0, c0: engineC0, weights: weightData,
@@ -74,8 +75,8 @@ func fusedRecurrent<Scalar: TensorScalar>(_ config: RecurrentConfig, input: Vari
                                          gcN: gcN, h0: engineH0, c0: engineC0, weights: weightData, lengths: engineLengths,
                                          masks: engineMasks, inputs: result.inputs, caches: result.caches, inputGradient: inputGradient,
                                          batchFirstGradient: batchFirst, rowOrder: order?.rows)
-        let gx = inputGradient ? toCaller(g.gx, 1) : g.gx
-        var list: [Tensor<Scalar>?] = [inputGradient ? (batchFirst ? gx.transposed(0, 1) : gx) : nil]
+        let gx = !inputGradient ? g.gx : batchFirst ? toCaller(g.gx.transposed(0, 1), 0) : toCaller(g.gx, 1)
+        var list: [Tensor<Scalar>?] = [inputGradient ? gx : nil]
         if hasH0 { list.append(toCaller(g.gh0, 1)) }
         if hasC0 { list.append(toCaller(g.gc0!, 1)) }
         return list + g.gWeights.map { Optional($0) }
