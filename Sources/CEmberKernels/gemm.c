@@ -2,6 +2,7 @@
 // gemm_template.h per element type and instruction set, chosen at run time.
 #include "CEmberKernels.h"
 #include "dispatch.h"
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -58,13 +59,21 @@
 
 #include "gemm_avx2_tile.h"
 
+// K in blocks of 1024, M of 48, N of 1024: fewer passes over C (each starts its accumulators from
+// C) and a B panel streamed from L2 rather than reloaded; the 1024-deep panel no longer fits L1
+// but the 6 x 16 kernel needs only one line of it every 6 cycles. Single thread on Zen 4, forced
+// AVX2, fastest of 3 alternating rounds of 21 (out-of-tree harness, load 5): 1024³ 100.3 →
+// 110.2 GFLOP/s, dW_hh = dGᵀ·H (K = 1792) 94.3 → 101.5, the others within ±1 % (BENCHMARKS.md).
+// The fused recurrent sequence kernel keeps its limit of 256 (GKBLOCK, ember_sgemm_k_block).
 #define GT float
 #define GVB 32
 #define GMR 6
 #define GNV 2
-#define GKC 256
-#define GMC 120
-#define GNC 2048
+#define GKC 1024
+#define GMC 48
+#define GNC 1024
+#define GKBLOCK 256
+#define GTRANSPOSES
 #define GATTR __attribute__((target("avx2,fma")))
 #define GFMA EMBER_MULTIPLY_ADD
 #define GFULLTILE ember_sgemm_avx2_tile6x16
@@ -120,7 +129,7 @@ typedef struct {
     size_t bytes;
 } ember_scratch;
 
-static _Thread_local ember_scratch scratchA, scratchB;
+static _Thread_local ember_scratch scratchA, scratchB, scratchC;
 
 static void *scratch_reserve(ember_scratch *s, size_t bytes) {
     if (s->bytes < bytes) {
@@ -194,6 +203,7 @@ static void *scratch_reserve(ember_scratch *s, size_t bytes) {
         T *pa = scratch_reserve(&scratchA, (size_t)sizeA * sizeof(T));                              \
         T *pb = scratch_reserve(&scratchB, (size_t)sizeB * sizeof(T));                              \
         if (!pa || !pb) abort();                                                                    \
+        EMBER_GEMM_TRANSPOSED(level, NAME, T, AVX2)                                                 \
         EMBER_AT_LEVEL(level, PORTABLE, AVX2, AVX512, NAME##_CALL_DRIVER);                          \
     }                                                                                               \
     long NAME##_packed_b_size(ember_kernel_level requested, long K, long N) {                       \
@@ -230,19 +240,38 @@ static void *scratch_reserve(ember_scratch *s, size_t bytes) {
     EMBER_GEMM_SIZE_A(AVX2, AVX512)                                                                 \
     if (AVX512##_packedBSize > sizeB) sizeB = AVX512##_packedBSize;                                 \
     if (AVX2##_packedBSize > sizeB) sizeB = AVX2##_packedBSize;
+// The transposed form of a product (gemm_template.h's `transposed`), where the AVX2 single-
+// precision instantiation picks it (the only one that defines GTRANSPOSES).
+#define EMBER_GEMM_TRANSPOSED(level, NAME, T, AVX2)                                                 \
+    if (EMBER_GEMM_HAS_TRANSPOSED_##T && level == EMBER_KERNEL_AVX2 &&                              \
+        EMBER_GEMM_TRANSPOSES_##T(AVX2)) {                                                          \
+        T *ct = scratch_reserve(&scratchC, (size_t)EMBER_GEMM_TRANSPOSED_SIZE_##T(AVX2) * sizeof(T)); \
+        if (!ct) abort();                                                                           \
+        EMBER_GEMM_CALL_TRANSPOSED_##T(AVX2);                                                       \
+        return;                                                                                     \
+    }
+#define EMBER_GEMM_HAS_TRANSPOSED_float 1
+#define EMBER_GEMM_TRANSPOSES_float(FN) FN##_transposes(transA, M, N, K, alpha, A, lda)
+#define EMBER_GEMM_TRANSPOSED_SIZE_float(FN) FN##_transposedSize(M, N)
+#define EMBER_GEMM_CALL_TRANSPOSED_float(FN) FN##_transposed(transB, M, N, K, A, lda, B, ldb, driverBeta, C, ldc, ct, pa, pb)
+#define EMBER_GEMM_HAS_TRANSPOSED_double 0
+#define EMBER_GEMM_TRANSPOSES_double(FN) 0
+#define EMBER_GEMM_TRANSPOSED_SIZE_double(FN) 0
+#define EMBER_GEMM_CALL_TRANSPOSED_double(FN) (void)0
 #else
 #define EMBER_GEMM_SIZE_A(AVX2, AVX512)
 #define EMBER_GEMM_SIZES(AVX2, AVX512)
+#define EMBER_GEMM_TRANSPOSED(level, NAME, T, AVX2)
 #endif
 
 // The calls EMBER_AT_LEVEL makes, one per entry point, with the instantiation's name as FN.
-#define ember_sgemm_CALL_DRIVER(FN) FN(transA, transB, M, N, K, alpha, A, lda, B, ldb, driverBeta, C, ldc, pa, pb, NULL)
+#define ember_sgemm_CALL_DRIVER(FN) FN(transA, transB, M, N, K, alpha, A, lda, B, ldb, driverBeta, C, ldc, pa, pb, NULL, 0)
 #define ember_dgemm_CALL_DRIVER(FN) ember_sgemm_CALL_DRIVER(FN)
 #define ember_sgemm_CALL_SIZE(FN) size = FN##_packedAllBSize(K, N)
 #define ember_dgemm_CALL_SIZE(FN) ember_sgemm_CALL_SIZE(FN)
 #define ember_sgemm_CALL_PACK(FN) FN##_packAllB(transB, B, ldb, K, N, packed)
 #define ember_dgemm_CALL_PACK(FN) ember_sgemm_CALL_PACK(FN)
-#define ember_sgemm_CALL_PACKED_DRIVER(FN) FN(transA, 0, M, N, K, alpha, A, lda, NULL, 0, driverBeta, C, ldc, pa, NULL, packedB)
+#define ember_sgemm_CALL_PACKED_DRIVER(FN) FN(transA, 0, M, N, K, alpha, A, lda, NULL, 0, driverBeta, C, ldc, pa, NULL, packedB, 0)
 #define ember_dgemm_CALL_PACKED_DRIVER(FN) ember_sgemm_CALL_PACKED_DRIVER(FN)
 
 EMBER_GEMM_ENTRY(ember_sgemm, float, sgemm_portable, sgemm_avx2, sgemm_avx512)

@@ -11,6 +11,8 @@
 //   GFULLTILE(kc, a, lda, form, b, ldb, c, ldc, accumulate)  optional: a hand-written kernel for whole
 //            GMR x GNR tiles, with microRows's arguments and results
 //   GPACKBT(src, ldb, kc, panel)  optional: packs a whole panel of a transposed B (see packB)
+//   GKBLOCK  optional: the depth `ember_sgemm_k_block` reports, when not GKC (see kBlock)
+//   GTRANSPOSES  optional: defined, products that `transposes` picks are formed transposed
 // All of them are undefined again at the end of this file.
 #define GCAT2(a, b) a##_##b
 #define GCAT(a, b) GCAT2(a, b)
@@ -236,9 +238,10 @@ static long GCAT(GNAME, packedAllBSize)(long K, long N) { return K * (((N + GNR 
 
 // The blocked driver. `prepackedB`, when not NULL, is op(B) packed by packAllB (and B, transB and
 // packedB are unused); otherwise each block of B is packed into packedB as it is reached.
+// `alignedB` (see transposed) reads a B of whole panels in place whatever its size and spacing.
 GATTR static void GNAME(int transA, int transB, long M, long N, long K, GT alpha, const GT *A,
                         long lda, const GT *B, long ldb, GT beta, GT *C, long ldc,
-                        GT *packedA, GT *packedB, const GT *prepackedB) {
+                        GT *packedA, GT *packedB, const GT *prepackedB, int alignedB) {
     // A is read in place, unpacked, when it needs no transposing or scaling, unless its rows are
     // short (K < 64) and each is reused across many panels of B: then a packed copy reads faster.
     // Rows a multiple of 4 KiB apart all fall in the same L1 set, so the tile's rows evict each
@@ -250,6 +253,7 @@ GATTR static void GNAME(int transA, int transB, long M, long N, long K, GT alpha
     // 128 floats apart ran at 73 % of the FMA peak read in place and 78 % packed, AVX2 on Zen 4).
     int directB = !prepackedB && !transB && N % GNR == 0 && K * N * (long)sizeof(GT) <= (1L << 20) &&
                   (ldb * (long)sizeof(GT)) % 512 != 0;
+    if (alignedB && !prepackedB && !transB && N % GNR == 0) directB = 1;
     int directA = !transA && alpha == 1 && (K >= 64 || N <= 64) && (lda * (long)sizeof(GT)) % 4096 != 0;
     // A transposed A is read in place too, a column of GMR values per step of K, when few panels of
     // B reuse it (N at most two panels, as the input weights' gradient dW_ih = dGᵀ·X with 28 inputs):
@@ -301,11 +305,57 @@ GATTR static void GNAME(int transA, int transB, long M, long N, long K, GT alpha
     }
 }
 
+#ifdef GTRANSPOSES
+// Whether `transposed` forms this product: op(A) = Aᵀ stored [K, M] with many columns whose rows
+// are whole cache lines apart, alpha 1, and N a few values past whole panels (at most two panels,
+// as dW_ih = dGᵀ·X with 28 inputs), where the columns of C past the last whole panel would waste
+// their panel's other lanes (28 of 32 used, at most 87.5 % of the peak).
+static int GCAT(GNAME, transposes)(int transA, long M, long N, long K, GT alpha, const GT *A, long lda) {
+    return transA && alpha == 1 && N % GNR != 0 && N < 2 * GNR && M >= 4 * GNR && K >= 128 &&
+           (lda * (long)sizeof(GT)) % 64 == 0 && (uintptr_t)A % sizeof(GT) == 0;
+}
+
+// Elements of the transposed C that `transposed` needs (`ct`).
+static long GCAT(GNAME, transposedSize)(long M, long N) { return N * (M + GAPAD); }
+
+// Forms C = Aᵀ·op(B) as Cᵀ = op(B)ᵀ·A into `ct` (rows M + GAPAD apart, so the tile's rows do not
+// share L1 sets), then writes it back transposed. Each element is the same chain of multiply-adds
+// (a·b and b·a are one value, and so are fma(a, b, c) and fma(b, a, c); alpha is 1). The N rows of
+// Cᵀ take ceil(N / GMR) tiles with no lanes wasted, and A, now the right-hand operand, is read in
+// place, so that its 28 values per element of C are not copied first (copying dG cost as much as
+// 17 % of dW_ih): its columns from the first one at a cache line's start are whole panels read in
+// place, each row of a panel one line (a panel straddling lines ran dW_ih at 76 % of the FMA
+// peak, one aligned to them at 88 %; AVX2 on Zen 4); the columns before and after are packed.
+GATTR static void GCAT(GNAME, transposed)(int transB, long M, long N, long K, const GT *A, long lda, const GT *B,
+                                         long ldb, GT beta, GT *C, long ldc, GT *ct, GT *packedA, GT *packedB) {
+    const long ldct = M + GAPAD;
+    if (beta != 0)
+        for (long i = 0; i < M; i++)
+            for (long j = 0; j < N; j++) ct[j * ldct + i] = C[i * ldc + j];
+    long head = (long)((64 - (uintptr_t)A % 64) % 64 / sizeof(GT));
+    if (head > M) head = M;
+    long middle = (M - head) / GNR * GNR;
+    const long starts[3] = {0, head, head + middle}, ends[3] = {head, head + middle, M};
+    for (int part = 0; part < 3; part++) {
+        long m0 = starts[part], m = ends[part] - m0;
+        if (m > 0)
+            GNAME(!transB, 0, N, m, K, 1, B, ldb, A + m0, lda, beta, ct + m0, ldct, packedA, packedB, NULL, part == 1);
+    }
+    for (long i = 0; i < M; i++)
+        for (long j = 0; j < N; j++) C[i * ldc + j] = ct[j * ldct + i];
+}
+#endif
+
 // Sizes of the packing buffers this instantiation needs, in elements.
 static const long GCAT(GNAME, packedASize) = GMC * (GKC + GAPAD);
 static const long GCAT(GNAME, packedBSize) = GKC * (((GNC + GNR - 1) / GNR) * GNR);
-// The depth of a block of K: products with K up to this are one chain of multiply-adds.
-static const long GCAT(GNAME, kBlock) = GKC;
+// The depth of K that `ember_sgemm_k_block` reports: the block of K unless the instantiation
+// blocks K deeper than the fused recurrent kernels were measured with (every product is one chain
+// of multiply-adds per element whatever its K).
+#ifndef GKBLOCK
+#define GKBLOCK GKC
+#endif
+static const long GCAT(GNAME, kBlock) = GKBLOCK;
 
 #undef GPACKED_OFFSET
 #undef GVEC
@@ -331,3 +381,5 @@ static const long GCAT(GNAME, kBlock) = GKC;
 #undef GNAME
 #undef GFULLTILE
 #undef GPACKBT
+#undef GKBLOCK
+#undef GTRANSPOSES

@@ -71,12 +71,13 @@ import Testing
     }
 
     /// A right-hand operand packed once gives bit for bit the products of the plain entry point, on
-    /// every path, across several blocks of K and of N (float packs 2048 columns per block, double
-    /// 1024), with partial panels, transposed A and B, alpha and beta.
+    /// every path, across several blocks of K and of N (float packs 2048 columns per block, 1024 on
+    /// AVX2, whose blocks of K are 1024 deep; double 1024), with partial panels, transposed A and B,
+    /// alpha and beta.
     @Test(arguments: levels)
     func packedOperandMatchesUnpackedBitForBit(level: KernelLevel) {
         let cLevel = ember_kernel_level(rawValue: UInt32(level.rawValue))
-        for (m, n, k) in [(3, 2100, 300), (37, 45, 29), (12, 32, 600), (64, 512, 128)] {
+        for (m, n, k) in [(3, 2100, 300), (37, 45, 29), (12, 32, 600), (64, 512, 128), (7, 40, 1100)] {
             for transA in [false, true] {
                 for transB in [false, true] {
                     let a = randomTensor([m * k], seed: UInt64(m + k)).scalars
@@ -160,6 +161,40 @@ import Testing
                 ember_sgemm_at_level(cLevel, 1, 1, m, n, k, 1, a, m, bT, k, beta, &packed, n)
                 #expect(zip(inPlace, packed).allSatisfy { $0.bitPattern == $1.bitPattern },
                         "\(level) \(m)x\(n)x\(k) ldb \(ldb) beta \(beta)")
+            }
+        }
+    }
+
+    /// A transposed A with few columns of B (dW_ih = dGᵀ·X with 28 inputs), which the AVX2 path forms
+    /// as Cᵀ = op(B)ᵀ·A with A's columns read in place from the first one on a cache line: bit for
+    /// bit the same product with A stored untransposed (never formed so), on every level, for every
+    /// alignment of A within a cache line, with beta 0, 1 and 0.5, transposed B, across blocks of K,
+    /// and never reading the NaN padding past M in A's rows.
+    @Test(arguments: levels)
+    func transposedProductMatchesUntransposed(level: KernelLevel) {
+        let cLevel = ember_kernel_level(rawValue: UInt32(level.rawValue))
+        for (m, n, k, pad) in [(512, 28, 300, 0), (100, 20, 130, 12), (67, 17, 1100, 13)] {
+            let lda = m + pad
+            let a = randomTensor([k * m], seed: UInt64(m + k)).scalars.map(Float.init)   // Aᵀ [k, m]
+            let b = randomTensor([k * n], seed: UInt64(n)).scalars.map(Float.init)
+            let bT = Tensor(shape: [k, n], scalars: b).transposed(0, 1).scalars
+            let aRows = Tensor(shape: [k, m], scalars: a).transposed(0, 1).scalars       // A [m, k]
+            var stored = [Float](repeating: .nan, count: k * lda + 16)
+            for (offset, beta) in [(0, Float(0)), (3, 1), (12, 0.5), (15, 0), (8, 1)] {
+                for i in stored.indices { stored[i] = .nan }
+                for p in 0..<k { for i in 0..<m { stored[offset + p * lda + i] = a[p * m + i] } }
+                let c0 = randomTensor([m * n], seed: 5).scalars.map(Float.init)
+                for transB in [false, true] {
+                    var transposed = c0, plain = c0
+                    stored.withUnsafeBufferPointer { s in
+                        ember_sgemm_at_level(cLevel, 1, transB ? 1 : 0, m, n, k, 1, s.baseAddress! + offset, lda,
+                                             transB ? bT : b, transB ? k : n, beta, &transposed, n)
+                    }
+                    ember_sgemm_at_level(cLevel, 0, transB ? 1 : 0, m, n, k, 1, aRows, k, transB ? bT : b, transB ? k : n,
+                                         beta, &plain, n)
+                    #expect(zip(transposed, plain).allSatisfy { $0.bitPattern == $1.bitPattern },
+                            "\(level) \(m)x\(n)x\(k) offset \(offset) beta \(beta) transB \(transB)")
+                }
             }
         }
     }

@@ -197,8 +197,10 @@ int ember_rnn_sequence_f(ember_kernel_level level, int relu, long n, long T, lon
                          const float *bih, const float *bhh, const float *h0, float *y, long ldyb,
                          long ldyt);
 
-/// The depth of one block of K in `ember_sgemm` at `level` (clamped): a product with K at most
-/// this is formed as one chain of multiply-adds per element.
+/// The largest I and H `ember_rnn_sequence_f` takes at `level` (clamped): the depth of one block of
+/// K in `ember_sgemm` there, except on AVX2, whose GEMM blocks K by 1024 but whose fused kernel
+/// keeps the limit of 256 it was measured with. Every product of `ember_sgemm` is one chain of
+/// multiply-adds per element, whatever its K.
 long ember_sgemm_k_block(ember_kernel_level level);
 
 /// Runs `iterations` rounds of independent single-precision fused multiply-adds at the widest level
