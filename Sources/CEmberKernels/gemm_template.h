@@ -76,8 +76,16 @@ GATTR static void GCAT(GNAME, packB)(int transB, const GT *B, long ldb, long pc,
     }
 }
 
-// Packs alpha * op(A)[ic ..< ic+mc, pc ..< pc+kc] into panels of GMR rows: panel ir holds kc columns
-// of GMR values, zero padded past mc.
+// Rows of the tile that starts `rest` rows before the end of a block of M: GMR, except that the
+// last GMR + 1 or GMR + 2 rows are two tiles of about equal height, not a whole tile and one of one
+// or two rows. Such a tile has two or four accumulators, too few to cover the FMA's latency: it
+// ran at half the rate of the others or less (BENCHMARKS.md).
+static inline long GCAT(GNAME, tileRows)(long rest) {
+    return rest > GMR && rest < GMR + 3 ? (rest + 1) / 2 : rest < GMR ? rest : GMR;
+}
+
+// Packs alpha * op(A)[ic ..< ic+mc, pc ..< pc+kc] into one panel per tile (tileRows): the panel
+// of the tile of h rows at row ir starts at ir * kc and holds kc columns of h values.
 GATTR static void GCAT(GNAME, packA)(int transA, const GT *A, long lda, long ic, long pc, long mc,
                                      long kc, GT alpha, GT *restrict dst) {
     if (transA) {
@@ -92,22 +100,20 @@ GATTR static void GCAT(GNAME, packA)(int transA, const GT *A, long lda, long ic,
                 const char *ahead = (const char *)(src + 16 * lda);
                 for (long offset = 0; offset < mc * (long)sizeof(GT); offset += 64) __builtin_prefetch(ahead + offset);
             }
-            for (long ir = 0; ir < mc; ir += GMR) {
-                long h = mc - ir < GMR ? mc - ir : GMR;
-                GT *d = dst + ir * kc + p * GMR;
+            for (long ir = 0, h; ir < mc; ir += h) {
+                h = GCAT(GNAME, tileRows)(mc - ir);
+                GT *d = dst + ir * kc + p * h;
                 if (h == GMR) {
                     _Pragma("clang loop unroll(full)") for (long i = 0; i < GMR; i++) d[i] = alpha * src[ir + i];
                 } else {
-                    long i = 0;
-                    for (; i < h; i++) d[i] = alpha * src[ir + i];
-                    for (; i < GMR; i++) d[i] = 0;
+                    for (long i = 0; i < h; i++) d[i] = alpha * src[ir + i];
                 }
             }
         }
         return;
     }
-    for (long ir = 0; ir < mc; ir += GMR) {
-        long h = mc - ir < GMR ? mc - ir : GMR;
+    for (long ir = 0, h; ir < mc; ir += h) {
+        h = GCAT(GNAME, tileRows)(mc - ir);
         GT *panel = dst + ir * kc;
         if (h == GMR) {
             // A whole panel column by column, so the writes are sequential. Left scalar: the
@@ -119,21 +125,17 @@ GATTR static void GCAT(GNAME, packA)(int transA, const GT *A, long lda, long ic,
             }
             continue;
         }
-        for (long i = 0; i < GMR; i++) {
-            if (i < h) {
-                const GT *src = A + (ic + ir + i) * lda + pc;
-                _Pragma("clang loop vectorize(disable)") for (long p = 0; p < kc; p++) panel[p * GMR + i] = alpha * src[p];
-            } else {
-                _Pragma("clang loop vectorize(disable)") for (long p = 0; p < kc; p++) panel[p * GMR + i] = 0;
-            }
+        for (long i = 0; i < h; i++) {
+            const GT *src = A + (ic + ir + i) * lda + pc;
+            _Pragma("clang loop vectorize(disable)") for (long p = 0; p < kc; p++) panel[p * h + i] = alpha * src[p];
         }
     }
 }
 
 // C[0..<rows, 0..<nr] (+)= A (rows x kc) times b-panel (kc x GNR, rows ldb apart: GNR when packed);
 // accumulators stay in registers, and with `accumulate` they start from C.
-// `form` says where A's value (i, p) is: GFORM_PACKED a[p * GMR + i] (a packed panel, only its first
-// `rows` rows used), GFORM_ROWS a[i * lda + p] (read in place), GFORM_COLUMNS a[p * lda + i] (a
+// `form` says where A's value (i, p) is: GFORM_PACKED a[p * rows + i] (a packed panel of `rows` rows,
+// see packA), GFORM_ROWS a[i * lda + p] (read in place), GFORM_COLUMNS a[p * lda + i] (a
 // transposed A read in place). Always inlined with constant `rows` and `form`, so every row count
 // and every form of A get their own fully unrolled kernel, and a partial tile costs only its rows.
 GATTR static inline __attribute__((always_inline)) void GCAT(GNAME, microRows)(
@@ -165,7 +167,7 @@ GATTR static inline __attribute__((always_inline)) void GCAT(GNAME, microRows)(
             bv[v] = *(const GUVEC *)(b + p * ldb + v * GLANES);
         _Pragma("clang loop unroll(full)") for (int i = 0; i < rows; i++) {
             // Splatted by the vector arithmetic below.
-            GT ai = form == GFORM_ROWS ? a[i * lda + p] : form == GFORM_COLUMNS ? a[p * lda + i] : a[p * GMR + i];
+            GT ai = form == GFORM_ROWS ? a[i * lda + p] : form == GFORM_COLUMNS ? a[p * lda + i] : a[p * rows + i];
             _Pragma("clang loop unroll(full)") for (int v = 0; v < GNV; v++) GFMA(acc[i][v], ai, bv[v]);
         }
     }
@@ -290,8 +292,8 @@ GATTR static void GNAME(int transA, int transB, long M, long N, long K, GT alpha
                 }
                 for (long jr = 0; jr < nc; jr += GNR) {
                     long nr = nc - jr < GNR ? nc - jr : GNR;
-                    for (long ir = 0; ir < mc; ir += GMR) {
-                        long mr = mc - ir < GMR ? mc - ir : GMR;
+                    for (long ir = 0, mr; ir < mc; ir += mr) {
+                        mr = GCAT(GNAME, tileRows)(mc - ir);
                         const GT *a = directA ? A + (ic + ir) * lda + pc : copiedA ? packedA + ir * copiedLda
                                     : columnsA ? A + pc * lda + ic + ir : packedA + ir * kc;
                         GCAT(GNAME, micro)(kc, a, directA ? lda : copiedA ? copiedLda : columnsA ? lda : 0,
