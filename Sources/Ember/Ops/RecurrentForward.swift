@@ -30,7 +30,7 @@ extension RecurrentEngine {
         weights: [Tensor<Scalar>], lengths: [Int], masks: [Tensor<Scalar>], keepCaches: Bool, splitRows: Bool,
         layout: OutputLayout<Scalar>
     ) -> (output: Tensor<Scalar>, hN: Tensor<Scalar>, cN: Tensor<Scalar>?, inputs: [Tensor<Scalar>], caches: [DirectionCache<Scalar>]) {
-        let (T, B) = (x.shape[0], x.shape[1])
+        let B = x.shape[1]
         let H = config.hiddenSize, D = config.directions
         var layerInput = x
         var layerInputs: [Tensor<Scalar>] = []
@@ -91,7 +91,9 @@ extension RecurrentEngine {
     ) -> (output: Tensor<Scalar>, caches: [DirectionCache<Scalar>]) {
         let (T, B) = (x.shape[0], x.shape[1])
         let H = config.hiddenSize, D = config.directions
-        // Outputs past a sequence's end stay zero; without lengths every element is written.
+        // Outputs past a sequence's end are zeroed as the steps pass them; without lengths every
+        // element is written. (Zeroing the rows past the end, a quarter of them for lengths 14-28,
+        // rather than the whole output first.)
         let ragged = lengths.contains { $0 < T }
         var destination: OutputDestination<Scalar>? = nil, batchFirst = false
         switch layout {
@@ -102,7 +104,7 @@ extension RecurrentEngine {
         // One direction over full-length sequences: the output is the hidden states themselves (shared, not copied).
         let shareHidden = D == 1 && !ragged && !batchFirst && destination == nil
         var out: [Scalar] = shareHidden || destination != nil ? []
-            : ragged ? [Scalar](repeating: 0, count: T * B * D * H) : uninitializedScalars(T * B * D * H)
+            : uninitializedScalars(T * B * D * H)
         // Where row (t, b) of this layer's output goes, in rows of D·H.
         let (strideT, strideB) = destination.map { ($0.rowStrideT, $0.rowStrideB) } ?? (batchFirst ? (1, T) : (B, 1))
         var caches: [DirectionCache<Scalar>] = []
@@ -112,11 +114,11 @@ extension RecurrentEngine {
             var cache = DirectionCache<Scalar>(config.mode, T: T, B: B, H: H, gateSteps: keepCaches ? T : 1)
             out.withUnsafeMutableBufferPointer { pout in
                 // Each block puts its rows of the output in place as it goes, on its own core while
-                // they are in cache: into the caller's destination (zeros past a sequence's end) or
+                // they are in cache (zeros past a sequence's end): into the caller's destination or
                 // this layer's own output, unless the output is the hidden states themselves.
                 let placement = (destination?.base ?? (shareHidden ? nil : pout.baseAddress)).map {
                     OutputPlacement(base: $0, strideT: strideT, strideB: strideB, rowLength: D * H, column: direction * H,
-                                    zeroPadding: destination != nil)
+                                    zeroPadding: destination != nil || ragged)
                 }
                 forwardDirection(config, x: x, h0: h0, c0: c0, index: index, weights: Array(weights[(index * P)...].prefix(P)),
                                  lengths: lengths, reverse: direction == 1, keepCaches: keepCaches, splitRows: splitRows,

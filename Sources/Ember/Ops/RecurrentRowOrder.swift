@@ -18,12 +18,28 @@ struct RecurrentRowOrder: Sendable {
         guard Self.needsOrdering(lengths: lengths) else { return nil }
         var rows: [Int] = []
         rows.reserveCapacity(lengths.count)
+        let countingSort = lengths.allSatisfy { (0...T).contains($0) }
         for block in RecurrentEngine.backwardBlocks(lengths.count) {
             let range = block.start..<(block.start + block.count)
             // Stable: ties keep the caller's order.
-            rows += range.sorted { lengths[$0] != lengths[$1] ? lengths[$0] > lengths[$1] : $0 < $1 }
+            rows += countingSort ? Self.byDescendingLength(range, lengths: lengths, T: T)
+                : range.sorted { lengths[$0] != lengths[$1] ? lengths[$0] > lengths[$1] : $0 < $1 }
         }
         self.rows = rows
+    }
+
+    /// The rows of `range` by descending length, ties in their order: a counting sort over the
+    /// lengths 0...T (a comparison sort with its closure cost more than the rest of the ordering).
+    static func byDescendingLength(_ range: Range<Int>, lengths: [Int], T: Int) -> [Int] {
+        var next = [Int](repeating: 0, count: T + 2)   // where rows of length T - k go, at index k + 1
+        for b in range { next[T - lengths[b] + 1] += 1 }
+        for k in 1...(T + 1) { next[k] += next[k - 1] }
+        var sorted = [Int](repeating: 0, count: range.count)
+        for b in range {
+            sorted[next[T - lengths[b]]] = b
+            next[T - lengths[b]] += 1
+        }
+        return sorted
     }
 
     /// Whether some block of `backwardBlocks` has a row longer than the one before it.

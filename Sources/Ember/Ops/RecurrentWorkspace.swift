@@ -76,8 +76,8 @@ enum OutputLayout<Scalar> {
 
 /// Where one direction's rows of a layer's output go as the steps compute them: row (t, b) of the
 /// direction's H values at `base + (t·strideT + b·strideB)·D·H + column`; rows past a sequence's
-/// end are zeroed when `zeroPadding` (a caller's buffer) and left as they are otherwise (the
-/// layer's own output starts at zero).
+/// end are zeroed when `zeroPadding` (a caller's buffer or a ragged batch's output) and left as
+/// they are otherwise (no row is past its end).
 struct OutputPlacement<Scalar: TensorScalar>: @unchecked Sendable {
     let base: UnsafeMutablePointer<Scalar>
     let strideT: Int, strideB: Int
