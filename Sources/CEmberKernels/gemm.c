@@ -252,7 +252,7 @@ static void *scratch_reserve(ember_scratch *s, size_t bytes) {
     }
 #define EMBER_GEMM_HAS_TRANSPOSED_float 1
 #define EMBER_GEMM_TRANSPOSES_float(FN) FN##_transposes(transA, M, N, K, alpha, A, lda)
-#define EMBER_GEMM_TRANSPOSED_SIZE_float(FN) FN##_transposedSize(M, N, K)
+#define EMBER_GEMM_TRANSPOSED_SIZE_float(FN) FN##_transposedSize(M, N)
 #define EMBER_GEMM_CALL_TRANSPOSED_float(FN) FN##_transposed(transB, M, N, K, A, lda, B, ldb, driverBeta, C, ldc, ct, pa, pb)
 #define EMBER_GEMM_HAS_TRANSPOSED_double 0
 #define EMBER_GEMM_TRANSPOSES_double(FN) 0

@@ -317,9 +317,9 @@ static int GCAT(GNAME, transposes)(int transA, long M, long N, long K, GT alpha,
            (lda * (long)sizeof(GT)) % 64 == 0 && (uintptr_t)A % sizeof(GT) == 0;
 }
 
-// Elements of scratch that `transposed` needs (`ct`): Cᵀ, and the edge columns of A with their
-// columns of Cᵀ (at most two panels).
-static long GCAT(GNAME, transposedSize)(long M, long N, long K) { return N * (M + GAPAD) + (K + N) * 2 * GNR; }
+// Elements of scratch that `transposed` needs (`ct`): Cᵀ, and a block of K of the edge columns of A
+// with their columns of Cᵀ (at most two panels each).
+static long GCAT(GNAME, transposedSize)(long M, long N) { return N * (M + GAPAD) + (GKC + N) * 2 * GNR; }
 
 // Forms C = Aᵀ·op(B) as Cᵀ = op(B)ᵀ·A into `ct` (rows M + GAPAD apart, so the tile's rows do not
 // share L1 sets), then writes it back transposed. Each element is the same chain of multiply-adds
@@ -338,7 +338,7 @@ GATTR static void GCAT(GNAME, transposed)(int transB, long M, long N, long K, co
     if (head > M) head = M;
     long end = head + (M - head) / GNR * GNR, tail = M - end, edge = head + tail;
     long ldEdge = (edge + GNR - 1) / GNR * GNR;
-    GT *edgeA = ct + N * ldct, *edgeC = edgeA + K * ldEdge;
+    GT *edgeA = ct + N * ldct, *edgeC = edgeA + GKC * ldEdge;
     // Column e of the edge is row edgeRow(e) of C: the head's, then the tail's.
 #define GEDGE_ROW(e) ((e) < head ? (e) : end + (e) - head)
     if (beta != 0) {
@@ -349,16 +349,22 @@ GATTR static void GCAT(GNAME, transposed)(int transB, long M, long N, long K, co
     }
     if (end > head)
         GNAME(!transB, 0, N, end - head, K, 1, B, ldb, A + head, lda, beta, ct + head, ldct, packedA, packedB, NULL, 1);
-    if (edge > 0) {
-        for (long p = 0; p < K; p++) {
+    // A block of K at a time, so the copy needs no more scratch whatever K is; each block's products
+    // continue the chains from the last (driver beta 1).
+    for (long pc = 0; edge > 0 && pc < K; pc += GKC) {
+        long kc = K - pc < GKC ? K - pc : GKC;
+        for (long p = 0; p < kc; p++) {
             GT *row = edgeA + p * ldEdge;
-            const GT *src = A + p * lda;
+            const GT *src = A + (pc + p) * lda;
             long e = 0;
             for (; e < head; e++) row[e] = src[e];
             for (; e < edge; e++) row[e] = src[end + e - head];
             for (; e < ldEdge; e++) row[e] = 0;
         }
-        GNAME(!transB, 0, N, ldEdge, K, 1, B, ldb, edgeA, ldEdge, beta, edgeC, ldEdge, packedA, packedB, NULL, 1);
+        GNAME(!transB, 0, N, ldEdge, kc, 1, transB ? B + pc : B + pc * ldb, ldb, edgeA, ldEdge, pc > 0 ? 1 : beta,
+              edgeC, ldEdge, packedA, packedB, NULL, 1);
+    }
+    if (edge > 0) {
         for (long e = 0; e < edge; e++)
             for (long j = 0; j < N; j++) C[GEDGE_ROW(e) * ldc + j] = edgeC[j * ldEdge + e];
     }
