@@ -174,9 +174,9 @@ struct BackwardDirection<Scalar: TensorScalar>: @unchecked Sendable {
         storage = owned
     }
 
-    /// Every block back through the sequence, then their products summed in block order. `x` is the
-    /// layer's input [T, B, I], `dOut` its output's gradient, `dX` its input's (added to by the
-    /// second direction), `hs` the cache's h [T, B, H].
+    /// Every block back through the sequence (`weightGradients` then sums their products in block
+    /// order). `x` is the layer's input [T, B, I], `dOut` its output's gradient, `dX` its input's
+    /// (added to by the second direction), `hs` the cache's h [T, B, H].
     func run(x: Tensor<Scalar>, dOut: Tensor<Scalar>, dX: inout [Scalar], hs: [Scalar]) {
         x.withBase { px in
         dOut.withBase { pdOut in
@@ -193,8 +193,7 @@ struct BackwardDirection<Scalar: TensorScalar>: @unchecked Sendable {
                 }
             }
         } } } }
-        sumBlocks(product, each: jointWidth * GH)
-        if separateInput { sumBlocks(inputProduct, each: inputJointWidth * GH) }
+        // The blocks' products are summed as `weightGradients` transposes them.
     }
 }
 
@@ -217,48 +216,84 @@ extension BackwardDirection {
         }
     }
 
-    /// The blocks' products, summed in block order into the first block's: a pass front to back
-    /// over each (the other cores' products come from their caches; read in tiles, line by line,
-    /// they took several times as long).
-    func sumBlocks(_ products: Pointer, each count: Int) {
-        let sum = products
+    /// Columns `columns` of the blocks' [_, G·H] products (`each` values apart), summed in block
+    /// order into the first block's: each row's piece front to back, block after block (the same
+    /// additions, in the same order, as a pass over whole products; the other cores' products come
+    /// from their caches, and read in tiles, line by line, they took several times as long).
+    func sumBlocks(_ products: Pointer, each count: Int, columns: Range<Int>) {
+        let rows = count / GH, width = columns.count, GH = GH
         for block in 1..<blocks.count {
-            Scalar._binary(.add, sum, aRow: 0, aStep: 1, sum + block * count, bRow: 0, bStep: 1, sum, rows: 1, count: count, 0, 0)
+            for row in 0..<rows {
+                let sum = products + (row &* GH &+ columns.lowerBound), other = sum + block &* count
+                for i in 0..<width { sum[i] = sum[i] + other[i] }
+            }
         }
     }
 
-    /// The weight gradients in PyTorch's order (w_ih, w_hh[, b_ih, b_hh]): the summed products'
-    /// rows, transposed.
+    /// The weight gradients in PyTorch's order (w_ih, w_hh[, b_ih, b_hh]): the blocks' products
+    /// summed in block order into the first block's, then its rows transposed, the columns of the
+    /// products (rows of the results) split over the cores, each summing and transposing its own
+    /// columns (so no core waits for another's sums), rather than both passes on one core while
+    /// the others wait (BENCHMARKS.md).
     func weightGradients() -> [Tensor<Scalar>] {
-        var grads = [
-            separateInput ? transposed(inputProduct, first: 0, columns: I) : transposed(product, first: H, columns: I),
-            transposed(product, first: 0, columns: H),
-        ]
+        let GH = GH, separateInput = separateInput
+        var wih: [Scalar] = uninitializedScalars(GH * I), whh: [Scalar] = uninitializedScalars(GH * H)
+        // RNN and LSTM: the same gate gradients feed both biases, so one sum serves both.
+        var bih: [Scalar] = uninitializedScalars(hasBias ? GH : 0)
+        var bhh: [Scalar] = uninitializedScalars(hasBias && separateInput ? GH : 0)
+        wih.withUnsafeMutableBufferPointer { wih in
+        whh.withUnsafeMutableBufferPointer { whh in
+        bih.withUnsafeMutableBufferPointer { bih in
+        bhh.withUnsafeMutableBufferPointer { bhh in
+            let hidden = (source: product, each: jointWidth * GH)
+            // w_ih's rows: GRU's own products, else rows H..<H + I of the joint ones (then the bias row).
+            let input = separateInput ? (source: inputProduct, each: inputJointWidth * GH, first: 0)
+                : (source: product, each: jointWidth * GH, first: H)
+            var jobs = [TransposedRows(source: input.source, first: input.first, columns: I, target: wih.baseAddress),
+                        TransposedRows(source: hidden.source, first: 0, columns: H, target: whh.baseAddress)]
+            if hasBias {
+                jobs.append(TransposedRows(source: input.source, first: input.first + I, columns: 1, target: bih.baseAddress))
+                if separateInput {
+                    jobs.append(TransposedRows(source: hidden.source, first: H, columns: 1, target: bhh.baseAddress))
+                }
+            }
+            // Pieces of at least 64 columns, so that a small layer stays on one core.
+            let pieces = Swift.max(1, Swift.min(emberThreadCount, GH / 64))
+            WorkerPool.shared.run(chunks: pieces, threads: pieces) { piece in
+                let columns = (piece * GH / pieces)..<((piece + 1) * GH / pieces)
+                sumBlocks(hidden.source, each: hidden.each, columns: columns)
+                if separateInput { sumBlocks(input.source, each: input.each, columns: columns) }
+                for job in jobs { job.transpose(rows: columns, GH: GH) }
+            }
+        } } } }
+        var grads = [Tensor(shape: [GH, I], scalars: wih), Tensor(shape: [GH, H], scalars: whh)]
         if hasBias {
-            let bih = separateInput ? transposed(inputProduct, first: I, columns: 1, vector: true)
-                : transposed(product, first: H + I, columns: 1, vector: true)
-            // RNN and LSTM: the same gate gradients feed both biases, so the same sums.
-            grads += [bih, separateInput ? transposed(product, first: H, columns: 1, vector: true) : bih]
+            let b = Tensor(shape: [GH], scalars: bih)
+            grads += [b, separateInput ? Tensor(shape: [GH], scalars: bhh) : b]
         }
         return grads
     }
+}
 
-    /// Rows [first, first + columns) of a [_, G·H] product, transposed into [G·H, columns] (a vector
-    /// [G·H] when `vector`): eight source rows at a time, read front to back together, each output
-    /// row written eight values at a time rather than a value per cache line (BENCHMARKS.md).
-    func transposed(_ source: Pointer, first: Int, columns: Int, vector: Bool = false) -> Tensor<Scalar> {
-        var result: [Scalar] = uninitializedScalars(GH * columns)
-        result.withUnsafeMutableBufferPointer { pr in
-            let src = source + first * GH, dst = pr.baseAddress!
-            for c0 in stride(from: 0, to: columns, by: 8) {
-                let width = Swift.min(8, columns - c0)
-                let rows = src + c0 * GH
-                for m in 0..<GH {
-                    let d = dst + (m &* columns &+ c0)
-                    for k in 0..<width { d[k] = rows[k &* GH &+ m] }
-                }
+/// One weight gradient as `BackwardDirection.weightGradients` makes it: rows `first..<first + columns`
+/// of the summed [_, G·H] products at `source`, transposed into `target` [G·H, columns].
+struct TransposedRows<Scalar: TensorScalar>: @unchecked Sendable {
+    let source: UnsafeMutablePointer<Scalar>
+    let first: Int, columns: Int
+    let target: UnsafeMutablePointer<Scalar>?
+
+    /// Rows `rows` of the result (columns of the products): eight product rows at a time, read front
+    /// to back together, each result row written eight values at a time rather than a value per
+    /// cache line (BENCHMARKS.md).
+    func transpose(rows: Range<Int>, GH: Int) {
+        guard let target else { return }
+        for c0 in stride(from: 0, to: columns, by: 8) {
+            let width = Swift.min(8, columns - c0)
+            let src = source + (first + c0) * GH
+            for m in rows {
+                let d = target + (m &* columns &+ c0)
+                for k in 0..<width { d[k] = src[k &* GH &+ m] }
             }
         }
-        return Tensor(shape: vector ? [GH] : [GH, columns], scalars: result)
     }
 }

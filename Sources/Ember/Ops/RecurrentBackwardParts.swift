@@ -10,7 +10,7 @@
 
 extension BackwardDirection {
     /// Every block back through the sequence in `parts` parts of rows each, chunk by chunk, on
-    /// `threads` threads, then the blocks' products summed as in `run`. A block's chunk with no row
+    /// `threads` threads, then the blocks' products summed by `weightGradients`. A block's chunk with no row
     /// inside its sequence adds nothing; a block with none at all gets zeros (as in `runBlock`).
     func runInParts(_ parts: Int, threads: Int, _ memory: BackwardMemory<Scalar>) {
         let wholeBlocks = blocks.indices.map { makeBlock($0) }
