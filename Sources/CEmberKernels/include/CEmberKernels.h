@@ -30,6 +30,7 @@ ember_kernel_level ember_kernel_level_in_use(void);
 /// environment sets them (`MALLOC_TRIM_THRESHOLD_`, `MALLOC_MMAP_THRESHOLD_`, `MALLOC_TOP_PAD_`,
 /// `GLIBC_TUNABLES`), or `EMBER_MALLOC_DEFAULTS` asks for glibc's defaults.
 int ember_malloc_tuned(void);
+
 /// The level that `EMBER_KERNEL=requested` gives on a CPU whose best level is `best`: the requested
 /// one if the CPU has it, otherwise `best`. `requested` may be NULL or empty (not set: `best`, no
 /// note). When the request cannot be followed, one line for stderr is written to `note` (at most
