@@ -120,6 +120,10 @@ func benchLengths(_ arguments: [String]) throws {
     let python = option("--python", in: arguments)
     let cells = option("--cell", in: arguments).map { [$0] } ?? ["rnn", "lstm"]
     let only = option("--only", in: arguments)
+    guard cells.allSatisfy({ ["rnn", "lstm"].contains($0) }), only.map({ ["lengths", "padded"].contains($0) }) ?? true else {
+        FileHandle.standardError.write(Data("ember-bench lengths: --cell takes rnn or lstm, --only lengths or padded\n".utf8))
+        exit(64)
+    }
     let data = try LengthsData(dataDir: dataDir, batches: batches)
     let base = FileManager.default.temporaryDirectory.appendingPathComponent("ember-lengths-\(getpid())").path
     let script = base + ".py"

@@ -135,7 +135,7 @@ struct BackwardDirection<Scalar: TensorScalar>: @unchecked Sendable {
         (mode, self.T, self.B, self.I, self.H, self.GH) = (config.mode, T, B, I, H, GH)
         (D, self.direction, self.lengths, self.batchFirst) = (config.directions, direction, lengths, batchFirst)
         ragged = lengths.contains { $0 < T }
-        sorted = ragged && RecurrentRowOrder.isDescendingWithinBlocks(lengths)
+        sorted = RecurrentRowOrder.skipsEndedRows(lengths, T: T)
         var callerOrder = Array(0..<B)
         if let rowOrder { for (p, b) in rowOrder.enumerated() { callerOrder[b] = p } }
         self.callerOrder = callerOrder

@@ -120,12 +120,12 @@ extension BackwardDirection {
     func stepBack(_ s: Int, local: Int, _ block: BackwardBlock<Scalar>, _ rows: inout StepRows, _ memory: BackwardMemory<Scalar>) {
         let (b0, n) = (block.b0, block.rows)
         let (first, end) = (block.first, block.first + block.count)
-        // The rows to test against their length; none when sorted (the first rows.count of the block).
         let t = reverse ? T - 1 - s : s
         let prevT = reverse ? t + 1 : t - 1
         let hPrev = s == 0 ? UnsafePointer(h0) : memory.hs + prevT * B * H
         let cPrev = mode == .lstm ? (s == 0 ? UnsafePointer(c0) : UnsafePointer(cs! + prevT * B * H)) : hPrev
         findRows(t: t, b0: b0, rows: n, into: &rows)
+        // The rows to test against their length; none when sorted (the block's first rows.count).
         let activeEnd = sorted ? Swift.max(first, Swift.min(end, b0 + rows.count)) : end
         let test = ragged && !sorted
         // Rows past their end: dX is zero there (the second direction adds nothing).

@@ -151,7 +151,7 @@ extension RecurrentEngine {
         // block as it goes, since its rows of a step are one product either way (the rows of all
         // steps at once would be a product per step and block, each packing W_ih again, in a
         // parallel region of its own).
-        let skipEnded = lengths.contains { $0 < T } && RecurrentRowOrder.isDescendingWithinBlocks(lengths)
+        let skipEnded = RecurrentRowOrder.skipsEndedRows(lengths, T: T)
         let projectInBlocks = skipEnded || T * B * GH >= 1 << 18
         let inputProjections = ScalarBuffer<Scalar>(uninitialized: (projectInBlocks ? 1 : T) * B * GH)
         if !projectInBlocks {
