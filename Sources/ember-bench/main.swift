@@ -8,6 +8,7 @@
 //   swift run -c release ember-bench compare --python ~/torchenv/bin/python   # side by side with PyTorch
 //   swift run -c release ember-bench scaling [--python ~/torchenv/bin/python]  # samples/s by thread count
 //   swift run -c release ember-bench lengths --python ~/torchenv/bin/python   # variable-length batches
+//   swift run -c release ember-bench cells      # the fused recurrent-cell kernels alone
 //
 // Every number is a median over several timed samples.
 import CEmberKernels
@@ -109,7 +110,7 @@ func benchOps() {
 
 let arguments = Array(CommandLine.arguments.dropFirst())
 let usage = """
-    usage: ember-bench [all | ops | gemm | train | eval | steps | compare | scaling | lengths]
+    usage: ember-bench [all | ops | gemm | train | eval | steps | compare | scaling | lengths | cells]
       all      ops and gemm (default)
       ops      [--calls N]: small ops through the tape, forward + backward, median ns per op; with
                --calls, exactly N calls per measurement (for counting instructions with callgrind);
@@ -134,6 +135,8 @@ let usage = """
                lengths: against the same batches padded, the ideal (padded × 28 / mean length) and,
                with --python, PyTorch padded and with pack_padded_sequence; [--cell rnn|lstm]
                [--only lengths|padded] run one model / one Ember column (for callgrind)
+      cells    [--rows 32] [--hidden 128]: the fused LSTM and GRU step kernels alone (forward and
+               backward, operands in cache), median ns per call and per unit
     Set EMBER_KERNEL=portable|avx2|avx512 to measure a particular kernel path. With avx2 on a CPU that
     has AVX-512 (standing in for an AVX2-only machine), the PyTorch runs of compare, scaling and
     lengths are held to AVX2 too (ATEN_CPU_CAPABILITY, MKL_ENABLE_INSTRUCTIONS, ONEDNN_MAX_CPU_ISA)
@@ -167,6 +170,7 @@ do {
     case "steps": benchSteps(Array(arguments.dropFirst()))
     case "scaling": benchScaling(Array(arguments.dropFirst()))
     case "lengths": try benchLengths(Array(arguments.dropFirst()))
+    case "cells": benchCells(Array(arguments.dropFirst()))
     case "-h", "--help", "help": print(usage)
     default:
         FileHandle.standardError.write(Data("ember-bench: unknown command '\(arguments[0])'\n\(usage)\n".utf8))
