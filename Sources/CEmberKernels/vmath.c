@@ -20,10 +20,12 @@
 #undef VNAME
 
 #define VB 64
+#define VSCALEF
 #define VATTR __attribute__((target("avx512f,avx512vl,avx512dq,avx2,fma")))
 #define VNAME(x) x##_avx512
 #include "vmath_template.h"
 #undef VB
+#undef VSCALEF
 #undef VATTR
 #undef VNAME
 #endif

@@ -1,7 +1,8 @@
 // Vectorised exp, tanh and sigmoid of one float vector, and the vector types they use (VF, VI, VFU,
 // VLANES), for the templates that include this file (vmath_template.h, cells_template.h); the
 // includer undefines the type names when done.
-// Parameters: VB (vector bytes), VATTR (function attributes), VNAME(x) (name suffixing).
+// Parameters: VB (vector bytes), VATTR (function attributes), VNAME(x) (name suffixing), and
+// VSCALEF, defined where the vector is one AVX-512 register (exp then scales with vscalefps).
 #define VF VNAME(vf)
 #define VI VNAME(vi)
 #define VFU VNAME(vfu)
@@ -33,7 +34,7 @@ static inline VATTR VF VNAME(exp)(VF x) {
     p = p * r + 0.5f;
     p = p * r + 1.0f;
     p = p * r + 1.0f;
-#if VB == 64 && defined(__x86_64__)
+#if defined(VSCALEF)
     // p·2^n in one instruction (vscalefps), where the lines below take nine. The same bits for
     // every float x, checked over all 2^32: both are p·2^n rounded once, and the only results that
     // would round (below FLT_MIN) are flushed to 0 after.
