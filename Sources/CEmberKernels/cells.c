@@ -14,7 +14,8 @@
 // nothing from pairs and keeps one; so does the sequence kernel, whose register tiles are sized
 // for one.
 #pragma clang diagnostic push
-#pragma clang diagnostic ignored "-Wpsabi"   // 64-byte vectors between inlined helpers, without AVX-512
+// Vectors wider than the target's registers, passed between helpers that are all inlined.
+#pragma clang diagnostic ignored "-Wpsabi"
 
 #define VATTR
 #define VB 32

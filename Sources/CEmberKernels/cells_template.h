@@ -7,7 +7,8 @@
 // same vector functions ember_vsigmoidf and ember_vtanhf use. Results are therefore bitwise those of
 // the plain path at the same kernel level, whatever the vector width: each lane is computed alone.
 // (cells.c instantiates them with vectors of two registers on AVX2 and in the portable build: see there.)
-// Parameters: VB (vector bytes), VATTR (function attributes), VNAME(x) (name suffixing).
+// Parameters: VB (vector bytes), VATTR (function attributes), VNAME(x) (name suffixing), VSCALEF
+// (see vmath_functions.h).
 #include "cells_vector.h"
 
 static VATTR void VNAME(lstm_forward)(long n, long H, const float *xw, const float *bih,

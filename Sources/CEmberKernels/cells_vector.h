@@ -2,7 +2,8 @@
 // loads and stores of a row's last, partial vector, the bias addition and ReLU, and VROW, which runs
 // a body over a row vector by vector. Each includer undefines what it defines when done (VLOAD,
 // VSTORE, VROW and the vector type names).
-// Parameters: VB (vector bytes), VATTR (function attributes), VNAME(x) (name suffixing).
+// Parameters: VB (vector bytes), VATTR (function attributes), VNAME(x) (name suffixing), VSCALEF
+// (see vmath_functions.h).
 #include "vmath_functions.h"
 
 // The first `w` lanes of p (the rest zero); `w` is VLANES except at a row's end.

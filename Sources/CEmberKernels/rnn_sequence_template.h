@@ -1,6 +1,7 @@
 // A one-layer tanh/ReLU RNN evaluated over the whole sequence in one kernel, instantiated per
 // instruction set by cells.c, with vectors of one register (its register tiles are sized for them).
-// Parameters: VB (vector bytes), VATTR (function attributes), VNAME(x) (name suffixing).
+// Parameters: VB (vector bytes), VATTR (function attributes), VNAME(x) (name suffixing), VSCALEF
+// (see vmath_functions.h).
 #include "cells_vector.h"
 
 // acc + a·b, contracted into one fused multiply-add wherever the target has one: clang's default

@@ -1,6 +1,6 @@
 // Vectorised exp, tanh and sigmoid of one float vector, and the vector types they use (VF, VI, VFU,
-// VLANES), for the templates that include this file (vmath_template.h, and cells_vector.h for the cell templates); the
-// includer undefines the type names when done.
+// VLANES), for the templates that include this file (vmath_template.h, and cells_vector.h for the
+// cell templates); the includer undefines the type names when done.
 // Parameters: VB (vector bytes), VATTR (function attributes), VNAME(x) (name suffixing), and
 // VSCALEF, defined where the vector is one AVX-512 register (exp then scales with vscalefps).
 #define VF VNAME(vf)
