@@ -5,11 +5,14 @@
 #include <stdlib.h>
 
 // The step kernels (cells_template.h) and the RNN sequence kernel (rnn_sequence_template.h), per
-// level. The step kernels use vectors of two registers on AVX2 and in the portable build (64 and
-// 32 bytes): every operation is then a pair of independent instructions, and the long dependent
-// chains of exp and tanh (about 130 cycles from a gate's pre-activation to h, a division on each)
-// run two at a time, where with one register per vector the core waited on them. LSTM forward 21 %
-// and GRU forward 17 % faster on AVX2, with the same bits: each lane's operations are unchanged
+// level. The step kernels come twice on AVX2 and in the portable build: with vectors of one
+// register, and with vectors of two (64 and 32 bytes, the `_pair` kernels), which run when every
+// vector of a row is whole (H a multiple of their lanes). In pairs, every operation is two
+// independent instructions, and the long dependent chains of exp and tanh (about 130 cycles from
+// a gate's pre-activation to h, a division on each) run two at a time, where with one register per
+// vector the core waited on them: LSTM forward 21 % and GRU forward 17 % faster on AVX2. A row's
+// last, partial vector is slow in pairs (lane by lane through a vector wider than the registers),
+// hence the choice by H. Both give the same bits: each lane's operations are unchanged
 // (BENCHMARKS.md). AVX-512, whose exp is shorter (vscalefps) and which has 32 registers, gained
 // nothing from pairs and keeps one; so does the sequence kernel, whose register tiles are sized
 // for one.
@@ -18,28 +21,34 @@
 #pragma clang diagnostic ignored "-Wpsabi"
 
 #define VATTR
-#define VB 32
+#define VB 16
 #define VNAME(x) cell_##x##_portable
 #include "cells_template.h"
-#undef VB
 #undef VNAME
-#define VB 16
 #define VNAME(x) seq_##x##_portable
 #include "rnn_sequence_template.h"
+#undef VB
+#undef VNAME
+#define VB 32
+#define VNAME(x) cell_##x##_portable_pair
+#include "cells_template.h"
 #undef VB
 #undef VATTR
 #undef VNAME
 
 #if defined(__x86_64__)
 #define VATTR __attribute__((target("avx2,fma")))
-#define VB 64
+#define VB 32
 #define VNAME(x) cell_##x##_avx2
 #include "cells_template.h"
-#undef VB
 #undef VNAME
-#define VB 32
 #define VNAME(x) seq_##x##_avx2
 #include "rnn_sequence_template.h"
+#undef VB
+#undef VNAME
+#define VB 64
+#define VNAME(x) cell_##x##_avx2_pair
+#include "cells_template.h"
 #undef VB
 #undef VATTR
 #undef VNAME
@@ -59,42 +68,45 @@
 #endif
 #pragma clang diagnostic pop
 
-#define CELL_DISPATCH(level, FN, ...)                                                              \
-    EMBER_DISPATCH(level, cell_##FN##_portable(__VA_ARGS__), cell_##FN##_avx2(__VA_ARGS__),          \
-                   cell_##FN##_avx512(__VA_ARGS__));
+// A level's kernel in pairs when H is a multiple of the pair's lanes, else in single registers.
+#define CELL_PAIR_OR_SINGLE(FN, LEVEL, LANES, H, ...)                                               \
+    ((H) % (LANES) == 0 ? cell_##FN##_##LEVEL##_pair(__VA_ARGS__) : cell_##FN##_##LEVEL(__VA_ARGS__))
+#define CELL_DISPATCH(level, FN, H, ...)                                                           \
+    EMBER_DISPATCH(level, CELL_PAIR_OR_SINGLE(FN, portable, 8, H, __VA_ARGS__),                    \
+                   CELL_PAIR_OR_SINGLE(FN, avx2, 16, H, __VA_ARGS__), cell_##FN##_avx512(__VA_ARGS__));
 
 void ember_lstm_forward_f(ember_kernel_level level, long n, long H, const float *xw, const float *bih,
                           const float *gh, const float *bhh, const float *cPrev, float *gates,
                           float *c, float *h) {
-    CELL_DISPATCH(level, lstm_forward, n, H, xw, bih, gh, bhh, cPrev, gates, c, h)
+    CELL_DISPATCH(level, lstm_forward, H, n, H, xw, bih, gh, bhh, cPrev, gates, c, h)
 }
 
 void ember_lstm_backward_f(ember_kernel_level level, long n, long H, const float *dh,
                            const float *out, long outStride, const float *gates, const float *c,
                            const float *cPrev, float *dc, float *dz) {
-    CELL_DISPATCH(level, lstm_backward, n, H, dh, out, outStride, gates, c, cPrev, dc, dz)
+    CELL_DISPATCH(level, lstm_backward, H, n, H, dh, out, outStride, gates, c, cPrev, dc, dz)
 }
 
 void ember_gru_forward_f(ember_kernel_level level, long n, long H, const float *xw, const float *bih,
                          const float *gh, const float *bhh, const float *hPrev, float *gates,
                          float *hn, float *h) {
-    CELL_DISPATCH(level, gru_forward, n, H, xw, bih, gh, bhh, hPrev, gates, hn, h)
+    CELL_DISPATCH(level, gru_forward, H, n, H, xw, bih, gh, bhh, hPrev, gates, hn, h)
 }
 
 void ember_gru_backward_f(ember_kernel_level level, long n, long H, const float *dh,
                           const float *out, long outStride, const float *gates, const float *hn,
                           const float *hPrev, float *dzx, float *dzh, float *direct) {
-    CELL_DISPATCH(level, gru_backward, n, H, dh, out, outStride, gates, hn, hPrev, dzx, dzh, direct)
+    CELL_DISPATCH(level, gru_backward, H, n, H, dh, out, outStride, gates, hn, hPrev, dzx, dzh, direct)
 }
 
 void ember_rnn_backward_f(ember_kernel_level level, int relu, long n, long H, const float *dh,
                           const float *out, long outStride, const float *h, float *dz) {
-    CELL_DISPATCH(level, rnn_backward, relu, n, H, dh, out, outStride, h, dz)
+    CELL_DISPATCH(level, rnn_backward, H, relu, n, H, dh, out, outStride, h, dz)
 }
 
 void ember_rnn_forward_f(ember_kernel_level level, int relu, long n, long H, float *y, long ldy,
                          const float *gh, const float *bih, const float *bhh) {
-    CELL_DISPATCH(level, rnn_forward, relu, n, H, y, ldy, gh, bih, bhh)
+    CELL_DISPATCH(level, rnn_forward, H, relu, n, H, y, ldy, gh, bih, bhh)
 }
 
 int ember_rnn_sequence_f(ember_kernel_level level, int relu, long n, long T, long I, long H,

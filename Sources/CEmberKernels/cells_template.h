@@ -6,7 +6,8 @@
 // operations, in exactly the order, of Ember's plain (Swift) step code; sigmoid and tanh are the
 // same vector functions ember_vsigmoidf and ember_vtanhf use. Results are therefore bitwise those of
 // the plain path at the same kernel level, whatever the vector width: each lane is computed alone.
-// (cells.c instantiates them with vectors of two registers on AVX2 and in the portable build: see there.)
+// (cells.c also instantiates them with vectors of two registers on AVX2 and in the portable build,
+// for rows of whole pairs: see there.)
 // Parameters: VB (vector bytes), VATTR (function attributes), VNAME(x) (name suffixing), VSCALEF
 // (see vmath_functions.h).
 #include "cells_vector.h"

@@ -12,14 +12,15 @@ import Testing
     /// with the output gradient rows `outStride` apart as in a bidirectional layer.
     struct Step {
         let mode: RecurrentMode
-        let n = 3, H = 37
+        let n = 3, H: Int
         var GH: Int { mode.gates * H }
         var outStride: Int { 2 * H + 5 }
-        let xw, gh, hPrev, cPrev, dh, out, h, gates, extra, dc: [Double]
+        var xw, gh, hPrev, cPrev, dh, out, h, gates, extra, dc: [Double]
 
-        init(_ mode: RecurrentMode) {
+        init(_ mode: RecurrentMode, H: Int = 37) {
             self.mode = mode
-            let (n, H, GH) = (3, 37, mode.gates * 37)
+            self.H = H
+            let (n, GH) = (3, mode.gates * H)
             xw = randomTensor([n * GH], seed: 1, low: -3, high: 3).scalars
             gh = randomTensor([n * GH], seed: 2, low: -3, high: 3).scalars
             hPrev = randomTensor([n * H], seed: 3).scalars
@@ -97,6 +98,36 @@ import Testing
             }
             return ((hOut + c + gOut + e).map { Double($0) }, (dzx + dzh + direct + dcIO).map { Double($0) })
         }
+
+        /// This step with H + 1 units: every block of H values (a gate's, or a state's) gets a unit
+        /// appended (0.25), and each output-gradient row keeps its first H values in front.
+        func withOneMoreUnit() -> Step {
+            var wider = Step(mode, H: H + 1)
+            func widen(_ v: [Double]) -> [Double] {
+                var result: [Double] = []
+                for start in stride(from: 0, to: v.count, by: H) {
+                    result += v[start..<(start + H)]
+                    result.append(0.25)
+                }
+                return result
+            }
+            (wider.xw, wider.gh, wider.gates) = (widen(xw), widen(gh), widen(gates))
+            (wider.hPrev, wider.cPrev, wider.dh, wider.h, wider.extra, wider.dc) = (widen(hPrev), widen(cPrev), widen(dh), widen(h), widen(extra), widen(dc))
+            wider.out = []
+            for b in 0..<n {
+                wider.out += out[(b * outStride)..<(b * outStride + H)]
+                wider.out += [0.25] + [Double](repeating: 0, count: H + 6)
+            }
+            return wider
+        }
+
+        /// `outputs` of a step of H + 1 units (`fused(at:)`'s parts, each made of blocks of H + 1
+        /// values), without each block's last unit.
+        static func dropLastUnit(_ outputs: [Double], H: Int) -> [Double] {
+            var result: [Double] = []
+            for start in stride(from: 0, to: outputs.count, by: H + 1) { result += outputs[start..<(start + H)] }
+            return result
+        }
     }
 
     @Test(arguments: modes)
@@ -109,6 +140,22 @@ import Testing
         // And the plain Float code is the Double one up to Float rounding.
         #expect(maxDifference(forwardPlain, step.forward(Double.self, plain: true)) < 1e-5)
         #expect(maxDifference(backwardPlain, step.backward(Double.self, plain: true)) < 1e-5)
+    }
+
+    /// Rows of whole pairs of registers (H = 48: the `_pair` kernels of AVX2 and the portable build)
+    /// give the bits of the single-register kernels, which run for H = 49: the same inputs in units
+    /// 0..<48 of every gate and state of a 49-unit step give the same outputs there, on every level.
+    @Test(arguments: levels)
+    func pairedKernelsGiveTheSingleRegisterBits(level: KernelLevel) {
+        for mode in Self.modes {
+            let paired = Step(mode, H: 48), single = paired.withOneMoreUnit()
+            let (forward, backward) = paired.fused(at: level), (forward49, backward49) = single.fused(at: level)
+            for (name, single, paired) in [("forward", Step.dropLastUnit(forward49, H: 48), forward),
+                                           ("backward", Step.dropLastUnit(backward49, H: 48), backward)] {
+                let differing = zip(single, paired).filter { $0.bitPattern != $1.bitPattern }.count
+                #expect(single.count == paired.count && differing == 0, "\(name) \(mode) \(level): \(differing) values differ")
+            }
+        }
     }
 
     @Test(arguments: levels)

@@ -78,8 +78,10 @@ static void vmathCases(ember_kernel_level level) {
     free(x); free(y);
 }
 
-static void cellCases(ember_kernel_level level) {
-    long n = 13, H = 37;  // partial vectors at every width
+// The step kernels for n rows of H units; each case's name gets `suffix`.
+static void stepCases(ember_kernel_level level, long n, long H, const char *suffix) {
+    char name[64];
+#define REPORT(label, p, count) (snprintf(name, sizeof name, "%s%s", label, suffix), report(name, p, count))
     state = 9;
     float *xw = filled(n * 4 * H, -2, 2), *gh = filled(n * 4 * H, -2, 2), *bih = filled(4 * H, -1, 1);
     float *bhh = filled(4 * H, -1, 1), *prev = filled(n * H, -1, 1), *dh = filled(n * H, -1, 1);
@@ -88,32 +90,44 @@ static void cellCases(ember_kernel_level level) {
     float *dz = malloc((size_t)n * 4 * H * sizeof(float)), *dzh = malloc((size_t)n * 3 * H * sizeof(float));
     float *direct = malloc((size_t)n * H * sizeof(float));
     ember_lstm_forward_f(level, n, H, xw, bih, gh, bhh, prev, gates, c, h);
-    report("lstm_forward_gates", gates, n * 4 * H);
-    report("lstm_forward_h", h, n * H);
+    REPORT("lstm_forward_gates", gates, n * 4 * H);
+    REPORT("lstm_forward_h", h, n * H);
     ember_lstm_backward_f(level, n, H, dh, h, H, gates, c, prev, dc, dz);
-    report("lstm_backward_dz", dz, n * 4 * H);
-    report("lstm_backward_dc", dc, n * H);
+    REPORT("lstm_backward_dz", dz, n * 4 * H);
+    REPORT("lstm_backward_dc", dc, n * H);
     ember_gru_forward_f(level, n, H, xw, bih, gh, bhh, prev, gates, c, h);
-    report("gru_forward_gates", gates, n * 3 * H);
-    report("gru_forward_h", h, n * H);
+    REPORT("gru_forward_gates", gates, n * 3 * H);
+    REPORT("gru_forward_h", h, n * H);
     ember_gru_backward_f(level, n, H, dh, h, H, gates, c, prev, dz, dzh, direct);
-    report("gru_backward_dzx", dz, n * 3 * H);
-    report("gru_backward_dzh", dzh, n * 3 * H);
+    REPORT("gru_backward_dzx", dz, n * 3 * H);
+    REPORT("gru_backward_dzh", dzh, n * 3 * H);
     for (int relu = 0; relu < 2; relu++) {
         memcpy(h, xw, (size_t)n * H * sizeof(float));
         ember_rnn_forward_f(level, relu, n, H, h, H, gh, bih, bhh);
-        report(relu ? "rnn_relu_forward" : "rnn_tanh_forward", h, n * H);
+        REPORT(relu ? "rnn_relu_forward" : "rnn_tanh_forward", h, n * H);
         ember_rnn_backward_f(level, relu, n, H, dh, h, H, h, dz);
-        report(relu ? "rnn_relu_backward" : "rnn_tanh_backward", dz, n * H);
+        REPORT(relu ? "rnn_relu_backward" : "rnn_tanh_backward", dz, n * H);
     }
+#undef REPORT
+    free(xw); free(gh); free(bih); free(bhh); free(prev); free(dh); free(gates); free(c); free(h);
+    free(dc); free(dz); free(dzh); free(direct);
+}
+
+static void cellCases(ember_kernel_level level) {
+    stepCases(level, 13, 37, "");      // partial vectors at every width (single-register kernels)
+    stepCases(level, 5, 48, "_h48");   // whole vectors at every width (AVX2's and portable pairs)
+    // The sequence kernel takes the first H = 37 case's biases: the same draws again.
+    state = 9;
+    free(filled(13 * 4 * 37, -2, 2));
+    free(filled(13 * 4 * 37, -2, 2));
+    float *bih = filled(4 * 37, -1, 1), *bhh = filled(4 * 37, -1, 1);
     long B = 11, T = 9, I = 28, HS = 40;
     state = 21;
     float *x = filled(B * T * I, -1, 1), *wih = filled(HS * I, -0.3f, 0.3f), *whh = filled(HS * HS, -0.3f, 0.3f);
     float *y = malloc((size_t)B * T * HS * sizeof(float));
     if (ember_rnn_sequence_f(level, 0, B, T, I, HS, x, T * I, I, wih, whh, bih, bhh, NULL, y, T * HS, HS))
         report("rnn_sequence", y, B * T * HS);
-    free(xw); free(gh); free(bih); free(bhh); free(prev); free(dh); free(gates); free(c); free(h);
-    free(dc); free(dz); free(dzh); free(direct); free(x); free(wih); free(whh); free(y);
+    free(bih); free(bhh); free(x); free(wih); free(whh); free(y);
 }
 
 static void adamCases(ember_kernel_level level) {
