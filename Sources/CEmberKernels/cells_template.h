@@ -141,10 +141,4 @@ static VATTR void VNAME(rnn_forward)(int relu, long n, long H, float *y, long ld
     }
 }
 
-#undef VLOAD
-#undef VSTORE
-#undef VROW
-#undef VF
-#undef VI
-#undef VFU
-#undef VLANES
+#include "cells_vector_end.h"

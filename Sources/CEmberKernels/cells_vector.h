@@ -1,7 +1,7 @@
 // The vector helpers of the recurrent-cell templates (cells_template.h, rnn_sequence_template.h):
 // loads and stores of a row's last, partial vector, the bias addition and ReLU, and VROW, which runs
-// a body over a row vector by vector. Each includer undefines what it defines when done (VLOAD,
-// VSTORE, VROW and the vector type names).
+// a body over a row vector by vector. Each includer ends with cells_vector_end.h, which undefines
+// them (VLOAD, VSTORE, VROW and the vector type names).
 // Parameters: VB (vector bytes), VATTR (function attributes), VNAME(x) (name suffixing), VSCALEF
 // (see vmath_functions.h).
 #include "vmath_functions.h"

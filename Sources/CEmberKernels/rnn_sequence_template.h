@@ -117,10 +117,4 @@ static VATTR void VNAME(rnn_sequence)(int relu, long n, long T, long I, long H, 
 
 #undef SEQ_ROWS
 #undef RT
-#undef VLOAD
-#undef VSTORE
-#undef VROW
-#undef VF
-#undef VI
-#undef VFU
-#undef VLANES
+#include "cells_vector_end.h"
