@@ -1,3 +1,4 @@
+import Foundation
 import Synchronization
 import Testing
 @testable import Ember
@@ -20,6 +21,24 @@ final class Counters: Sendable {
             WorkerPool.shared.run(chunks: chunks, threads: 2) { i in counters.counts.withLock { $0[i] += 1 } }
         }
         #expect(counters.counts.withLock { $0 } == expected)
+    }
+
+    /// Chunk 0 of every region runs on the calling thread (so that a recurrent layer's first block
+    /// of rows stays on one core from the forward pass to the backward pass), however the other
+    /// chunks are shared out.
+    @Test func theCallerRunsChunkZero() {
+        let caller = pthread_self()
+        let ranOnCaller = Mutex<[Bool]>([])
+        for chunks in [2, 3, 8] {
+            for _ in 0..<200 {
+                WorkerPool.shared.run(chunks: chunks, threads: 2) { i in
+                    let here = pthread_equal(pthread_self(), caller) != 0
+                    if i == 0 { ranOnCaller.withLock { $0.append(here) } }
+                }
+            }
+        }
+        let runs = ranOnCaller.withLock { $0 }
+        #expect(runs.count == 600 && runs.allSatisfy { $0 })
     }
 
     /// Split products, accumulating ones included (beta = 1, where running a block twice would

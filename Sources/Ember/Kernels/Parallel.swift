@@ -26,8 +26,10 @@ struct SendablePointers<Scalar>: @unchecked Sendable {
 
 /// Persistent worker threads that spin briefly between jobs, so a parallel region costs about a
 /// microsecond to start (a dispatch queue's wake-up costs tens), then sleep. One region runs at a
-/// time; the calling thread takes part. Chunks are claimed dynamically, but each chunk's work is
-/// fixed by its index, so results never depend on which thread ran it.
+/// time; the calling thread takes part, and runs chunk 0 first: with two threads, a region whose
+/// chunks are the same rows as the region before (a recurrent layer's blocks of rows, forward then
+/// backward) finds each block's rows where the same core left them. The other chunks are claimed
+/// dynamically. Each chunk's work is fixed by its index, so results never depend on which thread ran it.
 final class WorkerPool: @unchecked Sendable {
     static let shared = WorkerPool()
     /// How long an idle worker spins, in nanoseconds, before it sleeps until the next region.
@@ -74,13 +76,13 @@ final class WorkerPool: @unchecked Sendable {
             self.body = body
             chunkCount.store(chunks, ordering: .sequentiallyConsistent)
             pending.store(chunks, ordering: .sequentiallyConsistent)
-            nextChunk.store(0, ordering: .sequentiallyConsistent)
+            nextChunk.store(1, ordering: .sequentiallyConsistent)
             acknowledged.store(0, ordering: .sequentiallyConsistent)
             generation.wrappingAdd(1, ordering: .sequentiallyConsistent)
             for sleeper in sleepers where sleeper.asleep.exchange(false, ordering: .sequentiallyConsistent) {
                 sleeper.wake.signal()
             }
-            work()
+            work(first: 0)
             var spins = 0
             while pending.load(ordering: .acquiring) > 0 || acknowledged.load(ordering: .acquiring) < workerCount {
                 spins += 1
@@ -91,11 +93,16 @@ final class WorkerPool: @unchecked Sendable {
         }
     }
 
-    /// Claims and runs chunks until none are left.
-    private func work() {
+    /// Runs chunk `first` when given (the caller's chunk 0, which no worker claims), then claims and
+    /// runs chunks until none are left.
+    private func work(first: Int? = nil) {
         let wasInside = WorkerPool.isInsideRegion
         WorkerPool.insideKey.value = ThreadLocalKey.set
         defer { if !wasInside { WorkerPool.insideKey.value = nil } }
+        if let first {
+            body?(first)
+            pending.wrappingSubtract(1, ordering: .releasing)
+        }
         while true {
             let c = nextChunk.wrappingAdd(1, ordering: .acquiringAndReleasing).oldValue
             guard c < chunkCount.load(ordering: .acquiring) else { return }
