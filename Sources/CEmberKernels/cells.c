@@ -77,8 +77,8 @@
 
 void ember_lstm_forward_f(ember_kernel_level level, long n, long H, const float *xw, const float *bih,
                           const float *gh, const float *bhh, const float *cPrev, float *gates,
-                          float *c, float *h) {
-    CELL_DISPATCH(level, lstm_forward, H, n, H, xw, bih, gh, bhh, cPrev, gates, c, h)
+                          float *c, float *h, int streamed) {
+    CELL_DISPATCH(level, lstm_forward, H, n, H, xw, bih, gh, bhh, cPrev, gates, c, h, streamed)
 }
 
 void ember_lstm_backward_f(ember_kernel_level level, long n, long H, const float *dh,
@@ -89,8 +89,8 @@ void ember_lstm_backward_f(ember_kernel_level level, long n, long H, const float
 
 void ember_gru_forward_f(ember_kernel_level level, long n, long H, const float *xw, const float *bih,
                          const float *gh, const float *bhh, const float *hPrev, float *gates,
-                         float *hn, float *h) {
-    CELL_DISPATCH(level, gru_forward, H, n, H, xw, bih, gh, bhh, hPrev, gates, hn, h)
+                         float *hn, float *h, int streamed) {
+    CELL_DISPATCH(level, gru_forward, H, n, H, xw, bih, gh, bhh, hPrev, gates, hn, h, streamed)
 }
 
 void ember_gru_backward_f(ember_kernel_level level, long n, long H, const float *dh,

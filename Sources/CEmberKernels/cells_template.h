@@ -14,7 +14,7 @@
 
 static VATTR void VNAME(lstm_forward)(long n, long H, const float *xw, const float *bih,
                                       const float *gh, const float *bhh, const float *cPrev,
-                                      float *gates, float *c, float *h) {
+                                      float *gates, float *c, float *h, int streamed) {
 #pragma clang fp contract(off)
     for (long b = 0; b < n; b++) {
         const float *x = xw + b * 4 * H, *hh = gh + b * 4 * H, *cp = cPrev + b * H;
@@ -26,14 +26,15 @@ static VATTR void VNAME(lstm_forward)(long n, long H, const float *xw, const flo
             VF o = VNAME(sigmoid)(VBIASED(x, bih, 3 * H) + VBIASED(hh, bhh, 3 * H));
             VF cv = f * VLOAD(cp + j) + i * gg;
             VF t = VNAME(tanh)(cv);
-            VSTORE(g + j, i);
-            VSTORE(g + H + j, f);
-            VSTORE(g + 2 * H + j, gg);
-            VSTORE(g + 3 * H + j, o);
+            VPUT(g + j, i);
+            VPUT(g + H + j, f);
+            VPUT(g + 2 * H + j, gg);
+            VPUT(g + 3 * H + j, o);
             VSTORE(cb + j, cv);
             VSTORE(hb + j, o * t);
         })
     }
+    if (streamed) EMBER_STREAM_FENCE();
 }
 
 static VATTR void VNAME(lstm_backward)(long n, long H, const float *dh, const float *out,
@@ -60,7 +61,7 @@ static VATTR void VNAME(lstm_backward)(long n, long H, const float *dh, const fl
 
 static VATTR void VNAME(gru_forward)(long n, long H, const float *xw, const float *bih,
                                      const float *gh, const float *bhh, const float *hPrev,
-                                     float *gates, float *hn, float *h) {
+                                     float *gates, float *hn, float *h, int streamed) {
 #pragma clang fp contract(off)
     for (long b = 0; b < n; b++) {
         const float *x = xw + b * 3 * H, *hh = gh + b * 3 * H, *hp = hPrev + b * H;
@@ -70,13 +71,14 @@ static VATTR void VNAME(gru_forward)(long n, long H, const float *xw, const floa
             VF z = VNAME(sigmoid)(VBIASED(x, bih, H) + VBIASED(hh, bhh, H));
             VF hnv = VBIASED(hh, bhh, 2 * H);
             VF nv = VNAME(tanh)(VBIASED(x, bih, 2 * H) + r * hnv);
-            VSTORE(g + j, r);
-            VSTORE(g + H + j, z);
-            VSTORE(g + 2 * H + j, nv);
-            VSTORE(nb + j, hnv);
+            VPUT(g + j, r);
+            VPUT(g + H + j, z);
+            VPUT(g + 2 * H + j, nv);
+            VPUT(nb + j, hnv);
             VSTORE(hb + j, (1.0f - z) * nv + z * VLOAD(hp + j));
         })
     }
+    if (streamed) EMBER_STREAM_FENCE();
 }
 
 static VATTR void VNAME(gru_backward)(long n, long H, const float *dh, const float *out,

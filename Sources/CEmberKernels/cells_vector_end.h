@@ -3,6 +3,7 @@
 // includes cells_vector.h.
 #undef VLOAD
 #undef VSTORE
+#undef VPUT
 #undef VROW
 #undef VF
 #undef VI

@@ -31,13 +31,13 @@ func benchCells(_ arguments: [String]) {
         let ns = nanosecondsPerCall(body)
         print("| \(name) | \(Int(ns.rounded())) | \(String(format: "%.2f", ns / Double(n * H))) |")
     }
-    report("LSTM forward") { ember_lstm_forward_f(level, n, H, xw, bih, gh, bhh, state, &gates, &c, &h) }
+    report("LSTM forward") { ember_lstm_forward_f(level, n, H, xw, bih, gh, bhh, state, &gates, &c, &h, 0) }
     report("LSTM backward") {
         dc.withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: dh, count: n * H) }   // the same dc each call
         ember_lstm_backward_f(level, n, H, dh, out, H, gates, c, state, &dc, &dz)
     }
     let gruGates = Array(gates[..<(n * 3 * H)])
-    report("GRU forward") { ember_gru_forward_f(level, n, H, xw, bih, gh, bhh, state, &gates, &c, &h) }
+    report("GRU forward") { ember_gru_forward_f(level, n, H, xw, bih, gh, bhh, state, &gates, &c, &h, 0) }
     report("GRU backward") { ember_gru_backward_f(level, n, H, dh, out, H, gruGates, c, state, &dz, &dz2, &h) }
     print("")
 }

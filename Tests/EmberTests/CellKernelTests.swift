@@ -82,8 +82,8 @@ import Testing
             var hOut = [Float](repeating: 0, count: n * H), c = hOut, e = hOut
             var gOut = [Float](repeating: 0, count: n * GH)
             switch mode {
-            case .lstm: ember_lstm_forward_f(cLevel, n, H, f(xw), nil, f(gh), nil, f(cPrev), &gOut, &c, &hOut)
-            case .gru: ember_gru_forward_f(cLevel, n, H, f(xw), nil, f(gh), nil, f(hPrev), &gOut, &e, &hOut)
+            case .lstm: ember_lstm_forward_f(cLevel, n, H, f(xw), nil, f(gh), nil, f(cPrev), &gOut, &c, &hOut, 0)
+            case .gru: ember_gru_forward_f(cLevel, n, H, f(xw), nil, f(gh), nil, f(hPrev), &gOut, &e, &hOut, 0)
             case .rnnTanh, .rnnRelu: break
             }
             var dcIO = f(dc)
@@ -170,6 +170,44 @@ import Testing
         }
     }
 
+    /// The forward kernels' streamed stores (a training step's gate cache, stored past the caches)
+    /// leave, on every level, the bits of plain stores: in 64-byte-aligned buffers, where every whole
+    /// vector is streamed, and 4 values past such a start, where the kernels fall back to plain stores
+    /// of the vectors that are not aligned; with whole rows of vectors (48 units) and partial ones (37).
+    @Test(arguments: levels)
+    func streamedGatesAreThePlainBits(level: KernelLevel) {
+        let cLevel = ember_kernel_level(rawValue: UInt32(level.rawValue))
+        for mode in [RecurrentMode.lstm, .gru] {
+            for H in [48, 37] {
+                let step = Step(mode, H: H)
+                let (n, GH) = (step.n, step.GH)
+                let f: ([Double]) -> [Float] = { $0.map { Float($0) } }
+                let (xw, gh, cPrev, hPrev) = (f(step.xw), f(step.gh), f(step.cPrev), f(step.hPrev))
+                func run(streamed: Bool, offset: Int) -> [UInt32] {
+                    // One 64-byte-aligned allocation per output, read from `offset` values on.
+                    let sizes = [n * GH, n * H, n * H]
+                    let buffers = sizes.map { count in
+                        UnsafeMutableRawPointer.allocate(byteCount: (count + offset) * 4, alignment: 64)
+                            .bindMemory(to: Float.self, capacity: count + offset)
+                    }
+                    defer { buffers.forEach { $0.deallocate() } }
+                    let (g, e, h) = (buffers[0] + offset, buffers[1] + offset, buffers[2] + offset)
+                    if mode == .lstm {
+                        ember_lstm_forward_f(cLevel, n, H, xw, nil, gh, nil, cPrev, g, e, h, streamed ? 1 : 0)
+                    } else {
+                        ember_gru_forward_f(cLevel, n, H, xw, nil, gh, nil, hPrev, g, e, h, streamed ? 1 : 0)
+                    }
+                    return zip(sizes, [g, e, h]).flatMap { count, p in (0..<count).map { p[$0].bitPattern } }
+                }
+                for offset in [0, 4] {
+                    let plain = run(streamed: false, offset: offset), streamed = run(streamed: true, offset: offset)
+                    let differing = zip(plain, streamed).filter { $0 != $1 }.count
+                    #expect(differing == 0, "\(mode) \(level) H \(H) offset \(offset): \(differing) values differ")
+                }
+            }
+        }
+    }
+
     /// Biases handed to the LSTM and GRU forward kernels give, on every level, the bits of adding
     /// each bias row to xw and gh in a pass of its own and then running the kernel without biases;
     /// one bias alone too. Signed zeros in xw and gh: a missing bias must leave -0 as it is.
@@ -187,9 +225,9 @@ import Testing
                 var hOut = [Float](repeating: 0, count: n * H), c = hOut, e = hOut
                 var gOut = [Float](repeating: 0, count: n * GH)
                 if mode == .lstm {
-                    ember_lstm_forward_f(cLevel, n, H, x, bi, g, bh, f(step.cPrev), &gOut, &c, &hOut)
+                    ember_lstm_forward_f(cLevel, n, H, x, bi, g, bh, f(step.cPrev), &gOut, &c, &hOut, 0)
                 } else {
-                    ember_gru_forward_f(cLevel, n, H, x, bi, g, bh, f(step.hPrev), &gOut, &e, &hOut)
+                    ember_gru_forward_f(cLevel, n, H, x, bi, g, bh, f(step.hPrev), &gOut, &e, &hOut, 0)
                 }
                 return (hOut + c + gOut + e).map(\.bitPattern)
             }

@@ -29,6 +29,13 @@ static float *filled(long n, float low, float high) {
     for (long i = 0; i < n; i++) p[i] = uniform(low, high);
     return p;
 }
+// n floats, uninitialized, at a multiple of 64 bytes.
+static float *aligned(long n) {
+    void *p = NULL;
+    if (posix_memalign(&p, 64, (size_t)n * sizeof(float)) != 0) abort();
+    return p;
+}
+
 static void report(const char *name, const float *p, long n) {
     printf("%s %016llx\n", name, (unsigned long long)fnv1a(p, (size_t)n * sizeof(float)));
 }
@@ -78,24 +85,26 @@ static void vmathCases(ember_kernel_level level) {
     free(x); free(y);
 }
 
-// The step kernels for n rows of H units; each case's name gets `suffix`.
-static void stepCases(ember_kernel_level level, long n, long H, const char *suffix) {
+// The step kernels for n rows of H units; each case's name gets `suffix`. With `streamed`, the
+// forward kernels store their gates past the caches (into 64-byte-aligned buffers, so that every
+// whole vector is streamed): the same values as stored plainly, hence the same golden lines.
+static void stepCases(ember_kernel_level level, long n, long H, const char *suffix, int streamed) {
     char name[64];
 #define REPORT(label, p, count) (snprintf(name, sizeof name, "%s%s", label, suffix), report(name, p, count))
     state = 9;
     float *xw = filled(n * 4 * H, -2, 2), *gh = filled(n * 4 * H, -2, 2), *bih = filled(4 * H, -1, 1);
     float *bhh = filled(4 * H, -1, 1), *prev = filled(n * H, -1, 1), *dh = filled(n * H, -1, 1);
-    float *gates = malloc((size_t)n * 4 * H * sizeof(float)), *c = malloc((size_t)n * H * sizeof(float));
+    float *gates = aligned(n * 4 * H), *c = aligned(n * H);
     float *h = malloc((size_t)n * H * sizeof(float)), *dc = filled(n * H, -1, 1);
     float *dz = malloc((size_t)n * 4 * H * sizeof(float)), *dzh = malloc((size_t)n * 3 * H * sizeof(float));
     float *direct = malloc((size_t)n * H * sizeof(float));
-    ember_lstm_forward_f(level, n, H, xw, bih, gh, bhh, prev, gates, c, h);
+    ember_lstm_forward_f(level, n, H, xw, bih, gh, bhh, prev, gates, c, h, streamed);
     REPORT("lstm_forward_gates", gates, n * 4 * H);
     REPORT("lstm_forward_h", h, n * H);
     ember_lstm_backward_f(level, n, H, dh, h, H, gates, c, prev, dc, dz);
     REPORT("lstm_backward_dz", dz, n * 4 * H);
     REPORT("lstm_backward_dc", dc, n * H);
-    ember_gru_forward_f(level, n, H, xw, bih, gh, bhh, prev, gates, c, h);
+    ember_gru_forward_f(level, n, H, xw, bih, gh, bhh, prev, gates, c, h, streamed);
     REPORT("gru_forward_gates", gates, n * 3 * H);
     REPORT("gru_forward_h", h, n * H);
     ember_gru_backward_f(level, n, H, dh, h, H, gates, c, prev, dz, dzh, direct);
@@ -114,8 +123,8 @@ static void stepCases(ember_kernel_level level, long n, long H, const char *suff
 }
 
 static void cellCases(ember_kernel_level level) {
-    stepCases(level, 13, 37, "");      // partial vectors at every width (single-register kernels)
-    stepCases(level, 5, 48, "_h48");   // whole vectors at every width (AVX2's and portable pairs)
+    stepCases(level, 13, 37, "", 0);      // partial vectors at every width (single-register kernels)
+    stepCases(level, 5, 48, "_h48", 1);   // whole vectors at every width (AVX2's and portable pairs), streamed
     // The sequence kernel takes the first H = 37 case's biases: the same draws again.
     state = 9;
     free(filled(13 * 4 * 37, -2, 2));

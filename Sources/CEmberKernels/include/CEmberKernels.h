@@ -155,11 +155,16 @@ void ember_adam_f(ember_kernel_level level, long n, float *p, const float *g, fl
 /// for none): each pre-activation is (xw + bih) + (gh + bhh), bit for bit what adding each bias row
 /// in a pass of its own and then calling the kernel without biases gives.
 ///
+/// The forward kernels' `streamed` (1 or 0): whether the gates (and GRU's hn) are a cache that only a
+/// backward pass reads, long after. Then their whole vectors at addresses a multiple of the vector's
+/// size are stored past the caches (non-temporal stores, fenced before the kernel returns); the
+/// values are the same either way.
+///
 /// LSTM forward: gates = (σ, σ, tanh, σ)(xw + gh) as i, f, g, o; c = f·cPrev + i·g;
 /// h = o·tanh(c). xw, gh, gates: [n, 4H]; cPrev, c, h: [n, H].
 void ember_lstm_forward_f(ember_kernel_level level, long n, long H, const float *xw, const float *bih,
                           const float *gh, const float *bhh, const float *cPrev, float *gates,
-                          float *c, float *h);
+                          float *c, float *h, int streamed);
 /// LSTM backward: from dh (carried) + out, writes the pre-activation gradients dz [n, 4H] and
 /// updates dc [n, H] in place to the gradient of cPrev. c is the step's cell state [n, H], whose
 /// tanh it recomputes (the forward step's bits: the same function of the same values).
@@ -170,7 +175,7 @@ void ember_lstm_backward_f(ember_kernel_level level, long n, long H, const float
 /// (r, z, n) [n, 3H], hn = gh_n (with its bias) [n, H] and h [n, H].
 void ember_gru_forward_f(ember_kernel_level level, long n, long H, const float *xw, const float *bih,
                          const float *gh, const float *bhh, const float *hPrev, float *gates,
-                         float *hn, float *h);
+                         float *hn, float *h, int streamed);
 /// GRU backward: writes the gradients of the input-side pre-activations dzx [n, 3H], of the
 /// hidden-side ones dzh [n, 3H] and the direct part of hPrev's gradient, direct = dh_t·z [n, H].
 void ember_gru_backward_f(ember_kernel_level level, long n, long H, const float *dh,

@@ -10,23 +10,26 @@ extension RecurrentEngine {
     /// the fused C kernels, which compute bit for bit what `stepForwardPlain` computes. Those two
     /// alone also take the projections' biases `bih`, `bhh` ([G·H], added to each row of xw and gh
     /// as they are read, bit for bit a pass of its own would); every other caller passes nil.
+    /// `streamed`: the gates (and `newGateHidden`) are a cache for a backward pass, which the fused
+    /// kernels store past the caches (the same values; see `ember_lstm_forward_f`).
     @inline(__always)
     static func stepForward<Scalar: TensorScalar>(
         _ mode: RecurrentMode, B: Int, H: Int, xw: UnsafePointer<Scalar>, bih: UnsafePointer<Scalar>? = nil,
         gh: UnsafePointer<Scalar>, bhh: UnsafePointer<Scalar>? = nil,
         hPrev: UnsafePointer<Scalar>, cPrev: UnsafePointer<Scalar>, h: UnsafeMutablePointer<Scalar>,
-        c: UnsafeMutablePointer<Scalar>?, gates: UnsafeMutablePointer<Scalar>?, newGateHidden: UnsafeMutablePointer<Scalar>?
+        c: UnsafeMutablePointer<Scalar>?, gates: UnsafeMutablePointer<Scalar>?, newGateHidden: UnsafeMutablePointer<Scalar>?,
+        streamed: Bool = false
     ) {
         if Scalar.self == Float.self {
             let level = ember_kernel_level_in_use()
             switch mode {
             case .lstm:
                 ember_lstm_forward_f(level, B, H, float(xw), bih.map(float), float(gh), bhh.map(float), float(cPrev), float(gates!),
-                                     float(c!), float(h))
+                                     float(c!), float(h), streamed ? 1 : 0)
                 return
             case .gru:
                 ember_gru_forward_f(level, B, H, float(xw), bih.map(float), float(gh), bhh.map(float), float(hPrev), float(gates!),
-                                    float(newGateHidden!), float(h))
+                                    float(newGateHidden!), float(h), streamed ? 1 : 0)
                 return
             case .rnnTanh, .rnnRelu:
                 break   // two vector calls already

@@ -286,7 +286,9 @@ struct ForwardDirection<Scalar: TensorScalar>: @unchecked Sendable {
             gh: gh, bhh: fuseBiases ? biases?.hh : nil, hPrev: hPrev, cPrev: cPrev,
             h: hs + t * B * H + b0 * H, c: mode == .lstm ? cs! + t * B * H + b0 * H : nil,
             gates: gates.map { $0 + cacheT * B * GH + b0 * GH },
-            newGateHidden: newGateHidden.map { $0 + cacheT * B * H + b0 * H })
+            newGateHidden: newGateHidden.map { $0 + cacheT * B * H + b0 * H },
+            // Every step's gates are kept for the backward pass, which reads them long after.
+            streamed: keepCaches)
     }
 
     /// The block's hidden projection h_{t-1} x W_hhᵀ (+ b_hh unless the step kernel adds it).

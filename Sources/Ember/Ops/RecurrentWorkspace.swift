@@ -4,7 +4,8 @@
 
 /// Scalars in memory of their own, uninitialized until written, for the engine's buffers that
 /// never become a tensor: `base` stays valid while the buffer lives, so a pass reaches it without
-/// a closure. Aligned as malloc aligns; 8 MB or more asks for 2 MB pages, as `uninitializedScalars` does.
+/// a closure. At a multiple of 64 bytes, so that the cell kernels' whole vectors of a cache are
+/// aligned for their non-temporal stores; 8 MB or more asks for 2 MB pages, as `uninitializedScalars` does.
 final class ScalarBuffer<Scalar: TensorScalar>: @unchecked Sendable {
     let base: UnsafeMutablePointer<Scalar>
     let count: Int
@@ -12,7 +13,7 @@ final class ScalarBuffer<Scalar: TensorScalar>: @unchecked Sendable {
     init(uninitialized count: Int) {
         self.count = count
         let bytes = Swift.max(1, count) * MemoryLayout<Scalar>.stride
-        let raw = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: MemoryLayout<Scalar>.alignment)
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
         adviseHugePages(raw, bytes: bytes)
         base = raw.bindMemory(to: Scalar.self, capacity: Swift.max(1, count))
     }
