@@ -2,6 +2,7 @@
 // instantiation can define them again for its own width. Included at the end of each template that
 // includes cells_vector.h.
 #undef VLOAD
+#undef VBIASED
 #undef VSTORE
 #undef VPUT
 #undef VROW

@@ -47,8 +47,6 @@ struct RecurrentRowOrder: Sendable {
         !isDescendingWithinBlocks(lengths)
     }
 
-    /// Whether every block of `backwardBlocks(lengths.count)` has non-increasing lengths: then the
-    /// rows inside their sequence at any step are the first of each block.
     /// Whether the passes skip the rows past their end at each step of a `T`-step batch: it is
     /// ragged and every block's rows are in descending order of length, so the rows still inside
     /// their sequence are each block's first. The forward and backward passes both ask this.
@@ -56,6 +54,8 @@ struct RecurrentRowOrder: Sendable {
         lengths.contains { $0 < T } && isDescendingWithinBlocks(lengths)
     }
 
+    /// Whether every block of `backwardBlocks(lengths.count)` has non-increasing lengths: then the
+    /// rows inside their sequence at any step are the first of each block.
     static func isDescendingWithinBlocks(_ lengths: [Int]) -> Bool {
         for block in RecurrentEngine.backwardBlocks(lengths.count) where block.count > 1 {
             for b in (block.start + 1)..<(block.start + block.count) where lengths[b] > lengths[b - 1] { return false }
