@@ -215,7 +215,11 @@ static void *scratch_reserve(ember_scratch *s, size_t bytes) {
     }                                                                                               \
     void NAME##_pack_b(ember_kernel_level requested, int transB, long K, long N, const T *B,        \
                        long ldb, T *packed) {                                                       \
-        if (K <= 0 || N <= 0) return;                                                               \
+        NAME##_pack_b_part(requested, transB, K, N, B, ldb, packed, 0, 1);                          \
+    }                                                                                               \
+    void NAME##_pack_b_part(ember_kernel_level requested, int transB, long K, long N, const T *B,   \
+                            long ldb, T *packed, long part, long parts) {                           \
+        if (K <= 0 || N <= 0 || parts < 1 || part < 0 || part >= parts) return;                     \
         ember_kernel_level level = clamp_level(requested);                                          \
         EMBER_AT_LEVEL(level, PORTABLE, AVX2, AVX512, NAME##_CALL_PACK);                            \
     }                                                                                               \
@@ -269,7 +273,7 @@ static void *scratch_reserve(ember_scratch *s, size_t bytes) {
 #define ember_dgemm_CALL_DRIVER(FN) ember_sgemm_CALL_DRIVER(FN)
 #define ember_sgemm_CALL_SIZE(FN) size = FN##_packedAllBSize(K, N)
 #define ember_dgemm_CALL_SIZE(FN) ember_sgemm_CALL_SIZE(FN)
-#define ember_sgemm_CALL_PACK(FN) FN##_packAllB(transB, B, ldb, K, N, packed)
+#define ember_sgemm_CALL_PACK(FN) FN##_packAllB(transB, B, ldb, K, N, packed, part, parts)
 #define ember_dgemm_CALL_PACK(FN) ember_sgemm_CALL_PACK(FN)
 #define ember_sgemm_CALL_PACKED_DRIVER(FN) FN(transA, 0, M, N, K, alpha, A, lda, NULL, 0, driverBeta, C, ldc, pa, NULL, packedB, 0)
 #define ember_dgemm_CALL_PACKED_DRIVER(FN) ember_sgemm_CALL_PACKED_DRIVER(FN)

@@ -223,14 +223,23 @@ GATTR static void GCAT(GNAME, micro)(long kc, const GT *restrict a, long lda, in
 #define GPACKED_OFFSET(jc, pc, nc, K) ((jc) * (K) + (pc) * ((((nc) + GNR - 1) / GNR) * GNR))
 
 // Packs all of op(B) [K, N] once, block by block in the order the driver visits them, so products
-// that reuse the same B (one per time step of a recurrence) skip packing it again.
+// that reuse the same B (one per time step of a recurrence) skip packing it again. Part `part` of
+// `parts` packs its share of each block's panels only (a contiguous run of them), so that threads can
+// pack one B together: the parts write disjoint elements, and all of them make the whole.
 GATTR static void GCAT(GNAME, packAllB)(int transB, const GT *B, long ldb, long K, long N,
-                                        GT *restrict dst) {
+                                        GT *restrict dst, long part, long parts) {
     for (long jc = 0; jc < N; jc += GNC) {
         long nc = N - jc < GNC ? N - jc : GNC;
+        long panels = (nc + GNR - 1) / GNR;
+        long first = panels * part / parts, end = panels * (part + 1) / parts;
+        if (first == end) continue;
+        long width = (end * GNR < nc ? end * GNR : nc) - first * GNR;
         for (long pc = 0; pc < K; pc += GKC) {
             long kc = K - pc < GKC ? K - pc : GKC;
-            GCAT(GNAME, packB)(transB, B, ldb, pc, jc, kc, nc, dst + GPACKED_OFFSET(jc, pc, nc, K));
+            // Panel jr of the block lies jr·kc values in: these panels, packed as a block of their
+            // own from column jc + first·GNR, land where the whole block's would.
+            GCAT(GNAME, packB)(transB, B, ldb, pc, jc + first * GNR, kc, width,
+                               dst + GPACKED_OFFSET(jc, pc, nc, K) + first * GNR * kc);
         }
     }
 }

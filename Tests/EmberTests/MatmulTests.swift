@@ -112,6 +112,49 @@ import Testing
         }
     }
 
+    /// Packing in parts (as threads do) writes the packed operand of one call, element for element,
+    /// padding included, for every number of parts from 1 to more than there are panels; and each
+    /// part writes elements no other part writes, so threads never write the same value.
+    @Test(arguments: levels)
+    func packingInPartsMakesTheWhole(level: KernelLevel) {
+        let cLevel = ember_kernel_level(rawValue: UInt32(level.rawValue))
+        for (n, k) in [(2100, 300), (45, 29), (512, 128), (40, 1100), (7, 5)] {
+            for transB in [false, true] {
+                let b = randomTensor([k * n], seed: UInt64(n + k)).scalars.map(Float.init)
+                let ldb = transB ? k : n
+                let size = ember_sgemm_packed_b_size(cLevel, k, n)
+                var wholeBuffer = [Float](repeating: .nan, count: size + 16)
+                let whole = wholeBuffer.withUnsafeMutableBufferPointer { p in
+                    let aligned = UnsafeMutableRawPointer(p.baseAddress!).alignedUp(toMultipleOf: 64).assumingMemoryBound(to: Float.self)
+                    ember_sgemm_pack_b(cLevel, transB ? 1 : 0, k, n, b, ldb, aligned)
+                    return Array(UnsafeBufferPointer(start: aligned, count: size))
+                }
+                // More parts than panels (some parts empty) on the small operands only: debug builds are slow.
+                for parts in [1, 2, 3, 5] + (size < 50_000 ? [200] : []) {
+                    // Each part into a buffer of its own, poisoned with a value packing never
+                    // writes (padding is zero): what a part wrote is what differs from it.
+                    let poison = Float(bitPattern: 0x7FC0_1234)
+                    var joined = [Float](repeating: poison, count: size), writers = [Int](repeating: 0, count: size)
+                    for part in 0..<parts {
+                        var buffer = [Float](repeating: poison, count: size + 16)
+                        buffer.withUnsafeMutableBufferPointer { p in
+                            let aligned = UnsafeMutableRawPointer(p.baseAddress!).alignedUp(toMultipleOf: 64).assumingMemoryBound(to: Float.self)
+                            for i in 0..<size { aligned[i] = poison }
+                            ember_sgemm_pack_b_part(cLevel, transB ? 1 : 0, k, n, b, ldb, aligned, part, parts)
+                            for i in 0..<size where aligned[i].bitPattern != poison.bitPattern {
+                                joined[i] = aligned[i]
+                                writers[i] += 1
+                            }
+                        }
+                    }
+                    #expect(zip(whole, joined).allSatisfy { $0.bitPattern == $1.bitPattern },
+                            "\(level) \(k)x\(n) transB=\(transB) in \(parts) parts")
+                    #expect(writers.allSatisfy { $0 == 1 }, "\(level) \(k)x\(n) transB=\(transB) in \(parts) parts: an element written twice or never")
+                }
+            }
+        }
+    }
+
     /// A product small enough for the unpacked loop (M·N·K <= 512) gives its elements the bits the
     /// packed kernels give the same elements of a larger product, on every level, with alpha and
     /// beta and every transpose form: a recurrence's last block of a few rows must not round

@@ -68,6 +68,10 @@ void ember_dgemm_at_level(ember_kernel_level level, int transA, int transB, long
 long ember_sgemm_packed_b_size(ember_kernel_level level, long K, long N);
 void ember_sgemm_pack_b(ember_kernel_level level, int transB, long K, long N, const float *B,
                         long ldb, float *packed);
+/// Part `part` (0 ..< `parts`) of `ember_sgemm_pack_b`: a share of the packed elements, disjoint
+/// from the other parts' and together with them the whole, so that threads can pack one B at once.
+void ember_sgemm_pack_b_part(ember_kernel_level level, int transB, long K, long N, const float *B,
+                             long ldb, float *packed, long part, long parts);
 void ember_sgemm_with_packed_b(ember_kernel_level level, int transA, long M, long N, long K,
                                float alpha, const float *A, long lda, const float *packedB,
                                float beta, float *C, long ldc);
@@ -75,6 +79,8 @@ void ember_sgemm_with_packed_b(ember_kernel_level level, int transA, long M, lon
 long ember_dgemm_packed_b_size(ember_kernel_level level, long K, long N);
 void ember_dgemm_pack_b(ember_kernel_level level, int transB, long K, long N, const double *B,
                         long ldb, double *packed);
+void ember_dgemm_pack_b_part(ember_kernel_level level, int transB, long K, long N, const double *B,
+                             long ldb, double *packed, long part, long parts);
 void ember_dgemm_with_packed_b(ember_kernel_level level, int transA, long M, long N, long K,
                                double alpha, const double *A, long lda, const double *packedB,
                                double beta, double *C, long ldc);

@@ -87,16 +87,27 @@ final class PackedMatrix<Scalar: TensorScalar>: @unchecked Sendable {
     private let level: KernelLevel
     private let storage: UnsafeMutablePointer<Scalar>
 
+    /// Operands of at least this many elements are packed on all of `emberThreadCount`'s threads,
+    /// each packing a share of the panels. A training step packs its recurrent weights between
+    /// parallel regions, on one thread while the others wait: W_hh of LSTM-128 (64 K values) took
+    /// about 3 % of a two-thread step packed alone (BENCHMARKS.md).
+    static var parallelThreshold: Int { 1 << 14 }
+
     /// Packs `op(b)`: `b` is `[k, n]` with row stride `ldb`, or `[n, k]` when `transB`.
     init(transB: Bool, k: Int, n: Int, b: UnsafePointer<Scalar>, ldb: Int) {
         require(k > 0 && n > 0, "PackedMatrix: empty operand [\(k), \(n)]")
         self.k = k
         self.n = n
-        level = .current
+        let level = KernelLevel.current
+        self.level = level
         let count = Scalar._packedBSize(level: level, k: k, n: n)
-        storage = UnsafeMutableRawPointer.allocate(byteCount: count * MemoryLayout<Scalar>.stride, alignment: 64)
+        let storage = UnsafeMutableRawPointer.allocate(byteCount: count * MemoryLayout<Scalar>.stride, alignment: 64)
             .bindMemory(to: Scalar.self, capacity: count)
-        Scalar._packB(level: level, transB: transB, k: k, n: n, b: b, ldb: ldb, packed: storage)
+        self.storage = storage
+        let parts = k * n >= PackedMatrix.parallelThreshold ? emberThreadCount : 1
+        WorkerPool.shared.run(chunks: parts, threads: parts) { part in
+            Scalar._packB(level: level, transB: transB, k: k, n: n, b: b, ldb: ldb, packed: storage, part: part, parts: parts)
+        }
     }
 
     deinit { UnsafeMutableRawPointer(storage).deallocate() }

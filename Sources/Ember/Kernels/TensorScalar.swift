@@ -91,9 +91,10 @@ where RawSignificand: FixedWidthInteger {
                       beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int)
     /// Elements `op(b)` `[k, n]` needs once packed for `level`, see `ember_sgemm_packed_b_size`.
     @_spi(Kernels) static func _packedBSize(level: KernelLevel, k: Int, n: Int) -> Int
-    /// Packs `op(b)` `[k, n]` for `level` into a 64-byte-aligned buffer, see `ember_sgemm_pack_b`.
+    /// Packs part `part` of `parts` of `op(b)` `[k, n]` for `level` into a 64-byte-aligned buffer,
+    /// see `ember_sgemm_pack_b_part` (all the parts together pack the whole).
     @_spi(Kernels) static func _packB(level: KernelLevel, transB: Bool, k: Int, n: Int, b: UnsafePointer<Self>, ldb: Int,
-                       packed: UnsafeMutablePointer<Self>)
+                       packed: UnsafeMutablePointer<Self>, part: Int, parts: Int)
     /// GEMM with `op(b)` packed by `_packB` at the same level, see `ember_sgemm_with_packed_b`.
     @_spi(Kernels) static func _gemm(level: KernelLevel, transA: Bool, m: Int, n: Int, k: Int, alpha: Self,
                       a: UnsafePointer<Self>, lda: Int, packedB: UnsafePointer<Self>,
@@ -139,10 +140,10 @@ extension Float: TensorScalar {
         ember_sgemm_packed_b_size(level.c, k, n)
     }
 
-    /// Kernel plumbing: `ember_sgemm_pack_b`.
+    /// Kernel plumbing: `ember_sgemm_pack_b_part`.
     @_spi(Kernels) public static func _packB(level: KernelLevel, transB: Bool, k: Int, n: Int, b: UnsafePointer<Float>, ldb: Int,
-                              packed: UnsafeMutablePointer<Float>) {
-        ember_sgemm_pack_b(level.c, transB ? 1 : 0, k, n, b, ldb, packed)
+                              packed: UnsafeMutablePointer<Float>, part: Int, parts: Int) {
+        ember_sgemm_pack_b_part(level.c, transB ? 1 : 0, k, n, b, ldb, packed, part, parts)
     }
 
     /// Kernel plumbing: `ember_sgemm_with_packed_b`.
@@ -177,10 +178,10 @@ extension Double: TensorScalar {
         ember_dgemm_packed_b_size(level.c, k, n)
     }
 
-    /// Kernel plumbing: `ember_dgemm_pack_b`.
+    /// Kernel plumbing: `ember_dgemm_pack_b_part`.
     @_spi(Kernels) public static func _packB(level: KernelLevel, transB: Bool, k: Int, n: Int, b: UnsafePointer<Double>, ldb: Int,
-                              packed: UnsafeMutablePointer<Double>) {
-        ember_dgemm_pack_b(level.c, transB ? 1 : 0, k, n, b, ldb, packed)
+                              packed: UnsafeMutablePointer<Double>, part: Int, parts: Int) {
+        ember_dgemm_pack_b_part(level.c, transB ? 1 : 0, k, n, b, ldb, packed, part, parts)
     }
 
     /// Kernel plumbing: `ember_dgemm_with_packed_b`.
