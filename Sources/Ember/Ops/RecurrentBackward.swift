@@ -12,7 +12,9 @@
 
 extension RecurrentEngine {
     /// Backpropagation through time. `gOut` is the gradient of the output [T, B, D·H] ([B, T, D·H]
-    /// when `batchFirstGradient`), `ghN`/`gcN` of the final states. Returns gradients of x [T, B, I] (an empty tensor when `inputGradient` is
+    /// when `batchFirstGradient`), `ghN`/`gcN` of the final states; `inputs` are the layers' inputs
+    /// `forward` returned, the first [B, T, I] when `batchFirstInput` (as it was given to `forward`).
+    /// Returns gradients of x [T, B, I] (an empty tensor when `inputGradient` is
     /// false), h0, c0 and every weight (same order). Without h0, the h0 gradient is not computed.
     /// `chunkRows` sets how many rows (steps × a block's rows) each block of rows takes back through
     /// the sequence between additions to its weight gradients; by default `RecurrentEngine.chunkRows`,
@@ -25,8 +27,8 @@ extension RecurrentEngine {
     static func backward<Scalar: TensorScalar>(
         _ config: RecurrentConfig, gOut: Tensor<Scalar>, ghN: Tensor<Scalar>, gcN: Tensor<Scalar>?,
         h0: Tensor<Scalar>?, c0: Tensor<Scalar>?, weights: [Tensor<Scalar>], lengths: [Int], masks: [Tensor<Scalar>],
-        inputs: [Tensor<Scalar>], caches: [DirectionCache<Scalar>], inputGradient: Bool = true, batchFirstGradient: Bool = false,
-        chunkRows: Int? = nil, rowOrder: [Int]? = nil
+        inputs: [Tensor<Scalar>], caches: [DirectionCache<Scalar>], inputGradient: Bool = true, batchFirstInput: Bool = false,
+        batchFirstGradient: Bool = false, chunkRows: Int? = nil, rowOrder: [Int]? = nil
     ) -> (gx: Tensor<Scalar>, gh0: Tensor<Scalar>, gc0: Tensor<Scalar>?, gWeights: [Tensor<Scalar>]) {
         let (T, B) = batchFirstGradient ? (gOut.shape[1], gOut.shape[0]) : (gOut.shape[0], gOut.shape[1])
         let H = config.hiddenSize, D = config.directions, P = config.parametersPerDirection
@@ -51,7 +53,7 @@ extension RecurrentEngine {
                     batchFirst: batchFirstGradient && layer == config.numLayers - 1,
                     chunkRows: chunkRows ?? defaultChunkRows(T: T, B: B, GH: config.mode.gates * H))
                 withExtendedLifetime(pass) {   // its storage holds what its pointers point to
-                    pass.run(x: inputs[layer], dOut: dOut, dX: &dX, hs: caches[index].hs)
+                    pass.run(x: inputs[layer], batchFirstInput: batchFirstInput && layer == 0, dOut: dOut, dX: &dX, hs: caches[index].hs)
                     gWeights.replaceSubrange((index * P)..<((index + 1) * P), with: pass.weightGradients())
                     copyState(pass.dh, count: B * H, into: &gh0, at: index)
                     if config.mode == .lstm { copyState(pass.dc, count: B * H, into: &gc0, at: index) }
@@ -175,14 +177,16 @@ struct BackwardDirection<Scalar: TensorScalar>: @unchecked Sendable {
     }
 
     /// Every block back through the sequence (`weightGradients` then sums their products in block
-    /// order). `x` is the layer's input [T, B, I], `dOut` its output's gradient, `dX` its input's
-    /// (added to by the second direction), `hs` the cache's h [T, B, H].
-    func run(x: Tensor<Scalar>, dOut: Tensor<Scalar>, dX: inout [Scalar], hs: [Scalar]) {
+    /// order). `x` is the layer's input [T, B, I] ([B, T, I] when `batchFirstInput`), `dOut` its
+    /// output's gradient, `dX` its input's [T, B, I] (added to by the second direction), `hs` the
+    /// cache's h [T, B, H].
+    func run(x: Tensor<Scalar>, batchFirstInput: Bool, dOut: Tensor<Scalar>, dX: inout [Scalar], hs: [Scalar]) {
         x.withBase { px in
         dOut.withBase { pdOut in
         hs.withUnsafeBufferPointer { phs in
         dX.withUnsafeMutableBufferPointer { pdX in
-            let memory = BackwardMemory(x: px, dOut: pdOut, hs: phs.baseAddress!, dX: pdX.baseAddress)
+            let memory = BackwardMemory(x: px, inputRows: RecurrentInputRows(T: T, B: B, I: I, batchFirst: batchFirstInput),
+                                        dOut: pdOut, hs: phs.baseAddress!, dX: pdX.baseAddress)
             let threads = emberThreadCount
             let parts = RecurrentEngine.backwardSubBlocks(blocks, threads: threads)
             if parts > 1 {
@@ -199,7 +203,10 @@ struct BackwardDirection<Scalar: TensorScalar>: @unchecked Sendable {
 
 /// The arrays and tensors a backward pass reads and writes, as pointers for its blocks.
 struct BackwardMemory<Scalar>: @unchecked Sendable {
-    let x: UnsafePointer<Scalar>, dOut: UnsafePointer<Scalar>, hs: UnsafePointer<Scalar>
+    let x: UnsafePointer<Scalar>
+    /// Where x's rows are.
+    let inputRows: RecurrentInputRows
+    let dOut: UnsafePointer<Scalar>, hs: UnsafePointer<Scalar>
     let dX: UnsafeMutablePointer<Scalar>?
 }
 

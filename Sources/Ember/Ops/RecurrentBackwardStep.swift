@@ -135,7 +135,7 @@ extension BackwardDirection {
             }
         }
         if rows.count == 0 { return }
-        gatherJointRows(t: t, local: local, hPrev: hPrev, block, rows, first..<activeEnd, test: test, x: memory.x)
+        gatherJointRows(t: t, local: local, hPrev: hPrev, block, rows, first..<activeEnd, test: test, x: memory.x, inputRows: memory.inputRows)
         // Row b of the batch at dgx + (b - b0)·G·H: in the chunk buffers when in place, else in the step's buffer.
         let dgx = (rows.inPlace ? block.dGx + local * GH : block.stepDGx) - b0 * GH
         let dgh = separateInput ? (rows.inPlace ? block.dGh + local * GH : block.stepDGh) - b0 * GH : dgx
@@ -189,9 +189,9 @@ extension BackwardDirection {
     /// reaches the weights): the rows of `range`, those past their end skipped when `test`.
     @inline(__always)
     func gatherJointRows(t: Int, local: Int, hPrev: UnsafePointer<Scalar>, _ block: BackwardBlock<Scalar>, _ rows: StepRows,
-                         _ range: Range<Int>, test: Bool, x: UnsafePointer<Scalar>) {
+                         _ range: Range<Int>, test: Bool, x: UnsafePointer<Scalar>, inputRows: RecurrentInputRows) {
         // Locals, so that the loop keeps them in registers rather than reloading them per row.
-        let (H, I, B, jointWidth, inputJointWidth) = (H, I, B, jointWidth, inputJointWidth)
+        let (H, I, jointWidth, inputJointWidth) = (H, I, jointWidth, inputJointWidth)
         let (separateInput, hasBias, lengths) = (separateInput, hasBias, lengths)
         for b in range {
             if test && t >= lengths[b] { continue }
@@ -199,7 +199,7 @@ extension BackwardDirection {
             let row = block.joint + place * jointWidth
             let inputRow = separateInput ? block.inputJoint + place * inputJointWidth : row + H
             row.update(from: hPrev + b * H, count: H)
-            inputRow.update(from: x + (t * B + b) * I, count: I)
+            inputRow.update(from: x + inputRows.offset(t: t, b: b), count: I)
             if hasBias {
                 inputRow[I] = 1
                 if separateInput { row[H] = 1 }

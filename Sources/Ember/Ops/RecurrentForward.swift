@@ -5,7 +5,8 @@
 // internally: X is [T, B, I].
 
 extension RecurrentEngine {
-    /// The training entry. Runs the layer stack: `x` is time-major [T, B, I]; `h0`/`c0` are
+    /// The training entry. Runs the layer stack: `x` is time-major [T, B, I] ([B, T, I] when
+    /// `batchFirstInput`: read in place, not transposed first); `h0`/`c0` are
     /// [L·D, B, H] or nil for zeros; `weights` are in PyTorch's order (per layer, per direction:
     /// w_ih, w_hh[, b_ih, b_hh]); `masks` are the dropout masks applied to the outputs of layers
     /// 0..<L-1 (empty for none); `keepCaches` false keeps one step's gates rather than every
@@ -14,23 +15,26 @@ extension RecurrentEngine {
     static func forward<Scalar: TensorScalar>(
         _ config: RecurrentConfig, x: Tensor<Scalar>, h0: Tensor<Scalar>?, c0: Tensor<Scalar>?,
         weights: [Tensor<Scalar>], lengths: [Int], masks: [Tensor<Scalar>], keepCaches: Bool = true,
-        batchFirstOutput: Bool = false
+        batchFirstInput: Bool = false, batchFirstOutput: Bool = false
     ) -> (output: Tensor<Scalar>, hN: Tensor<Scalar>, cN: Tensor<Scalar>?, inputs: [Tensor<Scalar>], caches: [DirectionCache<Scalar>]) {
         runStack(config, x: x, h0: h0, c0: c0, weights: weights, lengths: lengths, masks: masks,
-                 keepCaches: keepCaches, splitRows: true, layout: batchFirstOutput ? .batchFirst : .timeMajor)
+                 keepCaches: keepCaches, splitRows: true, layout: batchFirstOutput ? .batchFirst : .timeMajor,
+                 batchFirstInput: batchFirstInput)
     }
 
     /// `forward` for both entries (this one's and `inference`'s blocks). `splitRows` runs the
     /// recurrence in `recurrenceBlocks(B)` on all cores (callers that already run blocks in
-    /// parallel pass false). With a `.destination` layout the returned output is empty.
+    /// parallel pass false). With a `.destination` layout the returned output is empty. The first
+    /// layer's input is [B, T, I] when `batchFirstInput` (and stays so in the returned inputs); the
+    /// other layers' are time-major.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     static func runStack<Scalar: TensorScalar>(
         _ config: RecurrentConfig, x: Tensor<Scalar>, h0: Tensor<Scalar>?, c0: Tensor<Scalar>?,
         weights: [Tensor<Scalar>], lengths: [Int], masks: [Tensor<Scalar>], keepCaches: Bool, splitRows: Bool,
-        layout: OutputLayout<Scalar>
+        layout: OutputLayout<Scalar>, batchFirstInput: Bool = false
     ) -> (output: Tensor<Scalar>, hN: Tensor<Scalar>, cN: Tensor<Scalar>?, inputs: [Tensor<Scalar>], caches: [DirectionCache<Scalar>]) {
-        let B = x.shape[1]
+        let B = x.shape[batchFirstInput ? 0 : 1]
         let H = config.hiddenSize, D = config.directions
         var layerInput = x
         var layerInputs: [Tensor<Scalar>] = []
@@ -43,7 +47,7 @@ extension RecurrentEngine {
             let last = layer == config.numLayers - 1
             let (layerOutput, layerCaches) = forwardLayer(config, layer: layer, x: layerInput, h0: h0, c0: c0, weights: weights,
                                                           lengths: lengths, keepCaches: keepCaches, splitRows: splitRows,
-                                                          layout: last ? layout : .timeMajor)
+                                                          layout: last ? layout : .timeMajor, batchFirstInput: batchFirstInput && layer == 0)
             for (direction, cache) in layerCaches.enumerated() {
                 let index = layer * D + direction
                 copyFinalState(cache.hs, initial: h0, reverse: direction == 1, lengths: lengths, H: H, into: &hN, at: index)
@@ -84,12 +88,13 @@ extension RecurrentEngine {
     }
 
     /// One layer, both directions: its output (empty when it goes to a destination) and each
-    /// direction's cache.
+    /// direction's cache. `x` is [T, B, I], or [B, T, I] when `batchFirstInput`.
     static func forwardLayer<Scalar: TensorScalar>(
         _ config: RecurrentConfig, layer: Int, x: Tensor<Scalar>, h0: Tensor<Scalar>?, c0: Tensor<Scalar>?,
-        weights: [Tensor<Scalar>], lengths: [Int], keepCaches: Bool, splitRows: Bool, layout: OutputLayout<Scalar>
+        weights: [Tensor<Scalar>], lengths: [Int], keepCaches: Bool, splitRows: Bool, layout: OutputLayout<Scalar>,
+        batchFirstInput: Bool
     ) -> (output: Tensor<Scalar>, caches: [DirectionCache<Scalar>]) {
-        let (T, B) = (x.shape[0], x.shape[1])
+        let (T, B) = batchFirstInput ? (x.shape[1], x.shape[0]) : (x.shape[0], x.shape[1])
         let H = config.hiddenSize, D = config.directions
         // Outputs past a sequence's end are zeroed as the steps pass them; without lengths every
         // element is written. (Zeroing the rows past the end, a quarter of them for lengths 14-28,
@@ -122,7 +127,7 @@ extension RecurrentEngine {
                 }
                 forwardDirection(config, x: x, h0: h0, c0: c0, index: index, weights: Array(weights[(index * P)...].prefix(P)),
                                  lengths: lengths, reverse: direction == 1, keepCaches: keepCaches, splitRows: splitRows,
-                                 cache: &cache, placement: placement)
+                                 batchFirstInput: batchFirstInput, cache: &cache, placement: placement)
             }
             if shareHidden { out = cache.hs }
             caches.append(cache)
@@ -133,13 +138,13 @@ extension RecurrentEngine {
     }
 
     /// One layer and direction (`index` = layer·D + direction) over the whole sequence: fills `cache`
-    /// and places the output rows.
+    /// and places the output rows. `x` is [T, B, I], or [B, T, I] when `batchFirstInput`.
     static func forwardDirection<Scalar: TensorScalar>(
         _ config: RecurrentConfig, x: Tensor<Scalar>, h0: Tensor<Scalar>?, c0: Tensor<Scalar>?, index: Int,
         weights w: [Tensor<Scalar>], lengths: [Int], reverse: Bool, keepCaches: Bool, splitRows: Bool,
-        cache: inout DirectionCache<Scalar>, placement: OutputPlacement<Scalar>?
+        batchFirstInput: Bool, cache: inout DirectionCache<Scalar>, placement: OutputPlacement<Scalar>?
     ) {
-        let (T, B, I) = (x.shape[0], x.shape[1], x.shape[2])
+        let (T, B, I) = batchFirstInput ? (x.shape[1], x.shape[0], x.shape[2]) : (x.shape[0], x.shape[1], x.shape[2])
         let H = config.hiddenSize, GH = config.mode.gates * H
         // Input projections, x_t W_ihᵀ (+ b_ih). When all steps' projections would not stay in
         // cache ([T·B, G·H] of 2¹⁸ elements or more, 1 MiB of floats), each block projects its rows one step at a time
@@ -155,7 +160,9 @@ extension RecurrentEngine {
         let projectInBlocks = skipEnded || T * B * GH >= 1 << 18
         let inputProjections = ScalarBuffer<Scalar>(uninitialized: (projectInBlocks ? 1 : T) * B * GH)
         if !projectInBlocks {
+            // All steps as one [T·B, I] product, which needs the steps' rows time-major.
             let segments = [(start: 0, count: T * B)]
+            let x = batchFirstInput ? x.transposed(0, 1) : x
             x.withBase { px in w[0].withBase { pw in
                 if config.bias {
                     w[2].withBase { pb in projectInputs(segments, I: I, GH: GH, x: px, w: pw, bias: pb, into: inputProjections.base) }
@@ -170,6 +177,7 @@ extension RecurrentEngine {
         // Raw pointers only, so that the blocks on their cores never touch a reference count.
         let step = ForwardDirection(
             mode: config.mode, T: T, B: B, I: I, H: H, reverse: reverse, lengths: lengths, skipEnded: skipEnded, keepCaches: keepCaches,
+            inputRows: RecurrentInputRows(T: T, B: B, I: I, batchFirst: batchFirstInput),
             h0: initialH.base, c0: initialC.base,
             hasH0: h0 != nil,
             // W_hhᵀ [H, G·H] packed once per call for every step's product.
@@ -206,6 +214,8 @@ struct ForwardDirection<Scalar: TensorScalar>: @unchecked Sendable {
     let skipEnded: Bool
     /// Whether `gates` and `newGateHidden` hold every step (else one step, reused).
     let keepCaches: Bool
+    /// Where the layer input's rows are (time-major or batch-first).
+    let inputRows: RecurrentInputRows
     /// The initial state's slices [B, H] (zeros when there is none); `hasH0` false: h_{-1} = 0.
     let h0: UnsafePointer<Scalar>, c0: UnsafePointer<Scalar>
     let hasH0: Bool
@@ -225,7 +235,8 @@ struct ForwardDirection<Scalar: TensorScalar>: @unchecked Sendable {
 
     var GH: Int { mode.gates * H }
 
-    /// Rows `b0..<b0 + rows` through every step; `x` is the layer input [T, B, I], `hs` the cache's h [T, B, H].
+    /// Rows `b0..<b0 + rows` through every step; `x` is the layer input (laid out as `inputRows`
+    /// says), `hs` the cache's h [T, B, H].
     func run(b0: Int, rows n: Int, x: UnsafePointer<Scalar>, hs: UnsafeMutablePointer<Scalar>) {
         for s in 0..<T {
             let t = reverse ? T - 1 - s : s
@@ -310,7 +321,7 @@ struct ForwardDirection<Scalar: TensorScalar>: @unchecked Sendable {
     func projectInput(t: Int, b0: Int, rows n: Int, x: UnsafePointer<Scalar>) -> UnsafePointer<Scalar> {
         guard let inputWeights else { return UnsafePointer(inputProjections + t * B * GH + b0 * GH) }
         let xw = inputProjections + b0 * GH
-        inputWeights.multiply(m: n, a: x + (t * B + b0) * I, lda: I, c: xw, ldc: GH)
+        inputWeights.multiply(m: n, a: x + inputRows.offset(t: t, b: b0), lda: inputRows.strideB, c: xw, ldc: GH)
         if let biases, !fuseBiases { addRowwise(biases.ih, to: xw, rows: n) }
         return UnsafePointer(xw)
     }
@@ -320,4 +331,17 @@ struct ForwardDirection<Scalar: TensorScalar>: @unchecked Sendable {
     func addRowwise(_ bias: UnsafePointer<Scalar>, to c: UnsafeMutablePointer<Scalar>, rows: Int) {
         Scalar._binary(.add, c, aRow: GH, aStep: 1, bias, bRow: 0, bStep: 1, c, rows: rows, count: GH, 0, 0)
     }
+}
+
+/// Where row (t, b) of a recurrent layer's input [T, B, I] lies: time-major, or batch-first ([B, T,
+/// I], the first layer's input as a batch-first caller gave it). Rows b, b + 1, ... of one step are
+/// `strideB` apart either way, so a block's rows of a step are one product's operand.
+struct RecurrentInputRows: Sendable {
+    let strideT: Int, strideB: Int
+
+    init(T: Int, B: Int, I: Int, batchFirst: Bool) {
+        (strideT, strideB) = batchFirst ? (I, T * I) : (B * I, I)
+    }
+
+    @inline(__always) func offset(t: Int, b: Int) -> Int { t &* strideT &+ b &* strideB }
 }

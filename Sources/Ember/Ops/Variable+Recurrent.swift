@@ -50,12 +50,13 @@ func fusedRecurrent<Scalar: TensorScalar>(_ config: RecurrentConfig, input: Vari
                                           weights: weightData, lengths: engineLengths)
         return constants([toCaller(r.output, batchFirst ? 0 : 1), toCaller(r.hN, 1)] + (r.cN.map { [toCaller($0, 1)] } ?? []))
     }
-    // Batch-first: rows permuted before the transpose, as B rows of T·I rather than T·B rows of I.
-    let x = batchFirst ? toEngine(input.data, 0).transposed(0, 1) : toEngine(input.data, 1)
+    // Batch-first input is read in place by the engine, not transposed first.
+    let x = toEngine(input.data, batchFirst ? 0 : 1)
     let (engineH0, engineC0) = (h0Data.map { toEngine($0, 1) }, c0Data.map { toEngine($0, 1) })
     let engineMasks = masks.map { toEngine($0, 1) }
     let result = RecurrentEngine.forward(config, x: x, h0: engineH0, c0: engineC0, weights: weightData,
-                                         lengths: engineLengths, masks: engineMasks, keepCaches: recording, batchFirstOutput: batchFirst)
+                                         lengths: engineLengths, masks: engineMasks, keepCaches: recording, batchFirstInput: batchFirst,
+                                         batchFirstOutput: batchFirst)
     let out = toCaller(result.output, batchFirst ? 0 : 1)
     let (hN, cN) = (toCaller(result.hN, 1), result.cN.map { toCaller($0, 1) })
     guard recording else {
@@ -74,7 +75,7 @@ func fusedRecurrent<Scalar: TensorScalar>(_ config: RecurrentConfig, input: Vari
                                          ghN: toEngine(grads[1] ?? Tensor(zeros: stateShape), 1),
                                          gcN: gcN, h0: engineH0, c0: engineC0, weights: weightData, lengths: engineLengths,
                                          masks: engineMasks, inputs: result.inputs, caches: result.caches, inputGradient: inputGradient,
-                                         batchFirstGradient: batchFirst, rowOrder: order?.rows)
+                                         batchFirstInput: batchFirst, batchFirstGradient: batchFirst, rowOrder: order?.rows)
         let gx = !inputGradient ? g.gx : batchFirst ? toCaller(g.gx.transposed(0, 1), 0) : toCaller(g.gx, 1)
         var list: [Tensor<Scalar>?] = [inputGradient ? gx : nil]
         if hasH0 { list.append(toCaller(g.gh0, 1)) }
