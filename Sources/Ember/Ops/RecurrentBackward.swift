@@ -112,7 +112,8 @@ struct BackwardDirection<Scalar: TensorScalar>: @unchecked Sendable {
     let inputWeights: PackedMatrix<Scalar>?
     /// The gradients of the state: dh [B, H] (of h_{t} going back, h0's at the end) and LSTM's dc.
     let dh: Pointer, dc: Pointer
-    /// dG_h · W_hh, a step's [B, H], and GRU's dh_t·z [B, H]: the two parts of dh_{t-1}.
+    /// GRU's two parts of dh_{t-1}, a step's [B, H] each: dG_h · W_hh and dh_t·z (LSTM and RNN
+    /// write dG_h · W_hh into dh itself; empty for them).
     let dhPrevThroughWeights: Pointer, dhPrevThroughZ: Pointer
     let blocks: [(start: Int, count: Int)]
     /// Steps per chunk, and the rows of a block's chunk buffers (steps × the largest block's rows).
@@ -155,8 +156,8 @@ struct BackwardDirection<Scalar: TensorScalar>: @unchecked Sendable {
         dh = own(ScalarBuffer(slice: index, of: ghN, size: B * H))
         dc = own(ScalarBuffer(slice: index, of: gcN, size: B * H))
         // Read only where written.
-        dhPrevThroughWeights = own(ScalarBuffer(uninitialized: B * H))
-        dhPrevThroughZ = own(ScalarBuffer(uninitialized: B * H))
+        dhPrevThroughWeights = own(ScalarBuffer(uninitialized: config.mode == .gru ? B * H : 0))
+        dhPrevThroughZ = own(ScalarBuffer(uninitialized: config.mode == .gru ? B * H : 0))
         blocks = RecurrentEngine.backwardBlocks(B)
         let blockRows = blocks.map(\.count).max()!
         chunkSteps = Swift.min(T, Swift.max(1, chunkRows / blockRows))

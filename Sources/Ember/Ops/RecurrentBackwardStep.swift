@@ -174,14 +174,15 @@ extension BackwardDirection {
                                c: memory.dX! + row * I, ldc: I)
         // Without h0 the gradient of the zero initial state is not wanted.
         if s == 0 && !hasH0 { return }
-        // dh_{t-1} = dG_h · W_hh (+ dh_t·z for GRU); rows past their end keep dh.
+        // dh_{t-1} = dG_h · W_hh (+ dh_t·z for GRU); rows past their end keep dh. The step kernel
+        // has read these rows of dh already, so the product writes them in place (GRU adds dh_t·z).
         let (first, last, dh, throughWeights, throughZ) = (b0 * H, (b0 + n) * H, dh, dhPrevThroughWeights, dhPrevThroughZ)
-        hiddenWeights.multiply(m: n, a: UnsafePointer(dgh + b0 * GH), lda: GH, c: throughWeights + first, ldc: H)
-        if mode == .gru {
-            for i in first..<last { dh[i] = throughWeights[i] + throughZ[i] }
-        } else {
-            (dh + first).update(from: throughWeights + first, count: last - first)
+        guard mode == .gru else {
+            hiddenWeights.multiply(m: n, a: UnsafePointer(dgh + b0 * GH), lda: GH, c: dh + first, ldc: H)
+            return
         }
+        hiddenWeights.multiply(m: n, a: UnsafePointer(dgh + b0 * GH), lda: GH, c: throughWeights + first, ldc: H)
+        for i in first..<last { dh[i] = throughWeights[i] + throughZ[i] }
     }
 
     /// Step t's rows inside their sequence of the block's joint operands, [h_{t-1} | x_t | 1] (or
