@@ -41,6 +41,23 @@ final class Counters: Sendable {
         #expect(runs.count == 600 && runs.allSatisfy { $0 })
     }
 
+    /// Large filled tensors, filled in shares on several threads, hold the value in every element,
+    /// for element counts that do not split evenly, with more threads than cores, in every type.
+    @Test func filledTensorsAreFilledEverywhere() {
+        defer { emberThreadCount = 1 }
+        for threads in [1, 2, 3, 7] {
+            emberThreadCount = threads
+            for count in [(1 << 16) - 1, 1 << 16, 229_377] {
+                let zeros = Tensor<Float>(zeros: [count])
+                #expect(zeros.scalars.allSatisfy { $0.bitPattern == 0 }, "\(threads) threads, \(count)")
+                let filled = Tensor<Double>(repeating: -2.5, shape: [count, 1])
+                #expect(filled.scalars.allSatisfy { $0 == -2.5 }, "\(threads) threads, \(count)")
+                let flags = Tensor<Bool>(repeating: true, shape: [1, count])
+                #expect(flags.scalars.allSatisfy { $0 }, "\(threads) threads, \(count)")
+            }
+        }
+    }
+
     /// Split products, accumulating ones included (beta = 1, where running a block twice would
     /// double it), equal the single-thread result bit for bit.
     @Test func splitProductsAreBitIdentical() {

@@ -6,7 +6,7 @@ extension Tensor {
     @_specialize(where Scalar == Double)
     public init(repeating value: Scalar, shape: [Int]) {
         Tensor.checkShape(shape, "Tensor(repeating:shape:)")
-        self.init(shape: shape, scalars: [Scalar](repeating: value, count: shape.reduce(1, *)))
+        self.init(shape: shape, scalars: filledArray(value, count: shape.reduce(1, *)))
     }
 }
 
