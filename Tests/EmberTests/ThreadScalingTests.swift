@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import Ember
 
@@ -117,6 +118,42 @@ import Testing
         }
         for (threads, run) in zip(Self.threadCounts, runs).dropFirst() {
             #expect(run == runs[0], "\(mode): \(threads) threads differ from one")
+        }
+    }
+
+    /// A block whose owner runs slowly hands half its rows over to the thread that has finished its
+    /// own: the hand-overs happen, and the output, final states and every gradient keep the bits of
+    /// one thread, forwards and in reverse, with and without ragged lengths, for every cell.
+    @Test(arguments: [RecurrentMode.rnnTanh, .lstm, .gru])
+    func handedOverRowsKeepTheirBits(_ mode: RecurrentMode) {
+        defer {
+            emberThreadCount = 1
+            RecurrentRowSharing.ownerStepHook = nil
+        }
+        let (T, B, I, H) = (12, 64, 5, 16)
+        for lengths in [nil, (0..<B).map { 1 + ($0 * 7) % T }] {
+            let layer = RecurrentLayer<Float>.make(mode, inputSize: I, hiddenSize: H, bidirectional: true)
+            var g = SeededGenerator(seed: 33)
+            let x = Tensor<Float>(randomNormal: [T, B, I], generator: &g)
+            let gy = Tensor<Float>(randomNormal: [T, B, 2 * H], generator: &g)
+            func run() -> [[UInt32]] {
+                layer.zeroGrad()
+                let input = Variable(x, requiresGrad: true)
+                let (output, state) = layer(input, state: nil, lengths: lengths)
+                ((output * Variable(gy)).sum() + state.h.sum()).backward()
+                return ([output.data, state.h.data, input.grad!] + layer.parameters().map { $0.grad! }).map { $0.scalars.map(\.bitPattern) }
+            }
+            emberThreadCount = 1
+            let alone = run()
+            emberThreadCount = 2
+            // The owner of the second block sleeps before each of its steps.
+            RecurrentRowSharing.ownerStepHook = { block in if block == 1 { usleep(300) } }
+            let before = RecurrentRowSharing.handOvers.load(ordering: .relaxed)
+            let shared = run()
+            RecurrentRowSharing.ownerStepHook = nil
+            #expect(RecurrentRowSharing.handOvers.load(ordering: .relaxed) > before, "\(mode): no rows were handed over")
+            let same = shared == alone   // (compared apart, so that a failure does not print every value)
+            #expect(same, "\(mode) lengths \(lengths != nil): handed-over rows differ from one thread")
         }
     }
 }

@@ -188,13 +188,22 @@ extension RecurrentEngine {
             fuseBiases: Scalar.self == Float.self && (config.mode == .lstm || config.mode == .gru),
             inputProjections: inputProjections.base, hiddenProjections: hiddenProjections.base,
             cs: cache.cs?.base, gates: cache.gates?.base, newGateHidden: cache.newGateHidden?.base, placement: placement)
-        // Rows never interact: blocks of rows run the whole sequence on their own, on all cores.
+        // Rows never interact: blocks of rows run the whole sequence on their own, on all cores, and
+        // a thread left without a block takes over half of another's rows for its remaining steps.
         let blocks = splitRows ? recurrenceBlocks(B) : [(start: 0, count: B)]
+        let threads = Swift.min(emberThreadCount, blocks.count)
+        let sharing = RecurrentRowSharing(T: T, blocks: blocks)
         withExtendedLifetime((initialH, initialC, biases, inputProjections, hiddenProjections)) {
             x.withBase { px in
                 cache.hs.withUnsafeMutableBufferPointer { phs in
-                    WorkerPool.shared.run(chunks: blocks.count, threads: emberThreadCount) { block in
-                        step.run(b0: blocks[block].start, rows: blocks[block].count, x: px, hs: phs.baseAddress!)
+                    WorkerPool.shared.run(chunks: threads, threads: threads) { _ in
+                        while let block = sharing.claim() {
+                            step.run(b0: blocks[block].start, rows: blocks[block].count, x: px, hs: phs.baseAddress!,
+                                     sharing: threads > 1 ? (sharing, block) : nil)
+                        }
+                        while threads > 1, let rows = sharing.take() {
+                            step.run(b0: rows.start, rows: rows.count, from: rows.from, x: px, hs: phs.baseAddress!)
+                        }
                     }
                 }
             }
@@ -235,10 +244,16 @@ struct ForwardDirection<Scalar: TensorScalar>: @unchecked Sendable {
 
     var GH: Int { mode.gates * H }
 
-    /// Rows `b0..<b0 + rows` through every step; `x` is the layer input (laid out as `inputRows`
-    /// says), `hs` the cache's h [T, B, H].
-    func run(b0: Int, rows n: Int, x: UnsafePointer<Scalar>, hs: UnsafeMutablePointer<Scalar>) {
-        for s in 0..<T {
+    /// Rows `b0..<b0 + rows` through steps `from`..<T (their states before step `from` complete);
+    /// `x` is the layer input (laid out as `inputRows` says), `hs` the cache's h [T, B, H]. With
+    /// `sharing` (the block's index there), the rows are that block's, and from the step another
+    /// thread takes their second half, the rest only.
+    func run(b0: Int, rows: Int, from: Int = 0, x: UnsafePointer<Scalar>, hs: UnsafeMutablePointer<Scalar>,
+             sharing: (RecurrentRowSharing, block: Int)? = nil) {
+        var n = rows
+        defer { if let sharing { sharing.0.finish(sharing.block) } }
+        for s in from..<T {
+            if let sharing, n == rows, let first = sharing.0.answer(sharing.block, at: s) { n = first - b0 }
             let t = reverse ? T - 1 - s : s
             if skipEnded {
                 if reverse && s > 0 { placeInitialState(t: t, b0: b0, rows: n, hs: hs) }
