@@ -246,14 +246,14 @@ struct ForwardDirection<Scalar: TensorScalar>: @unchecked Sendable {
 
     /// Rows `b0..<b0 + rows` through steps `from`..<T (their states before step `from` complete);
     /// `x` is the layer input (laid out as `inputRows` says), `hs` the cache's h [T, B, H]. With
-    /// `sharing` (the block's index there), the rows are that block's, and from the step another
-    /// thread takes their second half, the rest only.
+    /// `sharing` (the block's index there), the rows are that block's, and from each step where
+    /// another thread takes over the second half of the rows still run here, the first half only.
     func run(b0: Int, rows: Int, from: Int = 0, x: UnsafePointer<Scalar>, hs: UnsafeMutablePointer<Scalar>,
              sharing: (RecurrentRowSharing, block: Int)? = nil) {
         var n = rows
         defer { if let sharing { sharing.0.finish(sharing.block) } }
         for s in from..<T {
-            if let sharing, n == rows, let first = sharing.0.answer(sharing.block, at: s) { n = first - b0 }
+            if let sharing, let kept = sharing.0.answer(sharing.block, at: s, rows: n) { n = kept }
             let t = reverse ? T - 1 - s : s
             if skipEnded {
                 if reverse && s > 0 { placeInitialState(t: t, b0: b0, rows: n, hs: hs) }
