@@ -2,7 +2,8 @@
 // the input projection of all time steps is one matrix product (or, when it would not stay in
 // cache, one per step and block of rows); each step then does one [B, H] x [H, G·H] product and
 // elementwise gate math into preallocated buffers (nothing is allocated per step). Time-major
-// internally: X is [T, B, I].
+// internally: X is [T, B, I], except that a batch-first caller's input to the first layer is read
+// where it lies ([B, T, I], `RecurrentInputRows`).
 
 extension RecurrentEngine {
     /// The training entry. Runs the layer stack: `x` is time-major [T, B, I] ([B, T, I] when
