@@ -121,7 +121,7 @@ import Testing
         }
     }
 
-    /// A block whose owner runs slowly hands half its rows over to the thread that has finished its
+    /// A block whose owner is held back hands half its rows over to the thread that has finished its
     /// own: the hand-overs happen, and the output, final states and every gradient keep the bits of
     /// one thread, forwards and in reverse, with and without ragged lengths, for every cell.
     @Test(arguments: [RecurrentMode.rnnTanh, .lstm, .gru])
@@ -146,8 +146,16 @@ import Testing
             emberThreadCount = 1
             let alone = run()
             emberThreadCount = 2
-            // The owner of the second block sleeps before each of its steps.
-            RecurrentRowSharing.ownerStepHook = { block in if block == 1 { usleep(300) } }
+            // The owner of the second block waits, while it has all its rows, until a thread offers
+            // to take some (at most 2 s a step): then the hand-over happens however slow the machine.
+            RecurrentRowSharing.ownerStepHook = { block, index in
+                guard index == 1 else { return }
+                let start = DispatchTime.now().uptimeNanoseconds
+                while block.rows.load(ordering: .relaxed) == 32 && block.offer.load(ordering: .acquiring) == 0
+                        && DispatchTime.now().uptimeNanoseconds - start < 2_000_000_000 {
+                    usleep(50)
+                }
+            }
             let before = RecurrentRowSharing.handOvers.load(ordering: .relaxed)
             let shared = run()
             RecurrentRowSharing.ownerStepHook = nil

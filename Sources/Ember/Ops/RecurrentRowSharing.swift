@@ -41,8 +41,9 @@ final class RecurrentRowSharing: Sendable {
     /// An owner with fewer rows than this keeps them.
     static let minimumRows = 8
 
-    /// Called by every owner before each step it checks, with the block's index (tests slow one down).
-    nonisolated(unsafe) static var ownerStepHook: ((Int) -> Void)?
+    /// Called by every owner before each step, after publishing the step, with the block and its
+    /// index (tests hold an owner back).
+    nonisolated(unsafe) static var ownerStepHook: ((Block, Int) -> Void)?
 
     init(T: Int, blocks: [(start: Int, count: Int)]) {
         self.T = T
@@ -59,8 +60,8 @@ final class RecurrentRowSharing: Sendable {
     /// returns how many rows it keeps when it has just handed the rest over.
     func answer(_ index: Int, at s: Int, rows: Int) -> Int? {
         let block = blocks[index]
-        RecurrentRowSharing.ownerStepHook?(index)
         block.step.store(s, ordering: .releasing)
+        RecurrentRowSharing.ownerStepHook?(block, index)
         let offer = block.offer.load(ordering: .acquiring)
         guard offer & 3 == 1 else { return nil }
         let from = offer >> 2
