@@ -121,6 +121,61 @@ import Testing
         }
     }
 
+    /// The backward pass's hand-over: the owner of the second block, held back, hands half its rows
+    /// to the thread that has finished the first (held before a step), or only a share of the
+    /// products (held before the first chunk's products), and the two meet after every chunk of 2
+    /// steps to add its weight gradients, half the columns each. Every gradient keeps the bits of
+    /// one thread, for both directions, full-length and ragged (sorted and not), for every cell.
+    @Test(arguments: [RecurrentMode.rnnTanh, .lstm, .gru], [false, true])
+    func backwardHandOverKeepsTheBits(_ mode: RecurrentMode, productsOnly: Bool) {
+        defer {
+            emberThreadCount = 1
+            RecurrentRowSharing.ownerStepHook = nil
+            RecurrentRowSharing.ownerProductHook = nil
+        }
+        let (T, B, I, H) = (12, 64, 5, 32)
+        let layer = RecurrentLayer<Float>.make(mode, inputSize: I, hiddenSize: H, bidirectional: true)
+        var g = SeededGenerator(seed: 34)
+        let x = Tensor<Float>(randomNormal: [T, B, I], generator: &g)
+        let h0 = Tensor<Float>(randomNormal: [2, B, H], generator: &g)
+        let c0 = mode == .lstm ? Tensor<Float>(randomNormal: [2, B, H], generator: &g) : nil
+        let gOut = Tensor<Float>(randomNormal: [T, B, 2 * H], generator: &g)
+        let ghN = Tensor<Float>(randomNormal: [2, B, H], generator: &g)
+        let gcN = mode == .lstm ? Tensor<Float>(randomNormal: [2, B, H], generator: &g) : nil
+        let weights = layer.weights.map(\.data)
+        let descending = (0..<B).map { T - $0 * T / B }
+        for lengths in [[Int](repeating: T, count: B), (0..<B).map { 1 + ($0 * 7) % T }, descending] {
+            emberThreadCount = 1
+            let forward = RecurrentEngine.forward(layer.config, x: x, h0: h0, c0: c0, weights: weights, lengths: lengths, masks: [])
+            func backward() -> [[UInt32]] {
+                // Chunks of 2 steps of the blocks' 32 rows.
+                let r = RecurrentEngine.backward(layer.config, gOut: gOut, ghN: ghN, gcN: gcN, h0: h0, c0: c0, weights: weights,
+                                                 lengths: lengths, masks: [], inputs: forward.inputs, caches: forward.caches,
+                                                 chunkRows: 64)
+                return ([r.gx, r.gh0] + (r.gc0.map { [$0] } ?? []) + r.gWeights).map { $0.scalars.map(\.bitPattern) }
+            }
+            let alone = backward()
+            emberThreadCount = 2
+            // The second block's owner waits, until it has shared, for an offer (at most 2 s a wait).
+            let hold: (RecurrentRowSharing.Block, Int) -> Void = { block, index in
+                guard index == 1 else { return }
+                let start = DispatchTime.now().uptimeNanoseconds
+                while block.open.load(ordering: .relaxed) && block.offer.load(ordering: .acquiring) == 0
+                        && DispatchTime.now().uptimeNanoseconds - start < 2_000_000_000 {
+                    usleep(50)
+                }
+            }
+            if productsOnly { RecurrentRowSharing.ownerProductHook = hold } else { RecurrentRowSharing.ownerStepHook = hold }
+            let before = RecurrentRowSharing.onceHandOvers.load(ordering: .relaxed)
+            let shared = backward()
+            (RecurrentRowSharing.ownerStepHook, RecurrentRowSharing.ownerProductHook) = (nil, nil)
+            // One hand-over per direction.
+            #expect(RecurrentRowSharing.onceHandOvers.load(ordering: .relaxed) - before == 2, "\(mode): no rows were handed over")
+            let same = shared == alone   // (compared apart, so that a failure does not print every value)
+            #expect(same, "\(mode) lengths \(lengths.prefix(4)), products only \(productsOnly): sharing changes the bits")
+        }
+    }
+
     /// A block whose owner is held back hands half its rows over to the thread that has finished its
     /// own: the hand-overs happen, and the output, final states and every gradient keep the bits of
     /// one thread, forwards and in reverse, with and without ragged lengths, for every cell.

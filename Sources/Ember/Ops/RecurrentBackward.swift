@@ -192,6 +192,15 @@ struct BackwardDirection<Scalar: TensorScalar>: @unchecked Sendable {
             let parts = RecurrentEngine.backwardSubBlocks(blocks, threads: threads)
             if parts > 1 {
                 runInParts(parts, threads: threads, memory)   // more threads than blocks
+            } else if threads > 1 && blocks.count > 1 {
+                // Threads claim blocks; one left without a block takes over half of another's rows
+                // (RecurrentBackwardStep.swift).
+                let workers = Swift.min(threads, blocks.count)
+                let sharing = RecurrentRowSharing(T: T, blocks: blocks, handsOverOnce: true)
+                WorkerPool.shared.run(chunks: workers, threads: workers) { _ in
+                    while let block = sharing.claim() { runBlock(block, memory, sharing: sharing) }
+                    while let rows = sharing.take() { runBlock(rows.block, memory, sharing: sharing, handed: rows) }
+                }
             } else {
                 WorkerPool.shared.run(chunks: blocks.count, threads: threads) { block in
                     runBlock(block, memory)

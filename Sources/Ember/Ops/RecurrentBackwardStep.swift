@@ -34,32 +34,77 @@ extension BackwardDirection {
     /// Block `index`'s rows back through the sequence, a chunk of steps at a time, each chunk's
     /// weight gradients added to the block's products (the first chunk with a row writes them; a
     /// block with none gets zeros).
-    func runBlock(_ index: Int, _ memory: BackwardMemory<Scalar>) {
-        let n = blocks[index].count
-        let block = makeBlock(index)
+    ///
+    /// With `sharing`, the block's owner answers offers before each step, and hands the second half
+    /// of its rows over to a thread that has finished its own blocks (once); that thread runs this
+    /// with `handed` (the rows, and the step it starts at, counted from the first step back). From
+    /// then on the two meet after each chunk: each has written its rows of the chunk buffers, each
+    /// adds half the columns of the chunk's products (`GEMMPieces`: every element the same chain of
+    /// multiply-adds over the same rows, so the bits of one thread), and neither writes the next
+    /// chunk's rows before both have read this one's.
+    func runBlock(_ index: Int, _ memory: BackwardMemory<Scalar>, sharing: RecurrentRowSharing? = nil,
+                  handed: (block: Int, start: Int, count: Int, from: Int)? = nil) {
+        var block = makeBlock(index)
+        if let handed { (block.first, block.count) = (handed.start, handed.count) }
+        let from = handed?.from ?? 0, isTaker = handed != nil
+        var shared = isTaker
         let active = activeRows(block)
-        var rows = StepRows(slot: Array(0..<n))
+        var rows = StepRows(slot: Array(0..<block.rows))
         var written = false
-        for sHi in stride(from: T - 1, through: 0, by: -chunkSteps) {
+        var done = 0   // steps of the earlier chunks
+        for (chunk, sHi) in stride(from: T - 1, through: 0, by: -chunkSteps).enumerated() {
             let sLo = Swift.max(0, sHi - chunkSteps + 1)
             let tFirst = reverse ? T - 1 - sHi : sLo
             // Step t's rows start in the chunk buffers after those of the chunk's earlier steps.
             var starts = [0]
             for t in tFirst...(tFirst + sHi - sLo) { starts.append(starts.last! + active[t]) }
-            for s in stride(from: sHi, through: sLo, by: -1) {
+            let chunkRows = starts.last!
+            defer {
+                done += sHi - sLo + 1
+                written = written || chunkRows > 0
+            }
+            if done + sHi - sLo < from { continue }   // a taker's chunks before it joined
+            for s in stride(from: sHi, through: sLo, by: -1) where done + sHi - s >= from {
+                if !isTaker, let sharing, let kept = sharing.answer(index, at: done + sHi - s, rows: block.count) {
+                    block.count = kept
+                    shared = true
+                }
                 let t = reverse ? T - 1 - s : s
                 stepBack(s, local: starts[t - tFirst], block, &rows, memory)
             }
-            // (With one block this runs outside a parallel region, and the products use every core.)
-            if starts.last! > 0 {
-                accumulateWeightGradients(block, rows: starts.last!, first: !written)
-                written = true
+            if !isTaker, !shared, let sharing, sharing.answerBeforeProduct(index, lastStep: done + sHi - sLo) { shared = true }
+            if !isTaker && sLo == 0 { sharing?.finish(index) }   // nothing left to share
+            if shared {
+                addSharedChunk(block, index: index, chunk: chunk, rows: chunkRows, first: !written, asTaker: isTaker, sharing!)
+            } else if chunkRows > 0 {
+                // (With one block this runs outside a parallel region, and the products use every core.)
+                accumulateWeightGradients(block, rows: chunkRows, first: !written)
             }
         }
-        if !written {
+        if !written && !isTaker {
             block.product.update(repeating: 0, count: jointWidth * GH)
             if separateInput { block.inputProduct.update(repeating: 0, count: inputJointWidth * GH) }
         }
+    }
+
+    /// Chunk `chunk` of a block whose rows two threads share: when both have written their rows of
+    /// the chunk buffers, the owner adds the first half of the products' columns and the taker
+    /// (`asTaker`) the second; each returns when both have.
+    func addSharedChunk(_ block: BackwardBlock<Scalar>, index: Int, chunk: Int, rows: Int, first: Bool, asTaker: Bool,
+                        _ sharing: RecurrentRowSharing) {
+        sharing.meet(index, asTaker: asTaker, phase: 2 * chunk + 1)
+        if rows > 0 {
+            let piece = asTaker ? 1 : 0, beta: Scalar = first ? 0 : 1
+            GEMMPieces(m: jointWidth, n: GH, parts: 2).run(
+                piece, transA: true, transB: false, m: jointWidth, n: GH, k: rows, a: block.joint, lda: jointWidth,
+                b: block.dGh, ldb: GH, beta: beta, c: block.product, ldc: GH)
+            if separateInput {
+                GEMMPieces(m: inputJointWidth, n: GH, parts: 2).run(
+                    piece, transA: true, transB: false, m: inputJointWidth, n: GH, k: rows, a: block.inputJoint,
+                    lda: inputJointWidth, b: block.dGx, ldb: GH, beta: beta, c: block.inputProduct, ldc: GH)
+            }
+        }
+        sharing.meet(index, asTaker: asTaker, phase: 2 * chunk + 2)
     }
 
     /// Block `index`'s slices of the chunk buffers and products, all its rows to compute.
