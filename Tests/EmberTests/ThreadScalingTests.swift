@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 @testable import Ember
 
@@ -176,6 +177,58 @@ import Testing
         }
     }
 
+    /// A taker that reads a block's step, and offers only after the owner has finished (so that the
+    /// owner never sees the offer), withdraws it rather than waiting for an answer forever: the pass
+    /// returns, with nothing handed over and the bits of one thread. (Without the withdrawal the
+    /// taker waits forever, and this test with it.)
+    @Test
+    func anOfferToAFinishedOwnerIsWithdrawn() {
+        defer {
+            emberThreadCount = 1
+            (RecurrentRowSharing.ownerStepHook, RecurrentRowSharing.takerOfferHook) = (nil, nil)
+        }
+        let (T, B, I, H) = (6, 64, 5, 16)
+        let layer = RecurrentLayer<Float>.make(.lstm, inputSize: I, hiddenSize: H)
+        var g = SeededGenerator(seed: 35)
+        let x = Tensor<Float>(randomNormal: [T, B, I], generator: &g)
+        let gOut = Tensor<Float>(randomNormal: [T, B, H], generator: &g)
+        let ghN = Tensor<Float>(randomNormal: [1, B, H], generator: &g)
+        let weights = layer.weights.map(\.data)
+        let lengths = [Int](repeating: T, count: B)
+        emberThreadCount = 1
+        let forward = RecurrentEngine.forward(layer.config, x: x, h0: nil, c0: nil, weights: weights, lengths: lengths, masks: [])
+        func backward() -> [[UInt32]] {
+            let r = RecurrentEngine.backward(layer.config, gOut: gOut, ghN: ghN, gcN: nil, h0: nil, c0: nil, weights: weights,
+                                             lengths: lengths, masks: [], inputs: forward.inputs, caches: forward.caches)
+            return ([r.gx] + r.gWeights).map { $0.scalars.map(\.bitPattern) }
+        }
+        let alone = backward()
+        emberThreadCount = 2
+        // Each thread owns a block (the first owner waits for the second to start); the second
+        // owner waits at its first step for the first, done, to choose its block; that taker offers
+        // only once the second owner has finished. Every wait gives up after 2 s.
+        let flags = HandOverFlags()
+        RecurrentRowSharing.ownerStepHook = { block, index in
+            if index == 0 {
+                flags.wait { flags.secondStarted.load(ordering: .acquiring) }
+            } else if !flags.secondStarted.exchange(true, ordering: .acquiringAndReleasing) {
+                flags.wait { flags.takerChose.load(ordering: .acquiring) }
+            }
+        }
+        RecurrentRowSharing.takerOfferHook = { block in
+            flags.takerChose.store(true, ordering: .releasing)
+            flags.wait { block.step.load(ordering: .acquiring) == T }
+        }
+        let before = RecurrentRowSharing.onceHandOvers.load(ordering: .relaxed)
+        let shared = backward()
+        (RecurrentRowSharing.ownerStepHook, RecurrentRowSharing.takerOfferHook) = (nil, nil)
+        let offered = flags.takerChose.load(ordering: .relaxed)
+        #expect(offered, "no thread offered to take rows")
+        #expect(RecurrentRowSharing.onceHandOvers.load(ordering: .relaxed) == before)
+        let same = shared == alone
+        #expect(same, "a withdrawn offer changed the bits")
+    }
+
     /// A block whose owner is held back hands half its rows over to the thread that has finished its
     /// own: the hand-overs happen, and the output, final states and every gradient keep the bits of
     /// one thread, forwards and in reverse, with and without ragged lengths, for every cell.
@@ -218,5 +271,16 @@ import Testing
             let same = shared == alone   // (compared apart, so that a failure does not print every value)
             #expect(same, "\(mode) lengths \(lengths != nil): handed-over rows differ from one thread")
         }
+    }
+}
+
+/// The steps `anOfferToAFinishedOwnerIsWithdrawn` has reached, for its threads to wait on.
+final class HandOverFlags: Sendable {
+    let secondStarted = Atomic<Bool>(false), takerChose = Atomic<Bool>(false)
+
+    /// Returns when `condition` holds, or after 2 s.
+    func wait(until condition: () -> Bool) {
+        let start = DispatchTime.now().uptimeNanoseconds
+        while !condition() && DispatchTime.now().uptimeNanoseconds - start < 2_000_000_000 { usleep(50) }
     }
 }

@@ -56,6 +56,8 @@ final class RecurrentRowSharing: Sendable {
     nonisolated(unsafe) static var ownerStepHook: ((Block, Int) -> Void)?
     /// Called by every backward owner before it looks for an offer ahead of a chunk's products.
     nonisolated(unsafe) static var ownerProductHook: ((Block, Int) -> Void)?
+    /// Called by a taker between reading a block's step and offering to take its rows.
+    nonisolated(unsafe) static var takerOfferHook: ((Block) -> Void)?
 
     init(T: Int, blocks: [(start: Int, count: Int)], handsOverOnce: Bool = false) {
         self.T = T
@@ -111,8 +113,11 @@ final class RecurrentRowSharing: Sendable {
     /// Called by block `index`'s owner when it has nothing left to share: declines an offer still open.
     func finish(_ index: Int) {
         let block = blocks[index]
-        block.step.store(T, ordering: .releasing)
-        if block.offer.load(ordering: .acquiring) & 3 == 1 { block.offer.store(3, ordering: .releasing) }
+        // Sequentially consistent, as `take`'s offer and its look at the step after it: a taker that
+        // offers as this runs either has its offer seen here or sees the step at T and withdraws it.
+        block.step.store(T, ordering: .sequentiallyConsistent)
+        let offer = block.offer.load(ordering: .sequentiallyConsistent)
+        if offer & 3 == 1 { _ = block.offer.compareExchange(expected: offer, desired: 3, ordering: .acquiringAndReleasing) }
     }
 
     /// Rows of another block (`block`, its index) to run from step `from` to the end, once their
@@ -136,7 +141,12 @@ final class RecurrentRowSharing: Sendable {
                 return nil
             }
             let block = blocks[index], offer = 1 | (s + 1) << 2
-            guard block.offer.compareExchange(expected: 0, desired: offer, ordering: .acquiringAndReleasing).exchanged else { continue }
+            RecurrentRowSharing.takerOfferHook?(block)
+            guard block.offer.compareExchange(expected: 0, desired: offer, ordering: .sequentiallyConsistent).exchanged else { continue }
+            // An owner that has finished since the step was read may have looked for offers before
+            // this one arrived and will not look again: withdraw it (unless declined meanwhile).
+            if block.step.load(ordering: .sequentiallyConsistent) == T,
+               block.offer.compareExchange(expected: offer, desired: 0, ordering: .relaxed).exchanged { continue }
             // The owner answers before its next step, or when it finishes.
             var answer = offer
             while answer == offer {
