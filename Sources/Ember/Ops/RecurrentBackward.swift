@@ -8,7 +8,9 @@
 //   [W_hh | b_hh]ᵀ += [h_{t-1} | 1]ᵀ · dG_h and [W_ih | b_ih]ᵀ += [x_t | 1]ᵀ · dG_x (GRU),
 // with dG, the large operand, read row by row as GEMM's right operand; the column of ones (with a
 // bias) gives the bias sums. The blocks' products are summed in block order at the end, so no core
-// waits for another before the end and the results depend on B alone, not on the thread count.
+// waits for another before the end and the results depend on B alone, not on the thread count. A
+// thread that has finished its blocks takes over half the rows of another (or a share of its
+// products) for the rest of the pass (RecurrentRowSharing), which keeps every block's sums.
 
 extension RecurrentEngine {
     /// Backpropagation through time. `gOut` is the gradient of the output [T, B, D·H] ([B, T, D·H]

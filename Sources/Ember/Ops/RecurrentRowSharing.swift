@@ -1,18 +1,27 @@
 import Foundation
 import Synchronization
 
-/// How the threads of a recurrent layer's forward pass share its blocks of rows. Each thread claims
-/// whole blocks first; a thread left without one then offers to take over rows of the block with the
-/// most work left, from the step after the one its owner is on. The owner, checking before each step,
-/// hands over the second half of the rows it still runs when it reaches that step (their states up to
-/// the step before are then complete, and the answer publishes them), or declines when it is past it.
-/// Rows never interact, so they can change hands between two steps, as often as there are rows to
-/// halve.
+/// How the threads of a recurrent layer's forward or backward pass share its blocks of rows. Each
+/// thread claims whole blocks first; a thread left without one then offers to take over rows of the
+/// block with the most work left, from the step after the one its owner is on. The owner, checking
+/// before each step, hands over the second half of the rows it still runs when it reaches that step
+/// (their states up to the step before are then complete, and the answer publishes them), or
+/// declines when it is past it. Rows never interact, so they can change hands between two steps.
+///
+/// The forward pass hands rows over as often as there are rows to halve. The backward pass
+/// (`handsOverOnce`) hands a block over once: owner and taker then meet after every chunk of steps
+/// to add its weight gradients, half the columns each (RecurrentBackwardStep.swift), and an owner
+/// that has run the chunk's steps can also hand over no rows, only a share of the products.
+///
+/// An owner that finishes declines the offers it finds; a taker that offers as it finishes sees the
+/// step at T and withdraws its offer (`finish`, `take`), so that no taker waits for an answer that
+/// never comes.
 ///
 /// Results are the bits of the unshared pass: every row's products and gate math are the same
 /// whichever thread computes them and whatever rows sit beside it (the blocks already differ with the
-/// thread count, `recurrenceBlocks`). Only the time changes: on a host where one core runs slower for
-/// a while, the other no longer waits for it at the end of the pass (BENCHMARKS.md).
+/// thread count, `recurrenceBlocks`), and a product's columns split between two threads are the
+/// columns of the whole (`GEMMPieces`). Only the time changes: on a host where one core runs slower
+/// for a while, the other no longer waits for it at the end of the pass (BENCHMARKS.md).
 final class RecurrentRowSharing: Sendable {
     /// One block of rows and the state of its hand-overs.
     final class Block: Sendable {
