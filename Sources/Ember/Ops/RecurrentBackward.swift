@@ -224,15 +224,20 @@ struct BackwardMemory<Scalar>: @unchecked Sendable {
 
 extension BackwardDirection {
     /// A chunk's weight gradients, `rows` rows of joint operands by gate gradients, into the block's
-    /// products: written by the first chunk (`first`), added by the rest.
-    func accumulateWeightGradients(_ block: BackwardBlock<Scalar>, rows: Int, first: Bool) {
+    /// products: written by the first chunk (`first`), added by the rest. With `half` (0 or 1), only
+    /// that half of the products' columns (`GEMMPieces`: with the other half, the bits of the whole).
+    func accumulateWeightGradients(_ block: BackwardBlock<Scalar>, rows: Int, first: Bool, half: Int? = nil) {
         let beta: Scalar = first ? 0 : 1
-        GEMM.run(transA: true, transB: false, m: jointWidth, n: GH, k: rows, a: block.joint, lda: jointWidth,
-                 b: block.dGh, ldb: GH, beta: beta, c: block.product, ldc: GH)
-        if separateInput {
-            GEMM.run(transA: true, transB: false, m: inputJointWidth, n: GH, k: rows, a: block.inputJoint, lda: inputJointWidth,
-                     b: block.dGx, ldb: GH, beta: beta, c: block.inputProduct, ldc: GH)
+        func add(m: Int, a: UnsafeMutablePointer<Scalar>, b: UnsafeMutablePointer<Scalar>, c: UnsafeMutablePointer<Scalar>) {
+            if let half {
+                GEMMPieces(m: m, n: GH, parts: 2).run(half, transA: true, transB: false, m: m, n: GH, k: rows, a: a, lda: m,
+                                                      b: b, ldb: GH, beta: beta, c: c, ldc: GH)
+            } else {
+                GEMM.run(transA: true, transB: false, m: m, n: GH, k: rows, a: a, lda: m, b: b, ldb: GH, beta: beta, c: c, ldc: GH)
+            }
         }
+        add(m: jointWidth, a: block.joint, b: block.dGh, c: block.product)
+        if separateInput { add(m: inputJointWidth, a: block.inputJoint, b: block.dGx, c: block.inputProduct) }
     }
 
     /// Columns `columns` of the blocks' [_, G·H] products (`each` values apart), summed in block

@@ -93,17 +93,7 @@ extension BackwardDirection {
     func addSharedChunk(_ block: BackwardBlock<Scalar>, index: Int, chunk: Int, rows: Int, first: Bool, asTaker: Bool,
                         _ sharing: RecurrentRowSharing) {
         sharing.meet(index, asTaker: asTaker, phase: 2 * chunk + 1)
-        if rows > 0 {
-            let piece = asTaker ? 1 : 0, beta: Scalar = first ? 0 : 1
-            GEMMPieces(m: jointWidth, n: GH, parts: 2).run(
-                piece, transA: true, transB: false, m: jointWidth, n: GH, k: rows, a: block.joint, lda: jointWidth,
-                b: block.dGh, ldb: GH, beta: beta, c: block.product, ldc: GH)
-            if separateInput {
-                GEMMPieces(m: inputJointWidth, n: GH, parts: 2).run(
-                    piece, transA: true, transB: false, m: inputJointWidth, n: GH, k: rows, a: block.inputJoint,
-                    lda: inputJointWidth, b: block.dGx, ldb: GH, beta: beta, c: block.inputProduct, ldc: GH)
-            }
-        }
+        if rows > 0 { accumulateWeightGradients(block, rows: rows, first: first, half: asTaker ? 1 : 0) }
         sharing.meet(index, asTaker: asTaker, phase: 2 * chunk + 2)
     }
 
