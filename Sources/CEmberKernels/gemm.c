@@ -11,6 +11,48 @@
 // One macro serves every path: whether it fuses depends on the target, not on the spelling.
 #define EMBER_MULTIPLY_ADD(acc, a, b) ((acc) += (a) * (b))
 
+// MARK: - Prefetches spread over a product (ember_prefetch_during_next_product)
+
+// Regions of lines queued for this thread's next product, and how many lines of them are left.
+typedef struct {
+    const char *next;
+    long lines;
+    int write;
+} ember_prefetch_region;
+
+static _Thread_local ember_prefetch_region prefetchQueue[4];
+static _Thread_local int prefetchRegions;
+
+void ember_prefetch_during_next_product(const void *p, long bytes, int write) {
+    if (bytes <= 0 || prefetchRegions == 4) return;
+    prefetchQueue[prefetchRegions++] = (ember_prefetch_region){p, (bytes + 63) / 64, write};
+}
+
+long ember_prefetch_lines_queued(void) {
+    long lines = 0;
+    for (int r = 0; r < prefetchRegions; r++) lines += prefetchQueue[r].lines;
+    return lines;
+}
+
+// Issues up to `count` queued lines, first region first; the queue empties as they go.
+static inline void prefetch_queued(long count) {
+    while (count > 0 && prefetchRegions > 0) {
+        ember_prefetch_region *r = &prefetchQueue[0];
+        long n = r->lines < count ? r->lines : count;
+        if (r->write)
+            for (long i = 0; i < n; i++) __builtin_prefetch(r->next + 64 * i, 1, 2);
+        else
+            for (long i = 0; i < n; i++) __builtin_prefetch(r->next + 64 * i, 0, 2);
+        r->next += 64 * n;
+        r->lines -= n;
+        count -= n;
+        if (r->lines == 0) {
+            for (int q = 1; q < prefetchRegions; q++) prefetchQueue[q - 1] = prefetchQueue[q];
+            prefetchRegions--;
+        }
+    }
+}
+
 // MARK: - Portable (baseline target: SSE2 on x86-64, NEON on arm64)
 
 #if defined(__aarch64__)
@@ -196,6 +238,7 @@ static void *scratch_reserve(ember_scratch *s, size_t bytes) {
                     }                                                                               \
                     C[i * ldc + j] = acc;                                                           \
                 }                                                                                   \
+            prefetch_queued(ember_prefetch_lines_queued());                                         \
             return;                                                                                 \
         }                                                                                           \
         long sizeA = PORTABLE##_packedASize, sizeB = PORTABLE##_packedBSize;                        \

@@ -271,6 +271,12 @@ GATTR static void GNAME(int transA, int transB, long M, long N, long K, GT alpha
     // packing it would then cost as much as the product (AVX2 on Zen 4: dW_ih at 47 % of the FMA
     // peak packed).
     int columnsA = transA && alpha == 1 && N <= 2 * GNR;
+    // Queued prefetches (ember_prefetch_during_next_product), a share after each register tile.
+    long prefetches = ember_prefetch_lines_queued(), perTile = 0;
+    if (prefetches > 0) {
+        long tiles = ((M + GMR - 1) / GMR) * ((N + GNR - 1) / GNR) * ((K + GKC - 1) / GKC);
+        perTile = (prefetches + tiles - 1) / tiles;
+    }
     for (long jc = 0; jc < N; jc += GNC) {
         long nc = N - jc < GNC ? N - jc : GNC;
         for (long pc = 0; pc < K; pc += GKC) {
@@ -309,11 +315,13 @@ GATTR static void GNAME(int transA, int transB, long M, long N, long K, GT alpha
                                            directA || copiedA ? GFORM_ROWS : columnsA ? GFORM_COLUMNS : GFORM_PACKED,
                                            bBlock + (directB ? jr : jr * kc), bStride, C + (ic + ir) * ldc + jc + jr, ldc,
                                            mr, nr, accumulate);
+                        if (perTile) prefetch_queued(perTile);
                     }
                 }
             }
         }
     }
+    if (perTile) prefetch_queued(prefetches);
 }
 
 #ifdef GTRANSPOSES

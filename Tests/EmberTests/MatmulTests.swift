@@ -284,6 +284,65 @@ import Testing
         #expect(zip(got, expected).allSatisfy { $0 == $1 })
     }
 
+    /// Prefetches queued for a product (`ember_prefetch_during_next_product`) change none of its
+    /// bits, with the queued lines C's own (for writing), A's and B's, through the plain entry (a
+    /// tiny product, one through the driver, one in the transposed form) and the packed one; each
+    /// product issues every queued line, so none waits for a later one.
+    @Test(arguments: levels)
+    func queuedPrefetchesChangeNoBitsAndDrain(level: KernelLevel) {
+        let cLevel = ember_kernel_level(rawValue: UInt32(level.rawValue))
+        for (m, n, k, transA) in [(4, 4, 8, false), (37, 45, 290, false), (512, 28, 200, true), (64, 512, 128, false)] {
+            let a = randomTensor([m * k], seed: UInt64(m + k)).scalars.map(Float.init)
+            let b = randomTensor([k * n], seed: UInt64(n + k)).scalars.map(Float.init)
+            let c0 = randomTensor([m * n], seed: 3).scalars.map(Float.init)
+            let lda = transA ? m : k
+            var plain = c0, queued = c0
+            ember_sgemm_at_level(cLevel, transA ? 1 : 0, 0, m, n, k, 1, a, lda, b, n, 1, &plain, n)
+            queued.withUnsafeMutableBufferPointer { c in
+                ember_prefetch_during_next_product(c.baseAddress!, m * n * 4, 1)
+                a.withUnsafeBufferPointer { ember_prefetch_during_next_product($0.baseAddress!, m * k * 4, 0) }
+                b.withUnsafeBufferPointer { ember_prefetch_during_next_product($0.baseAddress!, k * n * 4, 0) }
+                #expect(ember_prefetch_lines_queued() == (m * n * 4 + 63) / 64 + (m * k * 4 + 63) / 64 + (k * n * 4 + 63) / 64)
+                ember_sgemm_at_level(cLevel, transA ? 1 : 0, 0, m, n, k, 1, a, lda, b, n, 1, c.baseAddress!, n)
+            }
+            #expect(ember_prefetch_lines_queued() == 0, "\(level) \(m)x\(n)x\(k)")
+            #expect(zip(plain, queued).allSatisfy { $0.bitPattern == $1.bitPattern }, "\(level) \(m)x\(n)x\(k)")
+
+            var packedResult = c0
+            var buffer = [Float](repeating: .nan, count: ember_sgemm_packed_b_size(cLevel, k, n) + 16)
+            buffer.withUnsafeMutableBufferPointer { p in
+                let aligned = UnsafeMutableRawPointer(p.baseAddress!).alignedUp(toMultipleOf: 64).assumingMemoryBound(to: Float.self)
+                ember_sgemm_pack_b(cLevel, 0, k, n, b, n, aligned)
+                ember_prefetch_during_next_product(aligned, k * n * 4, 0)
+                packedResult.withUnsafeMutableBufferPointer { c in
+                    ember_prefetch_during_next_product(c.baseAddress!, m * n * 4, 1)
+                    ember_sgemm_with_packed_b(cLevel, transA ? 1 : 0, m, n, k, 1, a, lda, aligned, 1, c.baseAddress!, n)
+                }
+            }
+            #expect(ember_prefetch_lines_queued() == 0, "packed \(level) \(m)x\(n)x\(k)")
+            #expect(zip(plain, packedResult).allSatisfy { $0.bitPattern == $1.bitPattern }, "packed \(level) \(m)x\(n)x\(k)")
+        }
+    }
+
+    /// The queue holds four regions; a fifth, and an empty one, queue nothing; a product with
+    /// nothing to multiply (K = 0) leaves the queue for the next.
+    @Test func prefetchQueueLimits() {
+        let buffer = [Float](repeating: 1, count: 1024)
+        var c = [Float](repeating: 0, count: 4)
+        ember_sgemm(0, 0, 2, 2, 1, 1, buffer, 1, buffer, 2, 0, &c, 2)   // whatever this thread left queued
+        #expect(ember_prefetch_lines_queued() == 0)
+        buffer.withUnsafeBufferPointer { p in
+            for region in 0..<5 { ember_prefetch_during_next_product(p.baseAddress! + 64 * region, 65, 0) }
+            ember_prefetch_during_next_product(p.baseAddress!, 0, 0)
+        }
+        #expect(ember_prefetch_lines_queued() == 8)   // four regions of two lines
+        ember_sgemm(0, 0, 2, 2, 0, 1, buffer, 1, buffer, 2, 0, &c, 2)
+        #expect(ember_prefetch_lines_queued() == 8)
+        ember_sgemm(0, 0, 2, 2, 1, 1, buffer, 1, buffer, 2, 0, &c, 2)
+        #expect(ember_prefetch_lines_queued() == 0)
+        #expect(c == [1, 1, 1, 1])
+    }
+
     @Test func levelSelection() {
         #expect(KernelLevel.current.rawValue <= KernelLevel.best.rawValue)
     }

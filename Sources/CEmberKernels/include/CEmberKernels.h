@@ -59,6 +59,20 @@ void ember_dgemm_at_level(ember_kernel_level level, int transA, int transB, long
                           double alpha, const double *A, long lda, const double *B, long ldb,
                           double beta, double *C, long ldc);
 
+/// Queues the `bytes` bytes at `p` to be prefetched into the second-level cache during this
+/// thread's next GEMM (`ember_sgemm`, `ember_dgemm` or their `_with_packed_b` forms): the driver
+/// spreads one software prefetch per 64-byte line over its register tiles (PREFETCHW when `write`
+/// is nonzero, for lines about to be stored to, else PREFETCHT1), so that the fetches run while the
+/// product computes, and issues any left at its end. For data a recurrent step reads or writes
+/// from memory right after its products (the gate cache the forward pass stored past the caches).
+/// Up to 4 regions wait at once (more are dropped); nothing is read or changed, so no value can
+/// differ. bytes <= 0 queues nothing.
+void ember_prefetch_during_next_product(const void *p, long bytes, int write);
+/// The lines still queued on this thread by `ember_prefetch_during_next_product`: 0 after any
+/// product with M, N and K above 0 and alpha not 0 (one with nothing to multiply leaves the queue
+/// for the next).
+long ember_prefetch_lines_queued(void);
+
 /// Products that reuse one right-hand operand (a recurrence's weights at every time step) can pack
 /// it once: `ember_sgemm_packed_b_size` gives the elements op(B) [K,N] needs when packed for
 /// `level`, `ember_sgemm_pack_b` packs it into a 64-byte-aligned buffer of that size, and

@@ -5,6 +5,8 @@
 // was before, without the terms of rows past their end (exact zeros, 0·0 added to a sum that
 // started at +0, which cannot change it).
 
+import CEmberKernels
+
 /// One block's slices of the chunk buffers and products, and the rows of it to compute: all of
 /// them, or one part (`first..<first + count`) when the block is split over more threads
 /// (RecurrentBackwardParts.swift).
@@ -205,6 +207,7 @@ extension BackwardDirection {
             newGateHidden: newGateHidden.map { UnsafePointer($0 + row * H) },
             cPrev: cPrev + b0 * H, hPrev: hPrev + b0 * H, dc: dc + b0 * H, dzx: dgx + b0 * GH, dzh: dgh + b0 * GH,
             dhPrevThroughZ: dhPrevThroughZ + b0 * H)
+        prefetchNextStep(s, t: t, b0: b0, rows: n, memory)
         inputWeights?.multiply(m: n, a: UnsafePointer(dgx + b0 * GH), lda: GH, beta: direction == 0 ? 0 : 1,
                                c: memory.dX! + row * I, ldc: I)
         // Without h0 the gradient of the zero initial state is not wanted.
@@ -218,6 +221,23 @@ extension BackwardDirection {
         }
         hiddenWeights.multiply(m: n, a: UnsafePointer(dgh + b0 * GH), lda: GH, c: throughWeights + first, ldc: H)
         for i in first..<last { dh[i] = throughWeights[i] + throughZ[i] }
+    }
+
+    /// Queues these rows' gate cache at the next step back (with GRU's W_hn·h), and their cell and
+    /// hidden states the step after, to be prefetched during this step's products (`ember_prefetch_during_next_product`):
+    /// the forward kernels stored the gate cache past the caches (non-temporal), and the cell kernel
+    /// otherwise waits on memory for it. Changes no value.
+    @inline(__always)
+    func prefetchNextStep(_ s: Int, t: Int, b0: Int, rows n: Int, _ memory: BackwardMemory<Scalar>) {
+        guard s >= 1 else { return }
+        let size = MemoryLayout<Scalar>.stride
+        let next = reverse ? t + 1 : t - 1
+        if let gates { ember_prefetch_during_next_product(gates + (next * B + b0) * GH, n * GH * size, 0) }
+        if let newGateHidden { ember_prefetch_during_next_product(newGateHidden + (next * B + b0) * H, n * H * size, 0) }
+        guard s >= 2 else { return }
+        let after = reverse ? t + 2 : t - 2
+        if let cs { ember_prefetch_during_next_product(cs + (after * B + b0) * H, n * H * size, 0) }
+        ember_prefetch_during_next_product(memory.hs + (after * B + b0) * H, n * H * size, 0)
     }
 
     /// Step t's rows inside their sequence of the block's joint operands, [h_{t-1} | x_t | 1] (or
