@@ -13,40 +13,58 @@
 
 // MARK: - Prefetches spread over a product (ember_prefetch_during_next_product)
 
-// Regions of lines queued for this thread's next product, and how many lines of them are left.
+// Regions queued for this thread's next product: `rows` rows of `rowLines` cache lines, `stride`
+// bytes apart, the next line to issue being line `line` of the row at `row`.
 typedef struct {
-    const char *next;
-    long lines;
+    const char *row;
+    long line, rowLines, rows, stride;
     int write;
 } ember_prefetch_region;
 
-static _Thread_local ember_prefetch_region prefetchQueue[4];
+#define EMBER_PREFETCH_REGIONS 8
+static _Thread_local ember_prefetch_region prefetchQueue[EMBER_PREFETCH_REGIONS];
 static _Thread_local int prefetchRegions;
 
+void ember_prefetch_rows_during_next_product(const void *p, long rowBytes, long rows, long stride, int write) {
+    if (rowBytes <= 0 || rows <= 0 || prefetchRegions == EMBER_PREFETCH_REGIONS) return;
+    // Every line a row touches, from the one holding its first byte (rows `stride` apart are
+    // taken to start as far into a line as the first).
+    long offset = (long)((uintptr_t)p & 63);
+    prefetchQueue[prefetchRegions++] =
+        (ember_prefetch_region){(const char *)p - offset, 0, (offset + rowBytes + 63) / 64, rows, stride, write};
+}
+
 void ember_prefetch_during_next_product(const void *p, long bytes, int write) {
-    if (bytes <= 0 || prefetchRegions == 4) return;
-    prefetchQueue[prefetchRegions++] = (ember_prefetch_region){p, (bytes + 63) / 64, write};
+    ember_prefetch_rows_during_next_product(p, bytes, 1, 0, write);
 }
 
 long ember_prefetch_lines_queued(void) {
     long lines = 0;
-    for (int r = 0; r < prefetchRegions; r++) lines += prefetchQueue[r].lines;
+    for (int q = 0; q < prefetchRegions; q++) {
+        const ember_prefetch_region *r = &prefetchQueue[q];
+        lines += r->rows * r->rowLines - r->line;
+    }
     return lines;
 }
 
-// Issues up to `count` queued lines, first region first; the queue empties as they go.
+// Issues up to `count` queued lines, first region first, row by row; the queue empties as they go.
 static inline void prefetch_queued(long count) {
     while (count > 0 && prefetchRegions > 0) {
         ember_prefetch_region *r = &prefetchQueue[0];
-        long n = r->lines < count ? r->lines : count;
+        long n = r->rowLines - r->line < count ? r->rowLines - r->line : count;
+        const char *at = r->row + 64 * r->line;
         if (r->write)
-            for (long i = 0; i < n; i++) __builtin_prefetch(r->next + 64 * i, 1, 2);
+            for (long i = 0; i < n; i++) __builtin_prefetch(at + 64 * i, 1, 2);
         else
-            for (long i = 0; i < n; i++) __builtin_prefetch(r->next + 64 * i, 0, 2);
-        r->next += 64 * n;
-        r->lines -= n;
+            for (long i = 0; i < n; i++) __builtin_prefetch(at + 64 * i, 0, 2);
         count -= n;
-        if (r->lines == 0) {
+        r->line += n;
+        if (r->line == r->rowLines) {
+            r->line = 0;
+            r->row += r->stride;
+            r->rows--;
+        }
+        if (r->rows == 0) {
             for (int q = 1; q < prefetchRegions; q++) prefetchQueue[q - 1] = prefetchQueue[q];
             prefetchRegions--;
         }

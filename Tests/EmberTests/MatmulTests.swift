@@ -302,7 +302,7 @@ import Testing
                 ember_prefetch_during_next_product(c.baseAddress!, m * n * 4, 1)
                 a.withUnsafeBufferPointer { ember_prefetch_during_next_product($0.baseAddress!, m * k * 4, 0) }
                 b.withUnsafeBufferPointer { ember_prefetch_during_next_product($0.baseAddress!, k * n * 4, 0) }
-                #expect(ember_prefetch_lines_queued() == (m * n * 4 + 63) / 64 + (m * k * 4 + 63) / 64 + (k * n * 4 + 63) / 64)
+                #expect(ember_prefetch_lines_queued() == lines(c.baseAddress!, m * n * 4) + lines(a, m * k * 4) + lines(b, k * n * 4))
                 ember_sgemm_at_level(cLevel, transA ? 1 : 0, 0, m, n, k, 1, a, lda, b, n, 1, c.baseAddress!, n)
             }
             #expect(ember_prefetch_lines_queued() == 0, "\(level) \(m)x\(n)x\(k)")
@@ -324,20 +324,33 @@ import Testing
         }
     }
 
-    /// The queue holds four regions; a fifth, and an empty one, queue nothing; a product with
-    /// nothing to multiply (K = 0) leaves the queue for the next.
+    /// The cache lines `bytes` bytes from `p` touch.
+    func lines(_ p: UnsafeRawPointer, _ bytes: Int) -> Int { (Int(bitPattern: p) & 63 + bytes + 63) / 64 }
+
+    /// The queue holds eight regions; a ninth, and empty ones, queue nothing; a region of rows
+    /// counts every line of every row (a row's 64 bytes from the middle of a line touch two); a
+    /// product with nothing to multiply (K = 0) leaves the queue for the next.
     @Test func prefetchQueueLimits() {
-        let buffer = [Float](repeating: 1, count: 1024)
+        let buffer = [Float](repeating: 1, count: 4096)
         var c = [Float](repeating: 0, count: 4)
         ember_sgemm(0, 0, 2, 2, 1, 1, buffer, 1, buffer, 2, 0, &c, 2)   // whatever this thread left queued
         #expect(ember_prefetch_lines_queued() == 0)
         buffer.withUnsafeBufferPointer { p in
-            for region in 0..<5 { ember_prefetch_during_next_product(p.baseAddress! + 64 * region, 65, 0) }
-            ember_prefetch_during_next_product(p.baseAddress!, 0, 0)
+            let start = UnsafeRawPointer(p.baseAddress!).alignedUp(toMultipleOf: 64)
+            for region in 0..<8 { ember_prefetch_during_next_product(start + 64 * region, 65, 0) }   // two lines each
+            #expect(ember_prefetch_lines_queued() == 16)
+            ember_prefetch_during_next_product(start, 64, 0)
+            #expect(ember_prefetch_lines_queued() == 16)
+            ember_sgemm(0, 0, 2, 2, 1, 1, buffer, 1, buffer, 2, 0, &c, 2)
+            #expect(ember_prefetch_lines_queued() == 0)
+            ember_prefetch_during_next_product(start, 0, 0)
+            ember_prefetch_rows_during_next_product(start, 64, 0, 256, 0)
+            ember_prefetch_rows_during_next_product(start + 32, 64, 5, 256, 1)   // 5 rows of two lines
+            ember_prefetch_rows_during_next_product(start, 128, 3, 1024, 0)      // 3 rows of two lines
         }
-        #expect(ember_prefetch_lines_queued() == 8)   // four regions of two lines
+        #expect(ember_prefetch_lines_queued() == 16)
         ember_sgemm(0, 0, 2, 2, 0, 1, buffer, 1, buffer, 2, 0, &c, 2)
-        #expect(ember_prefetch_lines_queued() == 8)
+        #expect(ember_prefetch_lines_queued() == 16)
         ember_sgemm(0, 0, 2, 2, 1, 1, buffer, 1, buffer, 2, 0, &c, 2)
         #expect(ember_prefetch_lines_queued() == 0)
         #expect(c == [1, 1, 1, 1])

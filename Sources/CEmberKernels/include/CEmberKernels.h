@@ -65,9 +65,13 @@ void ember_dgemm_at_level(ember_kernel_level level, int transA, int transB, long
 /// is nonzero, for lines about to be stored to, else PREFETCHT1), so that the fetches run while the
 /// product computes, and issues any left at its end. For data a recurrent step reads or writes
 /// from memory right after its products (the gate cache the forward pass stored past the caches).
-/// Up to 4 regions wait at once (more are dropped); nothing is read or changed, so no value can
+/// Up to 8 regions wait at once (more are dropped); nothing is read or changed, so no value can
 /// differ. bytes <= 0 queues nothing.
 void ember_prefetch_during_next_product(const void *p, long bytes, int write);
+/// As `ember_prefetch_during_next_product`, for `rows` rows of `rowBytes` bytes each, `stride`
+/// bytes apart from `p` (the rows of one time step in a batch-first [B, T, H] tensor). One region
+/// of the 8. rowBytes <= 0 or rows <= 0 queues nothing.
+void ember_prefetch_rows_during_next_product(const void *p, long rowBytes, long rows, long stride, int write);
 /// The lines still queued on this thread by `ember_prefetch_during_next_product`: 0 after any
 /// product with M, N and K above 0 and alpha not 0 (one with nothing to multiply leaves the queue
 /// for the next).

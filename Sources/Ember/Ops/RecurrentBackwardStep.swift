@@ -223,16 +223,18 @@ extension BackwardDirection {
         for i in first..<last { dh[i] = throughWeights[i] + throughZ[i] }
     }
 
-    /// Queues these rows' gate cache at the next step back (with GRU's W_hn·h), and their cell and
-    /// hidden states the step after, to be prefetched during this step's products (`ember_prefetch_during_next_product`):
-    /// the forward kernels stored the gate cache past the caches (non-temporal), and the cell kernel
-    /// otherwise waits on memory for it. Changes no value.
+    /// Queues these rows' gate cache and output gradient at the next step back (with GRU's W_hn·h),
+    /// and their cell and hidden states the step after, to be prefetched during this step's products
+    /// (`ember_prefetch_during_next_product`): the forward kernels stored the gate cache past the
+    /// caches (non-temporal), and the cell kernel otherwise waits on memory for it. Changes no value.
     @inline(__always)
     func prefetchNextStep(_ s: Int, t: Int, b0: Int, rows n: Int, _ memory: BackwardMemory<Scalar>) {
         guard s >= 1 else { return }
         let size = MemoryLayout<Scalar>.stride
         let next = reverse ? t + 1 : t - 1
         if let gates { ember_prefetch_during_next_product(gates + (next * B + b0) * GH, n * GH * size, 0) }
+        let out = memory.dOut + (batchFirst ? b0 * T + next : next * B + b0) * D * H + direction * H
+        ember_prefetch_rows_during_next_product(out, H * size, n, (batchFirst ? T : 1) * D * H * size, 0)
         if let newGateHidden { ember_prefetch_during_next_product(newGateHidden + (next * B + b0) * H, n * H * size, 0) }
         guard s >= 2 else { return }
         let after = reverse ? t + 2 : t - 2
