@@ -72,7 +72,7 @@ void ember_prefetch_during_next_product(const void *p, long bytes, int write);
 /// bytes apart from `p` (the rows of one time step in a batch-first [B, T, H] tensor). One region
 /// of the 8. rowBytes <= 0 or rows <= 0 queues nothing.
 void ember_prefetch_rows_during_next_product(const void *p, long rowBytes, long rows, long stride, int write);
-/// The lines still queued on this thread by `ember_prefetch_during_next_product`: 0 after any
+/// The lines still queued on this thread by the two functions above: 0 after any
 /// product with M, N and K above 0 and alpha not 0 (one with nothing to multiply leaves the queue
 /// for the next).
 long ember_prefetch_lines_queued(void);
