@@ -388,4 +388,29 @@ import Testing
         #expect(maxDifference(e.select(axis: 0, index: 1).scalars,
                               naiveMatmul(m.scalars, b.select(axis: 0, index: 1).scalars, m: 3, k: 5, n: 2)) < 1e-12)
     }
+
+    /// The gradients of `matmul` and `linear` take their inputs' shape arrays instead of allocating
+    /// new ones (`ember-bench ops` counts every allocation of a small op), and keep their values.
+    @Test func gradientsShareTheirInputsShapes() {
+        func sameStorage(_ a: [Int], _ b: [Int]) -> Bool {
+            a.withUnsafeBufferPointer { p in b.withUnsafeBufferPointer { q in p.baseAddress == q.baseAddress } }
+        }
+        let x = Variable(randomTensor([3, 5], seed: 5), requiresGrad: true)
+        let w = Variable(randomTensor([5, 2], seed: 6), requiresGrad: true)
+        x.matmul(w).sum().backward()
+        let gx = x.grad!, gw = w.grad!
+        #expect(gx.shape == [3, 5] && sameStorage(gx.shape, x.data.shape))
+        #expect(gw.shape == [5, 2] && sameStorage(gw.shape, w.data.shape))
+        // d/dx Σ x·w = 1·wᵀ, d/dw = xᵀ·1.
+        #expect(maxDifference(gx.scalars, naiveMatmul([Double](repeating: 1, count: 6), w.data.transposed(0, 1).scalars, m: 3, k: 2, n: 5)) < 1e-12)
+        #expect(maxDifference(gw.scalars, naiveMatmul(x.data.transposed(0, 1).scalars, [Double](repeating: 1, count: 6), m: 5, k: 3, n: 2)) < 1e-12)
+        // A result whose sizes an operand's shape already holds shares it too.
+        let square = randomTensor([4, 4], seed: 7)
+        #expect(sameStorage(square.matmul(square).shape, square.shape))
+        let weight = Variable(randomTensor([2, 5], seed: 8), requiresGrad: true)
+        let input = Variable(randomTensor([3, 5], seed: 9), requiresGrad: true)
+        linear(input, weight: weight, bias: nil).sum().backward()
+        #expect(sameStorage(weight.grad!.shape, weight.data.shape) && sameStorage(input.grad!.shape, input.data.shape))
+        #expect(maxDifference(input.grad!.scalars, naiveMatmul([Double](repeating: 1, count: 6), weight.data.scalars, m: 3, k: 2, n: 5)) < 1e-12)
+    }
 }

@@ -25,8 +25,8 @@ public func linear<Scalar>(_ x: Variable<Scalar>, weight: Variable<Scalar>, bias
     return Variable.record("linear", y.reshaped(to: outShape), inputs) { g in
         let g2 = g.reshaped(to: [rows, outFeatures])
         var grads: [Tensor<Scalar>?] = [
-            needX ? g2.matmul(w).reshaped(to: xs) : nil,
-            needW ? Tensor.matmul(g2, transposed: true, x2, transposed: false) : nil,
+            needX ? Tensor.matmul(g2, transposed: false, w, transposed: false, shapeLike: x2.shape).reshaped(to: xs) : nil,
+            needW ? Tensor.matmul(g2, transposed: true, x2, transposed: false, shapeLike: w.shape) : nil,
         ]
         if bias != nil { grads.append(needB ? g2.sum(axis: 0) : nil) }
         return grads

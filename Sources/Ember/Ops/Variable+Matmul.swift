@@ -11,7 +11,7 @@ extension Variable {
         return Variable.record("matmul", a.matmul(b), self, other) { g in
             var ga: Tensor<Scalar>? = nil, gb: Tensor<Scalar>? = nil
             if needA {
-                let full = Tensor.matmul(g, transposed: false, b, transposed: true)   // [.., M, K]
+                let full = Tensor.matmul(g, transposed: false, b, transposed: true, shapeLike: a.shape)   // [.., M, K]
                 ga = a.rank == 2 && full.rank == 3 ? full.sum(axis: 0) : full
             }
             if needB {
@@ -21,7 +21,7 @@ extension Variable {
                     gb = Tensor.matmul(a.reshaped(to: [rows, a.shape[2]]), transposed: true,
                                        g.reshaped(to: [rows, g.shape[2]]), transposed: false)
                 } else {
-                    gb = Tensor.matmul(a, transposed: true, g, transposed: false)
+                    gb = Tensor.matmul(a, transposed: true, g, transposed: false, shapeLike: b.shape)
                 }
             }
             return (ga, gb)

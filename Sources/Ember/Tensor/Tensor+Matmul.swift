@@ -16,6 +16,17 @@ extension Tensor where Scalar: TensorScalar {
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public static func matmul(_ a: Tensor, transposed transA: Bool, _ b: Tensor, transposed transB: Bool) -> Tensor {
+        matmul(a, transposed: transA, b, transposed: transB, shapeLike: nil)
+    }
+
+    /// `matmul(_:transposed:_:transposed:)`, whose 2-D result takes its shape array from `hint`, `a`
+    /// or `b` when one of them holds the result's sizes: a copy of an array shares its storage, so
+    /// the result allocates only its elements. A gradient's shape is its input's: at [1, 1] this took
+    /// three of nine allocations and 15 % of the instructions off a matmul's forward and backward
+    /// (`ember-bench ops`, BENCHMARKS.md).
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    static func matmul(_ a: Tensor, transposed transA: Bool, _ b: Tensor, transposed transB: Bool, shapeLike hint: [Int]?) -> Tensor {
         func fail() -> Never {
             let ta = transA ? "ᵀ" : "", tb = transB ? "ᵀ" : ""
             let k = a.rank >= 2 ? (transA ? a.shape[a.rank - 2] : a.shape[a.rank - 1]) : 0
@@ -43,7 +54,7 @@ extension Tensor where Scalar: TensorScalar {
                 } }
             }
         }
-        let outShape = batch.map { [$0, m, n] } ?? [m, n]
+        let outShape = batch.map { [$0, m, n] } ?? existingShape(m, n, hint, a.shape, b.shape)
         let strideA = batchA == nil ? 0 : ar * ac, strideB = batchB == nil ? 0 : br * bc
         return Tensor(computing: outShape) { c, _ in
             a.withBase { pa in b.withBase { pb in
@@ -54,5 +65,14 @@ extension Tensor where Scalar: TensorScalar {
                 }
             } }
         }
+    }
+
+    /// `[m, n]`: the first of the candidates that holds exactly these sizes (no allocation), else a
+    /// new array.
+    @inline(__always)
+    static func existingShape(_ m: Int, _ n: Int, _ first: [Int]?, _ second: [Int], _ third: [Int]) -> [Int] {
+        func holds(_ s: [Int]) -> Bool { s.count == 2 && s[0] == m && s[1] == n }
+        if let first, holds(first) { return first }
+        return holds(second) ? second : holds(third) ? third : [m, n]
     }
 }
