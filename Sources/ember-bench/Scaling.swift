@@ -69,7 +69,7 @@ func benchScaling(_ arguments: [String]) {
         for batch in [64, 256] {
             var emberOne = 0.0, torchOne = 0.0
             for threads in 1...maxThreads {
-                let times = stepTimes(cell: cell, hidden: hidden, threads: threads, steps: steps, batch: batch)
+                let times = stepTimes(cell: cell, hidden: hidden, threads: threads, steps: steps, batch: batch).steps
                 let ember = Double(batch) / times[times.count / 2]
                 if threads == 1 { emberOne = ember }
                 var line = "| \(cell.uppercased()) \(hidden) | \(batch) | \(threads) | \(Int(ember)) | "

@@ -4,10 +4,18 @@
 import Ember
 import Foundation
 
+/// Each timed step's seconds (sorted), and the same steps' seconds in each phase (unsorted).
+struct StepTimes {
+    var steps: [Double] = []
+    /// The recurrent layer's forward pass; the selection of the last step, the linear head and the
+    /// loss; `zeroGrad` and `backward()`; the Adam step.
+    var forward: [Double] = [], head: [Double] = [], backward: [Double] = [], optimizer: [Double] = []
+}
+
 /// Times `steps` training steps (forward, backward and an Adam step) of a recurrent layer
 /// `[64, 28, 28] → hidden` and `Linear(hidden → 10)` with cross-entropy, on fixed random images and
-/// labels, after 10 untimed warm-up steps. Returns each step's seconds, sorted.
-func stepTimes(cell: String, hidden: Int, threads: Int, steps: Int, batch: Int = 64) -> [Double] {
+/// labels, after 10 untimed warm-up steps; each step's phases too (four more clock reads a step).
+func stepTimes(cell: String, hidden: Int, threads: Int, steps: Int, batch: Int = 64) -> StepTimes {
     emberThreadCount = threads
     defer { emberThreadCount = 1 }
     manualSeed(0)
@@ -18,20 +26,34 @@ func stepTimes(cell: String, hidden: Int, threads: Int, steps: Int, batch: Int =
     var rng = SeededGenerator(seed: 3)
     let images = Tensor<Float>(randomUniform: [batch, 28, 28], lowerBound: 0, upperBound: 1, generator: &rng)
     let labels = (0..<batch).map { $0 % 10 }
-    var times: [Double] = []
+    var times = StepTimes()
+    func seconds(_ from: UInt64, _ to: UInt64) -> Double { Double(to - from) / 1e9 }
     for step in 0..<(steps + 10) {
         let start = now()
-        let loss = criterion(fc(output(Variable(images)).select(axis: 1, index: -1)), labels)
+        let states = output(Variable(images))
+        let forwardEnd = now()
+        let loss = criterion(fc(states.select(axis: 1, index: -1)), labels)
+        let headEnd = now()
         optimizer.zeroGrad()
         loss.backward()
+        let backwardEnd = now()
         optimizer.step()
-        if step >= 10 { times.append(Double(now() - start) / 1e9) }
+        let end = now()
+        if step >= 10 {
+            times.steps.append(seconds(start, end))
+            times.forward.append(seconds(start, forwardEnd))
+            times.head.append(seconds(forwardEnd, headEnd))
+            times.backward.append(seconds(headEnd, backwardEnd))
+            times.optimizer.append(seconds(backwardEnd, end))
+        }
     }
-    return times.sorted()
+    times.steps.sort()
+    return times
 }
 
 /// `ember-bench steps`: per-step times of RNN-32, LSTM-128 and GRU-128 training (or one `--cell`
-/// with `--hidden`), as the fastest step, the 10th percentile and the median.
+/// with `--hidden`), as the fastest step, the 10th percentile and the median; with `--phases`, the
+/// 10th percentile and median of each phase as well.
 func benchSteps(_ arguments: [String]) {
     let threads = Int(option("--threads", in: arguments) ?? "") ?? 2
     let steps = max(1, Int(option("--steps", in: arguments) ?? "") ?? 300)
@@ -43,11 +65,26 @@ func benchSteps(_ arguments: [String]) {
     print("")
     print("| model | fastest ms | 10th percentile ms | median ms | samples/s at the 10th percentile |")
     print("|---|---:|---:|---:|---:|")
+    var phaseRows: [String] = []
     for (cell, hidden) in workloads {
-        let t = stepTimes(cell: cell, hidden: hidden, threads: threads, steps: steps, batch: batch)
+        let times = stepTimes(cell: cell, hidden: hidden, threads: threads, steps: steps, batch: batch)
+        let t = times.steps, model = "\(cell.uppercased()) \(hidden)"
         let p10 = t[t.count / 10], med = t[t.count / 2]
-        print("| \(cell.uppercased()) \(hidden) | \(String(format: "%.3f", t[0] * 1e3)) | \(String(format: "%.3f", p10 * 1e3)) | "
+        print("| \(model) | \(String(format: "%.3f", t[0] * 1e3)) | \(String(format: "%.3f", p10 * 1e3)) | "
               + "\(String(format: "%.3f", med * 1e3)) | \(Int(Double(batch) / p10)) |")
+        let phases = [("recurrent layer forward", times.forward), ("last step, linear head and loss", times.head),
+                      ("zeroGrad and backward()", times.backward), ("Adam step", times.optimizer)]
+        for (name, values) in phases {
+            let sorted = values.sorted()
+            phaseRows.append("| \(model) | \(name) | \(String(format: "%.3f", sorted[sorted.count / 10] * 1e3)) | "
+                             + "\(String(format: "%.3f", sorted[sorted.count / 2] * 1e3)) |")
+        }
     }
+    print("")
+    guard arguments.contains("--phases") else { return }
+    // Each phase's own quantiles: they need not add up to the step's.
+    print("| model | phase | 10th percentile ms | median ms |")
+    print("|---|---|---:|---:|")
+    phaseRows.forEach { print($0) }
     print("")
 }
