@@ -65,6 +65,7 @@ func benchSteps(_ arguments: [String]) {
     print("")
     print("| model | fastest ms | 10th percentile ms | median ms | samples/s at the 10th percentile |")
     print("|---|---:|---:|---:|---:|")
+    let showPhases = arguments.contains("--phases")
     var phaseRows: [String] = []
     for (cell, hidden) in workloads {
         let times = stepTimes(cell: cell, hidden: hidden, threads: threads, steps: steps, batch: batch)
@@ -74,14 +75,14 @@ func benchSteps(_ arguments: [String]) {
               + "\(String(format: "%.3f", med * 1e3)) | \(Int(Double(batch) / p10)) |")
         let phases = [("recurrent layer forward", times.forward), ("last step, linear head and loss", times.head),
                       ("zeroGrad and backward()", times.backward), ("Adam step", times.optimizer)]
-        for (name, values) in phases {
+        for (name, values) in phases where showPhases {
             let sorted = values.sorted()
             phaseRows.append("| \(model) | \(name) | \(String(format: "%.3f", sorted[sorted.count / 10] * 1e3)) | "
                              + "\(String(format: "%.3f", sorted[sorted.count / 2] * 1e3)) |")
         }
     }
     print("")
-    guard arguments.contains("--phases") else { return }
+    guard showPhases else { return }
     // Each phase's own quantiles: they need not add up to the step's.
     print("| model | phase | 10th percentile ms | median ms |")
     print("|---|---|---:|---:|")
