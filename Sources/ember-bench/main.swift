@@ -115,9 +115,10 @@ let usage = """
       ops      [--calls N]: small ops through the tape, forward + backward, median ns per op; with
                --calls, exactly N calls per measurement (for counting instructions with callgrind);
                --only add|mul|tanh|matmul measures that op alone at [1, 1]
-      gemm     [--python PATH] [--openblas-core NAME]: single-thread GEMM GFLOP/s next to the
-               measured FMA peak; with --python (a Python with numpy), NumPy's OpenBLAS on the same
-               shapes in the same run (1 thread, OPENBLAS_CORETYPE unset unless --openblas-core)
+      gemm     [--python PATH] [--openblas-core NAME] [--rounds 1]: single-thread GEMM GFLOP/s next
+               to the measured FMA peak; with --python (a Python with numpy), NumPy's OpenBLAS on the
+               same shapes in the same run (1 thread, OPENBLAS_CORETYPE unset unless
+               --openblas-core); with --rounds N, the best of N rounds for each figure and the peak
       train    [--threads 2] [--runs 3] [--data-dir DIR]: samples/s of RNN-32, LSTM-128 and GRU-128
                training (one epoch of train-rnn each), RNN-32 evaluation, and peak RSS
       eval     [--threads 2] [--cell rnn|lstm|gru] [--data-dir DIR]: images/s evaluating the 10,000 test images in one
