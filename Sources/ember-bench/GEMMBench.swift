@@ -145,16 +145,13 @@ func benchGEMM(_ arguments: [String]) {
     // Each round measures the peak, NumPy's shapes, then Ember's; every figure keeps its best round,
     // so that a slow phase of the host (BENCHMARKS.md) does not fall on one side only.
     var peak = 0.0, ember = [Double](repeating: 0, count: all.count)
-    var numpy: (values: [Double?], core: String)? = nil, numpyFailed = false
-    for _ in 0..<rounds {
+    var numpy: (values: [Double?], core: String)? = nil
+    for round in 0..<rounds {
         peak = max(peak, fmaPeak())
-        if let python, !numpyFailed {
-            if let round = numpyGFLOPs(python: python, core: core, all) {
-                let best = numpy.map { zip($0.values, round.values).map { [$0, $1].compactMap { $0 }.max() } } ?? round.values
-                numpy = (best, round.core)
-            } else {
-                numpyFailed = numpy == nil   // a later round's failure keeps the earlier rounds' figures
-            }
+        // After a first round without NumPy, no more tries; a later round's failure keeps the figures.
+        if let python, round == 0 || numpy != nil, let figures = numpyGFLOPs(python: python, core: core, all) {
+            let best = numpy.map { zip($0.values, figures.values).map { [$0, $1].compactMap { $0 }.max() } }
+            numpy = (best ?? figures.values, figures.core)
         }
         ember = zip(ember, all.map { gemmGFLOPs($0) }).map { max($0, $1) }
     }
