@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import Ember
 
@@ -94,6 +95,42 @@ import Testing
         } catch let error as AnomalyError {
             #expect(error.operation == "multiply" && error.phase == .backward, "\(error)")
         } catch { Issue.record("\(error)") }
+    }
+
+    @Test func savedTensorsAreTheForwardValuesAndGoWithTheGraph() {
+        let x = Variable(Tensor<Double>([3, -2]), requiresGrad: true)
+        let c = Variable(Tensor<Double>([10, 20]))
+        let p = x * c, t = x.tanh(), m = x.reshaped(to: [1, 2]).matmul(c.reshaped(to: [2, 1]))
+        let node = p.node!
+        guard case .savedBinary? = node.rule, case .savedUnary? = t.node!.rule, case .savedBinary? = m.node!.rule else {
+            Issue.record("mul, tanh and matmul should record saved-tensor rules")
+            return
+        }
+        #expect(node.savedFirst! == x.data && node.savedSecond! == c.data)
+        #expect(node.needsFirst && !node.needsSecond)
+        // Changing an input after the forward pass leaves the saved value alone (a tensor is a value).
+        x.data = Tensor([100, 100])
+        c.data = Tensor([-1, -1])
+        p.backward(gradient: Tensor([1, 1]), retainGraph: true)
+        #expect(x.grad!.scalars == [10, 20] && c.grad == nil)
+        #expect(node.rule != nil && node.savedFirst != nil && node.savedSecond != nil)
+        p.backward(gradient: Tensor([1, 1]))
+        #expect(x.grad!.scalars == [20, 40])
+        #expect(node.rule == nil && node.savedFirst == nil && node.savedSecond == nil)
+        // Through a longer graph too: every node lets go of what it saved.
+        x.grad = nil
+        let y = Variable(Tensor<Double>([0.5, 0.25]), requiresGrad: true)
+        let z = ((y * y).tanh() / y).sigmoid()
+        z.sum().backward()
+        var nodes: [Node<Double>] = [z.node!]
+        while let n = nodes.popLast() {
+            #expect(n.rule == nil && n.savedFirst == nil && n.savedSecond == nil, "\(n.name)")
+            nodes += n.inputs.compactMap(\.node)
+        }
+        // tanh's saved output gives the same gradient as before the change: 1 - tanh²(x).
+        let u = Variable(Tensor<Double>([0.3]), requiresGrad: true)
+        u.tanh().backward()
+        #expect(Swift.abs(u.grad!.scalar - (1 - Foundation.tanh(0.3) * Foundation.tanh(0.3))) < 1e-15)
     }
 
     @Test func chainsAreFreedWithoutRecursion() {

@@ -40,13 +40,13 @@ extension Variable {
         if root.hasOnlyLeafInputs {
             // A one-node graph: nothing to collect or order.
             Variable.run(root, anomaly: anomaly, retainGraph: retainGraph)
-            if !retainGraph { root.rule = nil; root.clearPending() }
+            if !retainGraph { root.releaseRule(); root.clearPending() }
             return
         }
         let nodes = Variable.topologicalOrder(from: root)
         for current in nodes { Variable.run(current, anomaly: anomaly, retainGraph: retainGraph) }
         if !retainGraph {
-            for current in nodes { current.rule = nil; current.clearPending() }
+            for current in nodes { current.releaseRule(); current.clearPending() }
         }
     }
 
@@ -89,6 +89,25 @@ extension Variable {
             guard let g = current.pending.take() else { return }
             guard case .binary(let rule)? = retainGraph ? current.rule : current.rule.take() else { return }
             let (gradA, gradB) = rule(g)
+            if let anomaly, g.isAllFinite {
+                if let gradA { anomaly.check(gradA, operation: current.name, phase: .backward) }
+                if let gradB { anomaly.check(gradB, operation: current.name, phase: .backward) }
+            }
+            if let gradA { deliver(gradA, to: current.input(0), from: current) }
+            if let gradB { deliver(gradB, to: current.input(1), from: current) }
+        case .savedUnary?:
+            guard let g = current.pending.take() else { return }
+            guard case .savedUnary(let rule)? = retainGraph ? current.rule : current.rule.take(),
+                  let x = retainGraph ? current.savedFirst : current.savedFirst.take() else { return }
+            let grad = rule(g, x)
+            if let anomaly, g.isAllFinite { anomaly.check(grad, operation: current.name, phase: .backward) }
+            deliver(grad, to: current.input(0), from: current)
+        case .savedBinary?:
+            guard let g = current.pending.take() else { return }
+            guard case .savedBinary(let rule)? = retainGraph ? current.rule : current.rule.take(),
+                  let x = retainGraph ? current.savedFirst : current.savedFirst.take(),
+                  let y = retainGraph ? current.savedSecond : current.savedSecond.take() else { return }
+            let (gradA, gradB) = rule(g, x, y, current.needsFirst, current.needsSecond)
             if let anomaly, g.isAllFinite {
                 if let gradA { anomaly.check(gradA, operation: current.name, phase: .backward) }
                 if let gradB { anomaly.check(gradB, operation: current.name, phase: .backward) }

@@ -30,10 +30,23 @@ final class Node<Scalar: TensorScalar> {
     typealias UnaryRule = (Tensor<Scalar>) -> Tensor<Scalar>
     /// The backward rule of a two-input, one-output node: both inputs' gradients (`nil` where none).
     typealias BinaryRule = (Tensor<Scalar>) -> (Tensor<Scalar>?, Tensor<Scalar>?)
+    /// A one-input rule that captures nothing: the output gradient and the tensor the node saved in,
+    /// the input's gradient out. The node keeps the saved tensor itself (PyTorch's saved variables),
+    /// so recording allocates no closure context: one allocation of six less for `mul` at [1, 1]
+    /// (BENCHMARKS.md, "The tape").
+    typealias SavedUnaryRule = (Tensor<Scalar>, Tensor<Scalar>) -> Tensor<Scalar>
+    /// A two-input rule that captures nothing: the output gradient, the two tensors the node saved,
+    /// and whether each input needs a gradient; both inputs' gradients out (`nil` where none).
+    typealias SavedBinaryRule = (Tensor<Scalar>, Tensor<Scalar>, Tensor<Scalar>, Bool, Bool) -> (Tensor<Scalar>?, Tensor<Scalar>?)
 
     enum Rule {
         case unary(UnaryRule)
         case binary(BinaryRule)
+        /// The saved tensor is `savedFirst`.
+        case savedUnary(SavedUnaryRule)
+        /// The saved tensors are `savedFirst` and `savedSecond`; `needsFirst` and `needsSecond` say
+        /// which inputs need gradients.
+        case savedBinary(SavedBinaryRule)
         case single(BackwardRule)
         case multiple(MultiOutputRule)
     }
@@ -47,6 +60,13 @@ final class Node<Scalar: TensorScalar> {
     @exclusivity(unchecked) private(set) var rest: [Variable<Scalar>]
     /// Set to `nil` when the graph is released after `backward()`.
     @exclusivity(unchecked) var rule: Rule?
+    /// The tensors a `.savedUnary` or `.savedBinary` rule reads (`nil` for other rules, and once the
+    /// graph is released). Kept beside the rule rather than in its payload: a larger payload made
+    /// every node's enum copies and destroys dearer (add at [1, 1]: 150 instructions more).
+    @exclusivity(unchecked) var savedFirst: Tensor<Scalar>?
+    @exclusivity(unchecked) var savedSecond: Tensor<Scalar>?
+    /// Whether inputs 0 and 1 needed gradients when a `.savedBinary` node was recorded.
+    private(set) var needsFirst = false, needsSecond = false
     let outputCount: Int
     /// The operation's arguments that its inputs' and outputs' shapes do not determine, for code that
     /// reads the tape as a graph (`exportONNX`); `.none` for most operations.
@@ -109,6 +129,28 @@ final class Node<Scalar: TensorScalar> {
         self.init(name: name, first: a, second: b, rest: [], outputCount: 1, attributes: attributes, rule: .binary(rule))
     }
 
+    /// A one-input node whose rule reads a saved tensor.
+    @inline(__always)
+    convenience init(name: StaticString, input: Variable<Scalar>, attributes: StoredAttributes, saving x: Tensor<Scalar>,
+                     rule: @escaping SavedUnaryRule) {
+        self.init(name: name, first: input, second: nil, rest: [], outputCount: 1, attributes: attributes,
+                  rule: .savedUnary(rule))
+        savedFirst = x
+    }
+
+    /// A two-input node whose rule reads two saved tensors.
+    @inline(__always)
+    convenience init(name: StaticString, _ a: Variable<Scalar>, _ b: Variable<Scalar>, attributes: StoredAttributes,
+                     saving x: Tensor<Scalar>, _ y: Tensor<Scalar>, needs needA: Bool, _ needB: Bool,
+                     rule: @escaping SavedBinaryRule) {
+        self.init(name: name, first: a, second: b, rest: [], outputCount: 1, attributes: attributes,
+                  rule: .savedBinary(rule))
+        savedFirst = x
+        savedSecond = y
+        needsFirst = needA
+        needsSecond = needB
+    }
+
     /// The number of inputs (0 once the graph is released).
     var inputCount: Int { first == nil ? 0 : second == nil ? 1 : 2 + rest.count }
 
@@ -131,6 +173,14 @@ final class Node<Scalar: TensorScalar> {
     /// Whether no input was produced by a node (so backward from here visits this node only).
     var hasOnlyLeafInputs: Bool {
         first?.node == nil && second?.node == nil && rest.allSatisfy { $0.node == nil }
+    }
+
+    /// Lets go of the rule and the tensors it saved (after a backward pass without `retainGraph`).
+    @inline(__always)
+    func releaseRule() {
+        rule = nil
+        savedFirst = nil
+        savedSecond = nil
     }
 
     /// Forgets the gradients received in this pass.

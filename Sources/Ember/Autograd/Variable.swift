@@ -153,6 +153,36 @@ public final class Variable<Scalar: TensorScalar> {
     }
 }
 
+// MARK: - Recording with saved tensors
+
+extension Variable {
+    /// Like the one-input `record`, with a rule that captures nothing and reads `x`, which the node
+    /// saves.
+    @inline(__always)
+    static func record(_ name: StaticString, _ data: Tensor<Scalar>, _ input: Variable, saving x: Tensor<Scalar>,
+                       _ rule: @escaping Node<Scalar>.SavedUnaryRule) -> Variable {
+        if let anomaly = AnomalyState.current, input.data.isAllFinite {
+            anomaly.check(data, operation: name, phase: .forward)
+        }
+        guard input._requiresGrad, GradMode.isEnabled else { return Variable(data) }
+        return Variable(data: data, node: Node(name: name, input: input, attributes: StoredAttributes(.none), saving: x, rule: rule))
+    }
+
+    /// Like the two-input `record`, with a rule that captures nothing and reads `x` and `y`, which the
+    /// node saves.
+    @inline(__always)
+    static func record(_ name: StaticString, _ data: Tensor<Scalar>, _ a: Variable, _ b: Variable,
+                       saving x: Tensor<Scalar>, _ y: Tensor<Scalar>,
+                       _ rule: @escaping Node<Scalar>.SavedBinaryRule) -> Variable {
+        if let anomaly = AnomalyState.current, a.data.isAllFinite, b.data.isAllFinite {
+            anomaly.check(data, operation: name, phase: .forward)
+        }
+        guard a._requiresGrad || b._requiresGrad, GradMode.isEnabled else { return Variable(data) }
+        return Variable(data: data, node: Node(name: name, a, b, attributes: StoredAttributes(.none), saving: x, y,
+                                               needs: a._requiresGrad, b._requiresGrad, rule: rule))
+    }
+}
+
 extension Variable: CustomStringConvertible {
     /// `Variable(TENSOR)`, with the operation that produced it, or `requiresGrad: true` for such a leaf.
     public var description: String {

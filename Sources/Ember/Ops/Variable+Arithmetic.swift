@@ -26,8 +26,8 @@ extension Variable {
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public static func * (lhs: Variable, rhs: Variable) -> Variable {
-        let a = lhs.data, b = rhs.data, needA = lhs.requiresGrad, needB = rhs.requiresGrad
-        return record("multiply", a * b, lhs, rhs) { g in
+        let a = lhs.data, b = rhs.data
+        return record("multiply", a * b, lhs, rhs, saving: a, b) { g, a, b, needA, needB in
             (needA ? (g * b).summed(toShape: a.shape) : nil, needB ? (g * a).summed(toShape: b.shape) : nil)
         }
     }
@@ -36,8 +36,8 @@ extension Variable {
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public static func / (lhs: Variable, rhs: Variable) -> Variable {
-        let a = lhs.data, b = rhs.data, needA = lhs.requiresGrad, needB = rhs.requiresGrad
-        return record("divide", a / b, lhs, rhs) { g in
+        let a = lhs.data, b = rhs.data
+        return record("divide", a / b, lhs, rhs, saving: a, b) { g, a, b, needA, needB in
             (needA ? (g / b).summed(toShape: a.shape) : nil,
              needB ? (-(g * a) / b.squared()).summed(toShape: b.shape) : nil)
         }

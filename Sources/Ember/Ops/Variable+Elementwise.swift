@@ -6,7 +6,7 @@ extension Variable {
     @_specialize(where Scalar == Double)
     public func tanh() -> Variable {
         let y = data.tanh()
-        return Variable.record("tanh", y, self) { g in g.broadcasting(y, .tanhBackward, "tanh backward") }
+        return Variable.record("tanh", y, self, saving: y) { g, y in g.broadcasting(y, .tanhBackward, "tanh backward") }
     }
 
     /// Logistic sigmoid. Backward: `g * y * (1 - y)`.
@@ -14,7 +14,7 @@ extension Variable {
     @_specialize(where Scalar == Double)
     public func sigmoid() -> Variable {
         let y = data.sigmoid()
-        return Variable.record("sigmoid", y, self) { g in g.broadcasting(y, .sigmoidBackward, "sigmoid backward") }
+        return Variable.record("sigmoid", y, self, saving: y) { g, y in g.broadcasting(y, .sigmoidBackward, "sigmoid backward") }
     }
 
     /// `max(x, 0)`, NaN where `x` is NaN (`torch.relu`). Backward: 0 where `x <= 0` (0 at exactly 0),
@@ -24,7 +24,7 @@ extension Variable {
     @_specialize(where Scalar == Double)
     public func relu() -> Variable {
         let x = data
-        return Variable.record("relu", x.relu(), self) { g in g.broadcasting(x, .reluBackward, "relu backward") }
+        return Variable.record("relu", x.relu(), self, saving: x) { g, x in g.broadcasting(x, .reluBackward, "relu backward") }
     }
 
     /// `e^x`. Backward: `g * y`.
@@ -32,7 +32,7 @@ extension Variable {
     @_specialize(where Scalar == Double)
     public func exp() -> Variable {
         let y = data.exp()
-        return Variable.record("exp", y, self) { g in g * y }
+        return Variable.record("exp", y, self, saving: y) { g, y in g * y }
     }
 
     /// Natural logarithm. Backward: `g / x`.

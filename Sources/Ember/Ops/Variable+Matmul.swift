@@ -7,8 +7,8 @@ extension Variable {
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public func matmul(_ other: Variable) -> Variable {
-        let a = data, b = other.data, needA = requiresGrad, needB = other.requiresGrad
-        return Variable.record("matmul", a.matmul(b), self, other) { g in
+        let a = data, b = other.data
+        return Variable.record("matmul", a.matmul(b), self, other, saving: a, b) { g, a, b, needA, needB in
             var ga: Tensor<Scalar>? = nil, gb: Tensor<Scalar>? = nil
             if needA {
                 let full = Tensor.matmul(g, transposed: false, b, transposed: true, shapeLike: a.shape)   // [.., M, K]
