@@ -125,6 +125,9 @@ static inline void prefetch_queued(long count) {
 // AVX2, fastest of 3 alternating rounds of 21 (out-of-tree harness, load 5): 1024³ 100.3 →
 // 110.2 GFLOP/s, dW_hh = dGᵀ·H (K = 1792) 94.3 → 101.5, the others within ±1 % (BENCHMARKS.md).
 // The fused recurrent sequence kernel keeps its limit of 256 (GKBLOCK, ember_sgemm_k_block).
+// A product formed transposed reads its B in place with rows far apart (dW_ih's dG, 2 KiB): there
+// K goes in blocks of 512 (GKCALIGNEDB). dW_ih (1792x512)ᵀ · 1792x28, 300 alternating calls: 1.038
+// of blocks of 1024 in the host's fast phases, 1.059 in its slow ones (blocks of 256: 1.033, 1.053).
 #define GT float
 #define GVB 32
 #define GMR 6
@@ -133,6 +136,7 @@ static inline void prefetch_queued(long count) {
 #define GMC 48
 #define GNC 1024
 #define GKBLOCK 256
+#define GKCALIGNEDB 512
 #define GTRANSPOSES
 #define GATTR __attribute__((target("avx2,fma")))
 #define GFMA EMBER_MULTIPLY_ADD

@@ -12,8 +12,13 @@
 //            GMR x GNR tiles, with microRows's arguments and results
 //   GPACKBT(src, ldb, kc, panel)  optional: packs a whole panel of a transposed B (see packB)
 //   GKBLOCK  optional: the depth `ember_sgemm_k_block` reports, when not GKC (see kBlock)
+//   GKCALIGNEDB  optional: the block of K when the driver reads B in place for `transposed`
+//            (`alignedB`), when not GKC
 //   GTRANSPOSES  optional: defined, products that `transposes` picks are formed transposed
 // All of them are undefined again at the end of this file.
+#ifndef GKCALIGNEDB
+#define GKCALIGNEDB GKC
+#endif
 #define GCAT2(a, b) a##_##b
 #define GCAT(a, b) GCAT2(a, b)
 #define GVEC GCAT(GNAME, vec)
@@ -271,16 +276,19 @@ GATTR static void GNAME(int transA, int transB, long M, long N, long K, GT alpha
     // packing it would then cost as much as the product (AVX2 on Zen 4: dW_ih at 47 % of the FMA
     // peak packed).
     int columnsA = transA && alpha == 1 && N <= 2 * GNR;
+    // The block of K. A B read in place for `transposed` has rows far apart, so a deep block's
+    // panel spans many pages (1024 rows of dW_ih's dG, 2 KiB apart, span 512 pages).
+    const long kcBlock = alignedB ? GKCALIGNEDB : GKC;
     // Queued prefetches (ember_prefetch_during_next_product), a share after each register tile.
     long prefetches = ember_prefetch_lines_queued(), perTile = 0;
     if (prefetches > 0) {
-        long tiles = ((M + GMR - 1) / GMR) * ((N + GNR - 1) / GNR) * ((K + GKC - 1) / GKC);
+        long tiles = ((M + GMR - 1) / GMR) * ((N + GNR - 1) / GNR) * ((K + kcBlock - 1) / kcBlock);
         perTile = (prefetches + tiles - 1) / tiles;
     }
     for (long jc = 0; jc < N; jc += GNC) {
         long nc = N - jc < GNC ? N - jc : GNC;
-        for (long pc = 0; pc < K; pc += GKC) {
-            long kc = K - pc < GKC ? K - pc : GKC;
+        for (long pc = 0; pc < K; pc += kcBlock) {
+            long kc = K - pc < kcBlock ? K - pc : kcBlock;
             const GT *bBlock;
             long bStride = GNR;
             if (directB) {
@@ -427,4 +435,5 @@ static const long GCAT(GNAME, kBlock) = GKBLOCK;
 #undef GFULLTILE
 #undef GPACKBT
 #undef GKBLOCK
+#undef GKCALIGNEDB
 #undef GTRANSPOSES
