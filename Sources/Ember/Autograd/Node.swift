@@ -175,6 +175,12 @@ final class Node<Scalar: TensorScalar> {
         first?.node == nil && second?.node == nil && rest.allSatisfy { $0.node == nil }
     }
 
+    /// The saved tensors, left in place when `keeping` (the graph is retained), else taken out.
+    @inline(__always)
+    func takeSaved(keeping: Bool) -> (Tensor<Scalar>?, Tensor<Scalar>?) {
+        keeping ? (savedFirst, savedSecond) : (savedFirst.take(), savedSecond.take())
+    }
+
     /// Lets go of the rule and the tensors it saved (after a backward pass without `retainGraph`).
     @inline(__always)
     func releaseRule() {
