@@ -240,7 +240,9 @@ static void *scratch_reserve(ember_scratch *s, size_t bytes) {
     void NAME##_at_level(ember_kernel_level requested, int transA, int transB, long M, long N,      \
                          long K, T alpha, const T *A, long lda, const T *B, long ldb, T beta, T *C, \
                          long ldc) {                                                                \
-        int tiny = M * N * K <= 512; /* packing would cost more than the product */               \
+        /* Packing would cost more than the product. Ember's GEMM.tiny repeats this cut-off and   \
+           loop in Swift for alpha 1 and beta 0, so that a tiny product from Swift makes no call. */ \
+        int tiny = M * N * K <= 512;                                                                \
         if (!NAME##_scale(M, N, K, alpha, beta, C, ldc, 1)) return;                                 \
         T driverBeta = beta == 0 ? 0 : 1;                                                           \
         ember_kernel_level level = clamp_level(requested);                                          \

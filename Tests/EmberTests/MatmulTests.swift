@@ -183,6 +183,71 @@ import Testing
         }
     }
 
+    /// Swift's loop for tiny products (`GEMM.tiny`, which `Tensor.matmul` takes below M·N·K = 513
+    /// with alpha 1 and beta 0) gives the bits of the C kernels' tiny loop at every level, fused on
+    /// all but the portable one, in Float and Double, for every transpose form, with elements far
+    /// apart in magnitude so that fusing shows; and the cut-off is the C kernels'.
+    @Test(arguments: levels)
+    func swiftTinyProductsHaveTheCKernelsBits(level: KernelLevel) {
+        let cLevel = ember_kernel_level(rawValue: UInt32(level.rawValue))
+        let fused = level != .portable
+        for (m, n, k) in [(1, 1, 1), (1, 19, 7), (2, 5, 30), (3, 8, 21), (8, 8, 8), (4, 1, 0)] {
+            #expect(m * n * k <= GEMM.tinyProduct)
+            for transA in [false, true] {
+                for transB in [false, true] {
+                    let (lda, ldb) = (transA ? m + 3 : k + 2, transB ? k + 1 : n + 4)
+                    let ad = randomTensor([max(m, k) * lda + 1], seed: UInt64(41 + m)).scalars.map { $0 * 1e3 }
+                    let bd = randomTensor([max(k, n) * ldb + 1], seed: UInt64(42 + n)).scalars.map { $0 * 1e-3 }
+                    func check<T: TensorScalar>(_ a: [T], _ b: [T], _ gemm: (UnsafePointer<T>, UnsafePointer<T>, UnsafeMutablePointer<T>) -> Void) {
+                        var viaC = [T](repeating: .nan, count: m * n), viaSwift = viaC
+                        a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in
+                            gemm(pa.baseAddress!, pb.baseAddress!, &viaC)
+                            GEMM.tiny(fused: fused, transA: transA, transB: transB, m: m, n: n, k: k,
+                                      a: pa.baseAddress!, lda: lda, b: pb.baseAddress!, ldb: ldb, c: &viaSwift, ldc: n)
+                        } }
+                        #expect(zip(viaC, viaSwift).allSatisfy { $0 == $1 && $0.sign == $1.sign },
+                                "\(T.self) \(level) \(m)x\(n)x\(k) tA=\(transA) tB=\(transB): \(viaC) against \(viaSwift)")
+                    }
+                    let (ta, tb) = (transA ? Int32(1) : 0, transB ? Int32(1) : 0)
+                    check(ad.map(Float.init), bd.map(Float.init)) {
+                        ember_sgemm_at_level(cLevel, ta, tb, m, n, k, 1, $0, lda, $1, ldb, 0, $2, n)
+                    }
+                    check(ad, bd) { ember_dgemm_at_level(cLevel, ta, tb, m, n, k, 1, $0, lda, $1, ldb, 0, $2, n) }
+                }
+            }
+        }
+        // Just above the cut-off the C kernels pack; their results still have the loop's bits.
+        let (m, n, k) = (1, 1, GEMM.tinyProduct + 1)
+        let a = randomTensor([k], seed: 5).scalars.map { Float($0) }, b = randomTensor([k], seed: 6).scalars.map { Float($0) }
+        var packed: [Float] = [.nan], loop: [Float] = [.nan]
+        ember_sgemm_at_level(cLevel, 0, 0, m, n, k, 1, a, k, b, n, 0, &packed, n)
+        GEMM.tiny(fused: fused, transA: false, transB: false, m: m, n: n, k: k, a: a, lda: k, b: b, ldb: n, c: &loop, ldc: n)
+        #expect(packed[0].bitPattern == loop[0].bitPattern, "\(level) 1x1x\(k): packed \(packed[0]), loop \(loop[0])")
+    }
+
+    /// `Tensor.matmul` on tiny products (Swift's loop) and on larger ones (the C kernels) agrees with
+    /// `ember_sgemm` at the level in use, bit for bit, through every transpose form `Variable.matmul`'s
+    /// backward uses.
+    @Test func tensorMatmulOfTinyProductsIsTheKernels() {
+        for (m, n, k) in [(1, 1, 1), (3, 4, 5), (8, 8, 9)] {
+            let a = Tensor<Float>(randomTensor([m, k], seed: 7)), b = Tensor<Float>(randomTensor([k, n], seed: 8))
+            let g = Tensor<Float>(randomTensor([m, n], seed: 9))
+            func viaC(_ x: Tensor<Float>, _ tx: Bool, _ y: Tensor<Float>, _ ty: Bool, _ rows: Int, _ cols: Int, _ inner: Int) -> [Float] {
+                var c = [Float](repeating: .nan, count: rows * cols)
+                ember_sgemm(tx ? 1 : 0, ty ? 1 : 0, rows, cols, inner, 1, x.scalars, x.shape[1], y.scalars, y.shape[1], 0, &c, cols)
+                return c
+            }
+            let pairs: [([Float], [Float])] = [
+                (a.matmul(b).scalars, viaC(a, false, b, false, m, n, k)),
+                (Tensor.matmul(g, transposed: false, b, transposed: true).scalars, viaC(g, false, b, true, m, k, n)),
+                (Tensor.matmul(a, transposed: true, g, transposed: false).scalars, viaC(a, true, g, false, k, n, m)),
+            ]
+            for (swift, c) in pairs {
+                #expect(swift.map(\.bitPattern) == c.map(\.bitPattern), "\(m)x\(n)x\(k): \(swift) against \(c)")
+            }
+        }
+    }
+
     /// A small B of whole panels is read in place, rows `ldb` apart, rather than packed: bit for bit
     /// the product from the same B stored transposed (which is always packed), and never reading
     /// the NaN padding past N in each row. Shapes of the backward's weight gradients ([h | x | 1]ᵀ·dG

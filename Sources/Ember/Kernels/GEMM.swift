@@ -15,6 +15,11 @@ enum GEMM {
         a: UnsafePointer<Scalar>, lda: Int, b: UnsafePointer<Scalar>, ldb: Int,
         beta: Scalar = 0, c: UnsafeMutablePointer<Scalar>, ldc: Int
     ) {
+        if m * n * k <= tinyProduct && alpha == 1 && beta == 0 {
+            tiny(fused: ember_kernel_level_in_use() != EMBER_KERNEL_PORTABLE, transA: transA, transB: transB,
+                 m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc)
+            return
+        }
         let threads = emberThreadCount
         if threads > 1 && m * n * k >= parallelThreshold && Swift.max(m, n) >= 64 && !WorkerPool.isInsideRegion {
             // Split C into blocks of rows (when M is the larger side) or of columns, so the larger
@@ -41,6 +46,36 @@ enum GEMM {
         }
         Scalar._gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
                      a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+    }
+
+    /// Products of at most this many multiply-adds (`m·n·k`) are too small to pack: the C kernels
+    /// form them with plain loops (gemm.c's cut-off, the same number).
+    static let tinyProduct = 512
+
+    /// `c = op(a) · op(b)` for a tiny product, in Swift: each element is one chain over `k` in order
+    /// from 0, fused (`fused`: any level but the portable one) or not, exactly as `ember_sgemm`'s
+    /// tiny loop forms it, so the bits are the C kernels'. Through `ember_sgemm` a 1 x 1 x 1 product
+    /// cost about 190 instructions of calls, level clamps, stack arguments and prologue; inlined
+    /// here, a matmul's forward and backward at [1, 1] (three products) went from 4,525 to 4,129
+    /// instructions (callgrind, `ember-bench ops`, BENCHMARKS.md). Unlike `ember_sgemm` it leaves
+    /// prefetches queued by `ember_prefetch_during_next_product` for the next product the C kernels run.
+    @inline(__always)
+    static func tiny<Scalar: TensorScalar>(
+        fused: Bool, transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
+        a: UnsafePointer<Scalar>, lda: Int, b: UnsafePointer<Scalar>, ldb: Int,
+        c: UnsafeMutablePointer<Scalar>, ldc: Int
+    ) {
+        for i in 0..<m {
+            for j in 0..<n {
+                var acc: Scalar = 0
+                for p in 0..<k {
+                    let x = transA ? a[p * lda + i] : a[i * lda + p]
+                    let y = transB ? b[j * ldb + p] : b[p * ldb + j]
+                    acc = fused ? acc.addingProduct(x, y) : acc + x * y
+                }
+                c[i * ldc + j] = acc
+            }
+        }
     }
 }
 
