@@ -186,7 +186,8 @@ import Testing
     /// Swift's loop for tiny products (`GEMM.tiny`, which `Tensor.matmul` takes below M·N·K = 513
     /// with alpha 1 and beta 0) gives the bits of the C kernels' tiny loop at every level, fused on
     /// all but the portable one, in Float and Double, for every transpose form, with elements far
-    /// apart in magnitude so that fusing shows; and the cut-off is the C kernels'.
+    /// apart in magnitude so that fusing shows; and just past the cut-off, where the C kernels pack,
+    /// their bits are still the loop's, so a product gets the same bits on either side of it.
     @Test(arguments: levels)
     func swiftTinyProductsHaveTheCKernelsBits(level: KernelLevel) {
         let cLevel = ember_kernel_level(rawValue: UInt32(level.rawValue))
