@@ -40,21 +40,29 @@ typedef GT GUVEC __attribute__((vector_size(GVB), aligned(sizeof(GT))));
 GATTR static void GCAT(GNAME, packB)(int transB, const GT *B, long ldb, long pc, long jc, long kc,
                                      long nc, GT *restrict dst) {
     if (!transB) {
-        // Row by row of B, front to back, each row dealt out to the panels in vector moves: panel by
-        // panel, the rows' pieces would come from memory a stride apart (BENCHMARKS.md).
-        for (long p = 0; p < kc; p++) {
-            const GT *src = B + (pc + p) * ldb + jc;
+        // Sixteen rows of B at a time, and within them panel by panel, in vector moves: each panel's
+        // sixteen rows are one run of stores, and the sixteen rows read stay in L1. Dealing each whole
+        // row out to every panel instead sent the stores to as many streams as panels, kc·GNR values
+        // apart (8 KiB for kc = 128 on AVX2, so all in a few L1 sets): 64x128 · 128x512 ran at 91
+        // GFLOP/s packed that way against 106 (AVX2 on Zen 4, BENCHMARKS.md).
+        for (long p0 = 0; p0 < kc; p0 += 16) {
+            long pEnd = p0 + 16 < kc ? p0 + 16 : kc;
             long jr = 0;
             for (; jr + GNR <= nc; jr += GNR) {
-                GT *d = dst + jr * kc + p * GNR;
-                _Pragma("clang loop unroll(full)") for (long v = 0; v < GNV; v++)
-                    *(GVEC *)(d + v * GLANES) = *(const GUVEC *)(src + jr + v * GLANES);
+                GT *d = dst + jr * kc;
+                const GT *src = B + pc * ldb + jc + jr;
+                for (long p = p0; p < pEnd; p++)
+                    _Pragma("clang loop unroll(full)") for (long v = 0; v < GNV; v++)
+                        *(GVEC *)(d + p * GNR + v * GLANES) = *(const GUVEC *)(src + p * ldb + v * GLANES);
             }
             if (jr < nc) {
-                GT *d = dst + jr * kc + p * GNR;
-                long j = 0;
-                for (; j < nc - jr; j++) d[j] = src[jr + j];
-                for (; j < GNR; j++) d[j] = 0;
+                GT *d = dst + jr * kc;
+                const GT *src = B + pc * ldb + jc + jr;
+                for (long p = p0; p < pEnd; p++) {
+                    long j = 0;
+                    for (; j < nc - jr; j++) d[p * GNR + j] = src[p * ldb + j];
+                    for (; j < GNR; j++) d[p * GNR + j] = 0;
+                }
             }
         }
         return;
@@ -89,6 +97,24 @@ static inline long GCAT(GNAME, tileRows)(long rest) {
     return rest > GMR && rest < GMR + 3 ? (rest + 1) / 2 : rest < GMR ? rest : GMR;
 }
 
+// packA's transposed A with alpha 1, for the first `tiles` tiles, all whole (GMR rows): at each step
+// of K a straight copy of GMR values per tile from one row of the stored A, prefetched as packA's.
+// Out of line, so that its loop keeps its pointers in registers: inlined into the driver, the loop
+// spilled them, re-derived each tile's height, and ran at half the speed (BENCHMARKS.md).
+GATTR __attribute__((noinline)) static void GCAT(GNAME, packATransposedTiles)(const GT *A, long lda, long kc,
+                                                                              long tiles, GT *restrict dst) {
+    const long panel = GMR * kc;
+    for (long p = 0; p < kc; p++) {
+        const GT *src = A + p * lda;
+        if (p + 16 < kc) {
+            const char *ahead = (const char *)(src + 16 * lda);
+            for (long offset = 0; offset < tiles * GMR * (long)sizeof(GT); offset += 64) __builtin_prefetch(ahead + offset);
+        }
+        GT *d = dst + p * GMR;
+        for (long t = 0; t < tiles; t++) __builtin_memcpy(d + t * panel, src + t * GMR, GMR * sizeof(GT));
+    }
+}
+
 // Packs alpha * op(A)[ic ..< ic+mc, pc ..< pc+kc] into one panel per tile (tileRows): the panel
 // of the tile of h rows at row ir starts at ir * kc and holds kc columns of h values.
 GATTR static void GCAT(GNAME, packA)(int transA, const GT *A, long lda, long ic, long pc, long mc,
@@ -99,13 +125,21 @@ GATTR static void GCAT(GNAME, packA)(int transA, const GT *A, long lda, long ic,
         // once per panel).
         // The rows are far apart (a weight gradient's dG has 4H values per row), and the hardware
         // does not prefetch such strided reads: ask for each row's part 16 rows ahead (BENCHMARKS.md).
-        for (long p = 0; p < kc; p++) {
+        // With alpha 1 the leading whole tiles are copied by packATransposedTiles, the rest here.
+        long first = 0;
+        if (alpha == 1) {
+            long tiles = 0;
+            while (tiles * GMR < mc && GCAT(GNAME, tileRows)(mc - tiles * GMR) == GMR) tiles++;
+            if (tiles > 0) GCAT(GNAME, packATransposedTiles)(A + pc * lda + ic, lda, kc, tiles, dst);
+            first = tiles * GMR;
+        }
+        for (long p = 0; first < mc && p < kc; p++) {
             const GT *src = A + (pc + p) * lda + ic;
             if (p + 16 < kc) {
-                const char *ahead = (const char *)(src + 16 * lda);
-                for (long offset = 0; offset < mc * (long)sizeof(GT); offset += 64) __builtin_prefetch(ahead + offset);
+                const char *ahead = (const char *)(src + 16 * lda + first);
+                for (long offset = 0; offset < (mc - first) * (long)sizeof(GT); offset += 64) __builtin_prefetch(ahead + offset);
             }
-            for (long ir = 0, h; ir < mc; ir += h) {
+            for (long ir = first, h; ir < mc; ir += h) {
                 h = GCAT(GNAME, tileRows)(mc - ir);
                 GT *d = dst + ir * kc + p * h;
                 if (h == GMR) {
