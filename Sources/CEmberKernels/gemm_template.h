@@ -44,7 +44,7 @@ GATTR static void GCAT(GNAME, packB)(int transB, const GT *B, long ldb, long pc,
         // sixteen rows are one run of stores, and the sixteen rows read stay in L1. Dealing each whole
         // row out to every panel instead sent the stores to as many streams as panels, kc·GNR values
         // apart (8 KiB for kc = 128 on AVX2, so all in a few L1 sets): 64x128 · 128x512 ran at 91
-        // GFLOP/s packed that way against 106 (AVX2 on Zen 4, BENCHMARKS.md).
+        // GFLOP/s packed that way against 106 (AVX2 on Zen 5, BENCHMARKS.md).
         for (long p0 = 0; p0 < kc; p0 += 16) {
             long pEnd = p0 + 16 < kc ? p0 + 16 : kc;
             long jr = 0;
