@@ -141,7 +141,7 @@ static inline void prefetch_queued(long count) {
 #define GATTR __attribute__((target("avx2,fma")))
 #define GFMA EMBER_MULTIPLY_ADD
 #define GFULLTILE ember_sgemm_avx2_tile6x16
-#define GPACKBT ember_sgemm_avx2_packBT16
+#define GPACKBT(src, ldb, kc, panel) ember_sgemm_avx2_packBT(src, ldb, kc, panel, 16)
 #define GNAME sgemm_avx2
 #include "gemm_template.h"
 
@@ -168,6 +168,10 @@ static inline void prefetch_queued(long count) {
 #define GNC 2048
 #define GATTR __attribute__((target("avx512f,avx512vl,avx2,fma")))
 #define GFMA EMBER_MULTIPLY_ADD
+// AVX-512's panels of a transposed B are copied by the AVX2 transposing copy too: scalar, they held
+// h·W_hhᵀ, 64x128 · (512x128)ᵀ with B packed per call, at 147 GFLOP/s median against 194 (Zen 5,
+// whose AVX-512 peak is 236; BENCHMARKS.md).
+#define GPACKBT(src, ldb, kc, panel) ember_sgemm_avx2_packBT(src, ldb, kc, panel, 32)
 #define GNAME sgemm_avx512
 #include "gemm_template.h"
 

@@ -107,16 +107,17 @@ ember_sgemm_avx2_tile6x16(long kc, const float *restrict a, long lda, int form, 
 #undef EMBER_T6_ROW
 #undef EMBER_T6_STEP
 
-// Packs a whole panel of op(B) = Bᵀ for the 6 x 16 kernel: panel[p * 16 + j] = src[j * ldb + p] for
-// j < 16, p < kc, where src points at B's row jc+jr, column pc. Eight rows of B at a time, eight
-// values of each, transposed in registers (unpack, shuffle, swap of 128-bit halves) and stored as
-// eight half rows of the panel; the values are moved, never changed.
-__attribute__((target("avx2,fma"))) static void ember_sgemm_avx2_packBT16(const float *src, long ldb, long kc,
-                                                                          float *restrict panel) {
+// Packs a whole panel of op(B) = Bᵀ, `width` columns wide (a multiple of 8: 16 for the AVX2 6 x 16
+// kernel, 32 for AVX-512's 12 x 32): panel[p * width + j] = src[j * ldb + p] for j < width, p < kc,
+// where src points at B's row jc+jr, column pc. Eight rows of B at a time, eight values of each,
+// transposed in registers (unpack, shuffle, swap of 128-bit halves) and stored as eight values in
+// each of eight rows of the panel; the values are moved, never changed.
+__attribute__((target("avx2,fma"))) static void ember_sgemm_avx2_packBT(const float *src, long ldb, long kc,
+                                                                        float *restrict panel, long width) {
     long p = 0;
     for (; p + 8 <= kc; p += 8) {
-        for (int half = 0; half < 2; half++) {
-            const float *s = src + half * 8 * ldb + p;
+        for (long group = 0; group < width / 8; group++) {
+            const float *s = src + group * 8 * ldb + p;
             __m256 r0 = _mm256_loadu_ps(s), r1 = _mm256_loadu_ps(s + ldb), r2 = _mm256_loadu_ps(s + 2 * ldb),
                    r3 = _mm256_loadu_ps(s + 3 * ldb), r4 = _mm256_loadu_ps(s + 4 * ldb),
                    r5 = _mm256_loadu_ps(s + 5 * ldb), r6 = _mm256_loadu_ps(s + 6 * ldb),
@@ -129,17 +130,17 @@ __attribute__((target("avx2,fma"))) static void ember_sgemm_avx2_packBT16(const 
             __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
             __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
             __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
-            float *d = panel + p * 16 + half * 8;
-            _mm256_storeu_ps(d + 0 * 16, _mm256_permute2f128_ps(u0, u4, 0x20));
-            _mm256_storeu_ps(d + 1 * 16, _mm256_permute2f128_ps(u1, u5, 0x20));
-            _mm256_storeu_ps(d + 2 * 16, _mm256_permute2f128_ps(u2, u6, 0x20));
-            _mm256_storeu_ps(d + 3 * 16, _mm256_permute2f128_ps(u3, u7, 0x20));
-            _mm256_storeu_ps(d + 4 * 16, _mm256_permute2f128_ps(u0, u4, 0x31));
-            _mm256_storeu_ps(d + 5 * 16, _mm256_permute2f128_ps(u1, u5, 0x31));
-            _mm256_storeu_ps(d + 6 * 16, _mm256_permute2f128_ps(u2, u6, 0x31));
-            _mm256_storeu_ps(d + 7 * 16, _mm256_permute2f128_ps(u3, u7, 0x31));
+            float *d = panel + p * width + group * 8;
+            _mm256_storeu_ps(d + 0 * width, _mm256_permute2f128_ps(u0, u4, 0x20));
+            _mm256_storeu_ps(d + 1 * width, _mm256_permute2f128_ps(u1, u5, 0x20));
+            _mm256_storeu_ps(d + 2 * width, _mm256_permute2f128_ps(u2, u6, 0x20));
+            _mm256_storeu_ps(d + 3 * width, _mm256_permute2f128_ps(u3, u7, 0x20));
+            _mm256_storeu_ps(d + 4 * width, _mm256_permute2f128_ps(u0, u4, 0x31));
+            _mm256_storeu_ps(d + 5 * width, _mm256_permute2f128_ps(u1, u5, 0x31));
+            _mm256_storeu_ps(d + 6 * width, _mm256_permute2f128_ps(u2, u6, 0x31));
+            _mm256_storeu_ps(d + 7 * width, _mm256_permute2f128_ps(u3, u7, 0x31));
         }
     }
     for (; p < kc; p++)
-        for (int j = 0; j < 16; j++) panel[p * 16 + j] = src[j * ldb + p];
+        for (long j = 0; j < width; j++) panel[p * width + j] = src[j * ldb + p];
 }
