@@ -109,14 +109,16 @@ func torchLengthsTraining(python: String, script: String, base: String, cell: St
     return Double(value.trimmingCharacters(in: .whitespacesAndNewlines))
 }
 
-/// `ember-bench lengths [--python PATH] [--threads 2] [--batches 40] [--runs 3] [--data-dir DIR] [--cell rnn|lstm]
+/// `ember-bench lengths [--python PATH] [--threads 2] [--batches 80] [--runs 5] [--data-dir DIR] [--cell rnn|lstm]
 /// [--only lengths|padded]`. `--cell` runs one model and `--only` one of Ember's two runs (the other column
 /// and the ratios print as 0), so that an instruction count (callgrind) covers one configuration alone.
 func benchLengths(_ arguments: [String]) throws {
     let dataDir = option("--data-dir", in: arguments) ?? defaultDataDir()
     let threads = Int(option("--threads", in: arguments) ?? "") ?? 2
-    let batches = max(1, Int(option("--batches", in: arguments) ?? "") ?? 40)
-    let runs = max(1, Int(option("--runs", in: arguments) ?? "") ?? 3)
+    // 5 runs of 80 batches by default: RNN-32's 40 batches took about 10 ms, and the median of 3 such
+    // runs moved by a third between runs on a busy host (README, "Variable-length batches").
+    let batches = max(1, Int(option("--batches", in: arguments) ?? "") ?? 80)
+    let runs = max(1, Int(option("--runs", in: arguments) ?? "") ?? 5)
     let python = option("--python", in: arguments)
     let cells = option("--cell", in: arguments).map { [$0] } ?? ["rnn", "lstm"]
     let only = option("--only", in: arguments)

@@ -32,14 +32,16 @@ func torchScaling(python: String, script: String, cell: String, hidden: Int, bat
     return Double(value.trimmingCharacters(in: .whitespacesAndNewlines))
 }
 
-/// `ember-bench scaling [--max-threads N] [--steps 40] [--python PATH]`: samples/s of RNN-32 and
+/// `ember-bench scaling [--max-threads N] [--steps 200] [--python PATH]`: samples/s of RNN-32 and
 /// LSTM-128 training steps at batch 64 and 256 (random 28 x 28 images), for every thread count from
 /// 1 to the machine's cores (or N), with the speed-up over one thread, and PyTorch's at the same
 /// thread counts when a Python with torch is given.
 func benchScaling(_ arguments: [String]) {
     let cores = ProcessInfo.processInfo.activeProcessorCount
     guard let maxThreads = Int(option("--max-threads", in: arguments) ?? "\(cores)"), maxThreads >= 1,
-          let steps = Int(option("--steps", in: arguments) ?? "40"), steps >= 1 else {
+          // 200 steps by default: an RNN-32 step takes about 0.2 ms, and 40 steps (8-10 ms) were too
+          // short on a busy host (README, "Threads").
+          let steps = Int(option("--steps", in: arguments) ?? "200"), steps >= 1 else {
         FileHandle.standardError.write(Data("ember-bench scaling: --max-threads and --steps expect positive integers\n".utf8))
         exit(64)
     }

@@ -129,10 +129,10 @@ let usage = """
                each phase's 10th percentile and median too
       compare  --python PATH [--anchor FILE] [--threads 2] [--runs 5] [--data-dir DIR] [--torch-native]:
                Ember and the PyTorch anchor alternately, medians and ratios per workload
-      scaling  [--max-threads N] [--steps 40] [--python PATH]: samples/s of RNN-32 and LSTM-128
+      scaling  [--max-threads N] [--steps 200] [--python PATH]: samples/s of RNN-32 and LSTM-128
                training steps at batch 64 and 256 for every thread count from 1 to the machine's
                cores (or N), and the speed-up over one thread; with --python, PyTorch's beside them
-      lengths  [--python PATH] [--threads 2] [--batches 40] [--runs 3] [--data-dir DIR]: training
+      lengths  [--python PATH] [--threads 2] [--batches 80] [--runs 5] [--data-dir DIR]: training
                samples/s of RNN-32 and LSTM-128 on MNIST rows cut to seeded lengths 14-28, with
                lengths: against the same batches padded, the ideal (padded × 28 / mean length) and,
                with --python, PyTorch padded and with pack_padded_sequence; [--cell rnn|lstm]
