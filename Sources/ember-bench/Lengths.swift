@@ -115,8 +115,9 @@ func torchLengthsTraining(python: String, script: String, base: String, cell: St
 func benchLengths(_ arguments: [String]) throws {
     let dataDir = option("--data-dir", in: arguments) ?? defaultDataDir()
     let threads = Int(option("--threads", in: arguments) ?? "") ?? 2
-    // 5 runs of 80 batches by default: RNN-32's 40 batches took about 10 ms, and the median of 3 such
-    // runs moved by a third between runs on a busy host (README, "Variable-length batches").
+    // 5 runs of 80 batches by default: RNN-32's 40 batches took about 10 ms, and three invocations
+    // with the median of 3 such runs put RNN-32 at 0.61, 0.85 and 0.87 of the ideal on a busy host
+    // (README, "Variable-length batches").
     let batches = max(1, Int(option("--batches", in: arguments) ?? "") ?? 80)
     let runs = max(1, Int(option("--runs", in: arguments) ?? "") ?? 5)
     let python = option("--python", in: arguments)
