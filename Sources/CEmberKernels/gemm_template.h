@@ -97,6 +97,16 @@ static inline long GCAT(GNAME, tileRows)(long rest) {
     return rest > GMR && rest < GMR + 3 ? (rest + 1) / 2 : rest < GMR ? rest : GMR;
 }
 
+// While packing row p of a transposed A (rows lda apart, kc of them), asks for `bytes` bytes of the
+// row 16 ahead, from `src`'s column on: the hardware does not prefetch such strided reads
+// (BENCHMARKS.md).
+static inline __attribute__((always_inline)) void GCAT(GNAME, prefetchRowAhead)(const GT *src, long lda, long p,
+                                                                                 long kc, long bytes) {
+    if (p + 16 >= kc) return;
+    const char *ahead = (const char *)(src + 16 * lda);
+    for (long offset = 0; offset < bytes; offset += 64) __builtin_prefetch(ahead + offset);
+}
+
 // packA's transposed A with alpha 1, for the first `tiles` tiles, all whole (GMR rows): at each step
 // of K a straight copy of GMR values per tile from one row of the stored A, prefetched as packA's.
 // Out of line, so that its loop keeps its pointers in registers: inlined into the driver, the loop
@@ -106,10 +116,7 @@ GATTR __attribute__((noinline)) static void GCAT(GNAME, packATransposedTiles)(co
     const long panel = GMR * kc;
     for (long p = 0; p < kc; p++) {
         const GT *src = A + p * lda;
-        if (p + 16 < kc) {
-            const char *ahead = (const char *)(src + 16 * lda);
-            for (long offset = 0; offset < tiles * GMR * (long)sizeof(GT); offset += 64) __builtin_prefetch(ahead + offset);
-        }
+        GCAT(GNAME, prefetchRowAhead)(src, lda, p, kc, tiles * GMR * (long)sizeof(GT));
         GT *d = dst + p * GMR;
         for (long t = 0; t < tiles; t++) __builtin_memcpy(d + t * panel, src + t * GMR, GMR * sizeof(GT));
     }
@@ -123,9 +130,9 @@ GATTR static void GCAT(GNAME, packA)(int transA, const GT *A, long lda, long ic,
         // Row p of the stored A holds column p of op(A): read each row once, front to back, and
         // deal its values out to the panels (reading panel by panel would stride through the rows
         // once per panel).
-        // The rows are far apart (a weight gradient's dG has 4H values per row), and the hardware
-        // does not prefetch such strided reads: ask for each row's part 16 rows ahead (BENCHMARKS.md).
-        // With alpha 1 the leading whole tiles are copied by packATransposedTiles, the rest here.
+        // The rows are far apart (a weight gradient's dG has 4H values per row): each row's part is
+        // prefetched 16 rows ahead (prefetchRowAhead). With alpha 1 the leading whole tiles are
+        // copied by packATransposedTiles, the rest here.
         long first = 0;
         if (alpha == 1) {
             long tiles = 0;
@@ -135,10 +142,7 @@ GATTR static void GCAT(GNAME, packA)(int transA, const GT *A, long lda, long ic,
         }
         for (long p = 0; first < mc && p < kc; p++) {
             const GT *src = A + (pc + p) * lda + ic;
-            if (p + 16 < kc) {
-                const char *ahead = (const char *)(src + 16 * lda + first);
-                for (long offset = 0; offset < (mc - first) * (long)sizeof(GT); offset += 64) __builtin_prefetch(ahead + offset);
-            }
+            GCAT(GNAME, prefetchRowAhead)(src + first, lda, p, kc, (mc - first) * (long)sizeof(GT));
             for (long ir = first, h; ir < mc; ir += h) {
                 h = GCAT(GNAME, tileRows)(mc - ir);
                 GT *d = dst + ir * kc + p * h;
