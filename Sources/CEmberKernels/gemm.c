@@ -71,6 +71,23 @@ static inline void prefetch_queued(long count) {
     }
 }
 
+// MARK: - Counting the products' floating-point operations (ember_gemm_count_flops)
+
+static int countingFlops;
+static long long flopsCounted;
+
+void ember_gemm_count_flops(int on) {
+    if (on) __atomic_store_n(&flopsCounted, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&countingFlops, on != 0, __ATOMIC_RELAXED);
+}
+
+long long ember_gemm_flops_counted(void) { return __atomic_load_n(&flopsCounted, __ATOMIC_RELAXED); }
+
+static inline void count_flops(long M, long N, long K) {
+    if (__atomic_load_n(&countingFlops, __ATOMIC_RELAXED))
+        __atomic_fetch_add(&flopsCounted, 2LL * M * N * K, __ATOMIC_RELAXED);
+}
+
 // MARK: - Portable (baseline target: SSE2 on x86-64, NEON on arm64)
 
 #if defined(__aarch64__)
@@ -248,6 +265,7 @@ static void *scratch_reserve(ember_scratch *s, size_t bytes) {
            loop in Swift for alpha 1 and beta 0, so that a tiny product from Swift makes no call. */ \
         int tiny = M * N * K <= 512;                                                                \
         if (!NAME##_scale(M, N, K, alpha, beta, C, ldc, 1)) return;                                 \
+        count_flops(M, N, K);                                                                       \
         T driverBeta = beta == 0 ? 0 : 1;                                                           \
         ember_kernel_level level = clamp_level(requested);                                          \
         if (tiny) {                                                                                 \
@@ -298,6 +316,7 @@ static void *scratch_reserve(ember_scratch *s, size_t bytes) {
                               T alpha, const T *A, long lda, const T *packedB, T beta, T *C,        \
                               long ldc) {                                                           \
         if (!NAME##_scale(M, N, K, alpha, beta, C, ldc, 1)) return;                                 \
+        count_flops(M, N, K);                                                                       \
         T driverBeta = beta == 0 ? 0 : 1;                                                           \
         ember_kernel_level level = clamp_level(requested);                                          \
         long sizeA = PORTABLE##_packedASize;                                                        \

@@ -1,6 +1,7 @@
 // Training steps timed one by one in this process, for comparing two builds of Ember on a busy
 // host: noise from other work only ever adds time, so the fastest steps and the lower quantiles
 // move with the code and little else.
+import CEmberKernels
 import Ember
 import Foundation
 
@@ -10,6 +11,9 @@ struct StepTimes {
     /// The recurrent layer's forward pass; the selection of the last step, the linear head and the
     /// loss; `zeroGrad` and `backward()`; the Adam step.
     var forward: [Double] = [], head: [Double] = [], backward: [Double] = [], optimizer: [Double] = []
+    /// The floating-point operations of one step's matrix products, as the GEMM entry points
+    /// counted them during the last warm-up step (`ember_gemm_count_flops`).
+    var productFlops: Int64 = 0
 }
 
 /// Times `steps` training steps (forward, backward and an Adam step) of a recurrent layer
@@ -29,6 +33,15 @@ func stepTimes(cell: String, hidden: Int, threads: Int, steps: Int, batch: Int =
     var times = StepTimes()
     func seconds(_ from: UInt64, _ to: UInt64) -> Double { Double(to - from) / 1e9 }
     for step in 0..<(steps + 10) {
+        // The last warm-up step counts its products' operations (untimed: counting adds an
+        // atomic addition per product).
+        if step == 9 { ember_gemm_count_flops(1) }
+        defer {
+            if step == 9 {
+                times.productFlops = ember_gemm_flops_counted()
+                ember_gemm_count_flops(0)
+            }
+        }
         let start = now()
         let states = output(Variable(images))
         let forwardEnd = now()
@@ -65,14 +78,15 @@ func benchSteps(_ arguments: [String]) {
     print("")
     print("| model | fastest ms | 10th percentile ms | median ms | samples/s at the 10th percentile |")
     print("|---|---:|---:|---:|---:|")
-    let showPhases = arguments.contains("--phases")
-    var phaseRows: [String] = []
+    let showPhases = arguments.contains("--phases"), showRoofline = arguments.contains("--roofline")
+    var phaseRows: [String] = [], rooflineRows: [(model: String, flops: Int64, median: Double)] = []
     for (cell, hidden) in workloads {
         let times = stepTimes(cell: cell, hidden: hidden, threads: threads, steps: steps, batch: batch)
         let t = times.steps, model = "\(cell.uppercased()) \(hidden)"
         let p10 = t[t.count / 10], med = t[t.count / 2]
         print("| \(model) | \(String(format: "%.3f", t[0] * 1e3)) | \(String(format: "%.3f", p10 * 1e3)) | "
               + "\(String(format: "%.3f", med * 1e3)) | \(Int(Double(batch) / p10)) |")
+        rooflineRows.append((model, times.productFlops, med))
         let phases = [("recurrent layer forward", times.forward), ("last step, linear head and loss", times.head),
                       ("zeroGrad and backward()", times.backward), ("Adam step", times.optimizer)]
         for (name, values) in phases where showPhases {
@@ -82,10 +96,32 @@ func benchSteps(_ arguments: [String]) {
         }
     }
     print("")
-    guard showPhases else { return }
-    // Each phase's own quantiles: they need not add up to the step's.
-    print("| model | phase | 10th percentile ms | median ms |")
-    print("|---|---|---:|---:|")
-    phaseRows.forEach { print($0) }
+    if showPhases {
+        // Each phase's own quantiles: they need not add up to the step's.
+        print("| model | phase | 10th percentile ms | median ms |")
+        print("|---|---|---:|---:|")
+        phaseRows.forEach { print($0) }
+        print("")
+    }
+    if showRoofline { printRoofline(rooflineRows, threads: threads) }
+}
+
+/// The products' share of each model's median step at the FMA roofline: the operations the GEMM
+/// entry points counted in one step, the time they take at the measured single-core FMA peak
+/// (`fmaPeak`, at the kernel level in use) on every thread, and that time as a share of the median
+/// step. A share near 100 % leaves nothing but the products; what a step spends beyond them is the
+/// cell kernels, packing, the tape, the optimizer and waiting.
+func printRoofline(_ rows: [(model: String, flops: Int64, median: Double)], threads: Int) {
+    let peak = fmaPeak()
+    print("Single-core FMA peak measured here: \(String(format: "%.1f", peak)) GFLOP/s (\(KernelLevel.current) kernels), "
+          + "\(String(format: "%.1f", peak * Double(threads))) on \(threads) threads.")
+    print("")
+    print("| model | products per step (counted) | at the FMA peak | median step | products at the peak / median step |")
+    print("|---|---:|---:|---:|---:|")
+    for row in rows {
+        let floor = Double(row.flops) / (peak * 1e9 * Double(threads))
+        print("| \(row.model) | \(String(format: "%.1f", Double(row.flops) / 1e6)) MFLOP | \(String(format: "%.3f", floor * 1e3)) ms | "
+              + "\(String(format: "%.3f", row.median * 1e3)) ms | \(Int((100 * floor / row.median).rounded())) % |")
+    }
     print("")
 }

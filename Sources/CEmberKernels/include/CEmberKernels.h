@@ -77,6 +77,17 @@ void ember_prefetch_rows_during_next_product(const void *p, long rowBytes, long 
 /// for the next).
 long ember_prefetch_lines_queued(void);
 
+/// Counting the products' floating-point operations, for measuring how close a workload runs to the
+/// FMA peak (`ember-bench steps --roofline`). While counting is on (`on` nonzero; turning it on
+/// starts from 0), every product `ember_sgemm`, `ember_dgemm` and their `_at_level` and
+/// `_with_packed_b` forms compute, on any thread, adds 2·M·N·K (a multiply and an add per term,
+/// the usual GEMM count) to a process-wide total, which `ember_gemm_flops_counted` returns. A
+/// product with nothing to multiply (M, N or K 0, or alpha 0) adds nothing; neither do the products
+/// of at most 512 terms that Ember's Swift code forms itself (`GEMM.tiny`) and the fused RNN
+/// sequence kernel's. Off, it costs one relaxed load per product.
+void ember_gemm_count_flops(int on);
+long long ember_gemm_flops_counted(void);
+
 /// Products that reuse one right-hand operand (a recurrence's weights at every time step) can pack
 /// it once: `ember_sgemm_packed_b_size` gives the elements op(B) [K,N] needs when packed for
 /// `level`, `ember_sgemm_pack_b` packs it into a 64-byte-aligned buffer of that size, and
