@@ -124,11 +124,11 @@ let usage = """
       eval     [--threads 2] [--cell rnn|lstm|gru] [--data-dir DIR]: images/s evaluating the 10,000 test images in one
                batch with RNN-32, LSTM-128 and GRU-128 (no graph), median of 5
       steps    [--threads 2] [--steps 300] [--batch 64] [--cell rnn|lstm|gru [--hidden N]] [--phases]
-           [--roofline]: each training step (forward, backward, Adam) timed in this process;
-           fastest, 10th percentile and median ms, to compare two builds on a busy host; with
-           --phases, each phase's 10th percentile and median too; with --roofline, the
-           floating-point operations of a step's matrix products (counted), the time they take
-           at the measured FMA peak on every thread, and that time's share of the median step
+               [--roofline]: each training step (forward, backward, Adam) timed in this process;
+               fastest, 10th percentile and median ms, to compare two builds on a busy host; with
+               --phases, each phase's 10th percentile and median too; with --roofline, the
+               floating-point operations of a step's matrix products (counted), the time they take
+               at the measured FMA peak on every thread, and that time's share of the median step
       compare  --python PATH [--anchor FILE] [--threads 2] [--runs 5] [--data-dir DIR] [--torch-native]:
                Ember and the PyTorch anchor alternately, medians and ratios per workload
       scaling  [--max-threads N] [--steps 200] [--python PATH]: samples/s of RNN-32 and LSTM-128
