@@ -32,17 +32,21 @@ func torchScaling(python: String, script: String, cell: String, hidden: Int, bat
     return Double(value.trimmingCharacters(in: .whitespacesAndNewlines))
 }
 
-/// `ember-bench scaling [--max-threads N] [--steps 200] [--python PATH]`: samples/s of RNN-32 and
-/// LSTM-128 training steps at batch 64 and 256 (random 28 x 28 images), for every thread count from
-/// 1 to the machine's cores (or N), with the speed-up over one thread, and PyTorch's at the same
-/// thread counts when a Python with torch is given.
+/// `ember-bench scaling [--max-threads N] [--steps 200] [--rounds 3] [--python PATH]`: samples/s of
+/// RNN-32 and LSTM-128 training steps at batch 64 and 256 (random 28 x 28 images), for every thread
+/// count from 1 to the machine's cores (or N), with the speed-up over one thread, and PyTorch's at
+/// the same thread counts when a Python with torch is given. Each point is the best of `rounds`
+/// rounds, each round measuring every thread count in turn (Ember, then PyTorch), so that a slow
+/// phase of the host (0.3 to 2 s here, longer than RNN-32's 200 steps) cannot fall on one thread
+/// count only: noise only ever adds time.
 func benchScaling(_ arguments: [String]) {
     let cores = ProcessInfo.processInfo.activeProcessorCount
     guard let maxThreads = Int(option("--max-threads", in: arguments) ?? "\(cores)"), maxThreads >= 1,
           // 200 steps by default: an RNN-32 step takes about 0.2 ms, and 40 steps (8-10 ms) were too
           // short on a busy host (README, "Threads").
-          let steps = Int(option("--steps", in: arguments) ?? "200"), steps >= 1 else {
-        FileHandle.standardError.write(Data("ember-bench scaling: --max-threads and --steps expect positive integers\n".utf8))
+          let steps = Int(option("--steps", in: arguments) ?? "200"), steps >= 1,
+          let rounds = Int(option("--rounds", in: arguments) ?? "3"), rounds >= 1 else {
+        FileHandle.standardError.write(Data("ember-bench scaling: --max-threads, --steps and --rounds expect positive integers\n".utf8))
         exit(64)
     }
     let python = option("--python", in: arguments)
@@ -62,26 +66,34 @@ func benchScaling(_ arguments: [String]) {
     }
     defer { if let script { try? FileManager.default.removeItem(at: script) } }
     print("## Training throughput by thread count (\(cores) cores here; random 28 x 28 images, Adam; "
-          + "samples/s of the median of \(steps) steps)")
+          + "samples/s of the median of \(steps) steps, the best of \(rounds) rounds)")
     print("")
     let torchColumns = script == nil ? "" : " PyTorch samples/s | PyTorch speed-up | Ember / PyTorch |"
     print("| model | batch | threads | Ember samples/s | Ember speed-up |" + torchColumns)
     print("|---|---:|---:|---:|---:|" + (script == nil ? "" : "---:|---:|---:|"))
     for (cell, hidden) in [("rnn", 32), ("lstm", 128)] {
         for batch in [64, 256] {
-            var emberOne = 0.0, torchOne = 0.0
-            for threads in 1...maxThreads {
-                let times = stepTimes(cell: cell, hidden: hidden, threads: threads, steps: steps, batch: batch).steps
-                let ember = Double(batch) / times[times.count / 2]
-                if threads == 1 { emberOne = ember }
-                var line = "| \(cell.uppercased()) \(hidden) | \(batch) | \(threads) | \(Int(ember)) | "
-                    + "\(String(format: "%.2f", ember / emberOne))× |"
-                if let python, let script {
-                    if let torch = torchScaling(python: python, script: script.path, cell: cell, hidden: hidden, batch: batch,
+            // Index threads - 1; PyTorch's stays nil where every round's child failed.
+            var ember = [Double](repeating: 0, count: maxThreads), torch = [Double?](repeating: nil, count: maxThreads)
+            for _ in 0..<rounds {
+                for threads in 1...maxThreads {
+                    let times = stepTimes(cell: cell, hidden: hidden, threads: threads, steps: steps, batch: batch).steps
+                    ember[threads - 1] = max(ember[threads - 1], Double(batch) / times[times.count / 2])
+                    if let python, let script,
+                       let value = torchScaling(python: python, script: script.path, cell: cell, hidden: hidden, batch: batch,
                                                 threads: threads, steps: steps) {
-                        if threads == 1 { torchOne = torch }
-                        line += " \(Int(torch)) | \(torchOne > 0 ? String(format: "%.2f×", torch / torchOne) : "") | "
-                            + "\(String(format: "%.2f", ember / torch))× |"
+                        torch[threads - 1] = max(torch[threads - 1] ?? 0, value)
+                    }
+                }
+            }
+            for threads in 1...maxThreads {
+                let e = ember[threads - 1]
+                var line = "| \(cell.uppercased()) \(hidden) | \(batch) | \(threads) | \(Int(e)) | "
+                    + "\(String(format: "%.2f", e / ember[0]))× |"
+                if script != nil {
+                    if let t = torch[threads - 1] {
+                        line += " \(Int(t)) | \(torch[0].map { String(format: "%.2f×", t / $0) } ?? "") | "
+                            + "\(String(format: "%.2f", e / t))× |"
                     } else {
                         line += " failed | | |"
                     }

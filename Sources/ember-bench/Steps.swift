@@ -79,14 +79,14 @@ func benchSteps(_ arguments: [String]) {
     print("| model | fastest ms | 10th percentile ms | median ms | samples/s at the 10th percentile |")
     print("|---|---:|---:|---:|---:|")
     let showPhases = arguments.contains("--phases"), showRoofline = arguments.contains("--roofline")
-    var phaseRows: [String] = [], rooflineRows: [(model: String, flops: Int64, median: Double)] = []
+    var phaseRows: [String] = [], rooflineRows: [(model: String, flops: Int64, p10: Double, median: Double)] = []
     for (cell, hidden) in workloads {
         let times = stepTimes(cell: cell, hidden: hidden, threads: threads, steps: steps, batch: batch)
         let t = times.steps, model = "\(cell.uppercased()) \(hidden)"
         let p10 = t[t.count / 10], med = t[t.count / 2]
         print("| \(model) | \(String(format: "%.3f", t[0] * 1e3)) | \(String(format: "%.3f", p10 * 1e3)) | "
               + "\(String(format: "%.3f", med * 1e3)) | \(Int(Double(batch) / p10)) |")
-        rooflineRows.append((model, times.productFlops, med))
+        rooflineRows.append((model, times.productFlops, p10, med))
         let phases = [("recurrent layer forward", times.forward), ("last step, linear head and loss", times.head),
                       ("zeroGrad and backward()", times.backward), ("Adam step", times.optimizer)]
         for (name, values) in phases where showPhases {
@@ -106,22 +106,26 @@ func benchSteps(_ arguments: [String]) {
     if showRoofline { printRoofline(rooflineRows, threads: threads) }
 }
 
-/// The products' share of each model's median step at the FMA roofline: the operations the GEMM
-/// entry points counted in one step, the time they take at the measured single-core FMA peak
-/// (`fmaPeak`, at the kernel level in use) on every thread, and that time as a share of the median
-/// step. A share near 100 % leaves nothing but the products; what a step spends beyond them is the
-/// cell kernels, packing, the tape, the optimizer and waiting.
-func printRoofline(_ rows: [(model: String, flops: Int64, median: Double)], threads: Int) {
+/// The products' share of each model's step at the FMA roofline: the operations the GEMM entry
+/// points counted in one step, the time they take at the measured single-core FMA peak (`fmaPeak`,
+/// at the kernel level in use) on every thread, and that time as a share of the 10th-percentile and
+/// the median step (the 10th percentile has less of the host's noise, which only ever adds time).
+/// A share near 100 % leaves nothing but the products; what a step spends beyond them is the cell
+/// kernels, packing, the tape, the optimizer and waiting.
+func printRoofline(_ rows: [(model: String, flops: Int64, p10: Double, median: Double)], threads: Int) {
     let peak = fmaPeak()
     print("Single-core FMA peak measured here: \(String(format: "%.1f", peak)) GFLOP/s (\(KernelLevel.current) kernels), "
           + "\(String(format: "%.1f", peak * Double(threads))) on \(threads) threads.")
     print("")
-    print("| model | products per step (counted) | at the FMA peak | median step | products at the peak / median step |")
+    print("| model | products per step (counted) | at the FMA peak | share of the 10th-percentile step | share of the median step |")
     print("|---|---:|---:|---:|---:|")
     for row in rows {
         let floor = Double(row.flops) / (peak * 1e9 * Double(threads))
+        func share(_ step: Double) -> String {
+            "\(Int((100 * floor / step).rounded())) % of \(String(format: "%.3f", step * 1e3)) ms"
+        }
         print("| \(row.model) | \(String(format: "%.1f", Double(row.flops) / 1e6)) MFLOP | \(String(format: "%.3f", floor * 1e3)) ms | "
-              + "\(String(format: "%.3f", row.median * 1e3)) ms | \(Int((100 * floor / row.median).rounded())) % |")
+              + "\(share(row.p10)) | \(share(row.median)) |")
     }
     print("")
 }

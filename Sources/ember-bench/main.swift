@@ -128,12 +128,13 @@ let usage = """
                fastest, 10th percentile and median ms, to compare two builds on a busy host; with
                --phases, each phase's 10th percentile and median too; with --roofline, the
                floating-point operations of a step's matrix products (counted), the time they take
-               at the measured FMA peak on every thread, and that time's share of the median step
+               at the measured FMA peak on every thread, and that time's share of the step
       compare  --python PATH [--anchor FILE] [--threads 2] [--runs 5] [--data-dir DIR] [--torch-native]:
                Ember and the PyTorch anchor alternately, medians and ratios per workload
-      scaling  [--max-threads N] [--steps 200] [--python PATH]: samples/s of RNN-32 and LSTM-128
-               training steps at batch 64 and 256 for every thread count from 1 to the machine's
-               cores (or N), and the speed-up over one thread; with --python, PyTorch's beside them
+      scaling  [--max-threads N] [--steps 200] [--rounds 3] [--python PATH]: samples/s of RNN-32 and
+               LSTM-128 training steps at batch 64 and 256 for every thread count from 1 to the
+               machine's cores (or N), and the speed-up over one thread; with --python, PyTorch's
+               beside them; each point the best of the rounds, which take the thread counts in turn
       lengths  [--python PATH] [--threads 2] [--batches 80] [--runs 5] [--data-dir DIR]: training
                samples/s of RNN-32 and LSTM-128 on MNIST rows cut to seeded lengths 14-28, with
                lengths: against the same batches padded, the ideal (padded × 28 / mean length) and,
